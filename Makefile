@@ -1,0 +1,62 @@
+# The README's two commands:
+#   make run    set up, build, start the control plane on its embedded default
+#   make test   set up, build, run every test (default build, ASan+UBSan, TSan)
+# Everything else here is a step of those two, or a developer convenience.
+
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+BUILD_TSAN ?= build-tsan
+JOBS       ?= $(shell nproc)
+CMAKE_ARGS ?=
+CONFIG     ?=
+
+.PHONY: all setup build run test test-default test-asan test-tsan format format-check bench clean
+
+all: build
+
+setup:
+	@scripts/setup-deps.sh
+
+$(BUILD)/build.ninja: | setup
+	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_ARGS)
+
+build: setup $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Without CONFIG: the embedded default (no-op plugin, one replica, :8080).
+run: build
+	$(BUILD)/bin/pgdog-control $(if $(CONFIG),--config $(CONFIG),)
+
+test: format-check test-default test-asan test-tsan
+	@echo "make test: all suites passed (default, asan+ubsan, tsan)"
+
+test-default: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+# Sanitizer variants build only the unit tests and the plugins they load.
+test-asan: setup
+	cmake -S . -B $(BUILD_ASAN) -G Ninja -DPGDC_SANITIZE=asan -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS)
+	cmake --build $(BUILD_ASAN) -j $(JOBS) --target pgdc_unit_tests
+	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS) -L unit --timeout 600
+
+test-tsan: setup
+	cmake -S . -B $(BUILD_TSAN) -G Ninja -DPGDC_SANITIZE=tsan -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS)
+	cmake --build $(BUILD_TSAN) -j $(JOBS) --target pgdc_unit_tests
+	cd $(BUILD_TSAN) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --output-on-failure -j $(JOBS) -L unit --timeout 600
+
+FORMAT_FILES = $(shell git ls-files '*.h' '*.hpp' '*.cpp' '*.c' 2>/dev/null)
+
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check: setup
+	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: clean"
+
+bench: build
+	python3 tests/bench/bench_daemon.py $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN)

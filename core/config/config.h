@@ -1,0 +1,91 @@
+// The daemon's configuration: what the YAML file says after validation.
+//
+// Config is validated once, at the edge (load_config); code behind it only
+// ever sees valid values. Every problem in a file is reported in one run, each
+// naming the key, the value and the rule it breaks.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pgdc {
+
+struct LeaderConfig {
+  // false: the noop plugin, exactly one replica, no election.
+  bool enabled = false;
+  // Plugin name resolved in plugin_dir as <name>.so, or a path to a .so.
+  std::string backend = "kubernetes";
+  // Unique per process start; default <POD_NAME or host name>_<random suffix>.
+  std::string identity;
+  // A DNS-1123 subdomain.
+  std::string lease_name = "pgdog-control";
+  // Empty: the backend decides (POD_NAMESPACE, then the service account's).
+  std::string lease_namespace;
+  // Invariant: lease_duration > renew_deadline > 1.2 * lease_interval > 0.
+  std::chrono::milliseconds lease_duration{15000};
+  std::chrono::milliseconds lease_interval{5000};
+  std::chrono::milliseconds renew_deadline{10000};  // default: duration - interval
+  std::chrono::milliseconds release_timeout{5000};  // >= 0
+  // Free-form backend settings (leader.options), as a JSON object string.
+  std::string options_json = "{}";
+};
+
+struct HttpConfig {
+  std::size_t max_header_bytes = 8 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::chrono::milliseconds read_timeout{10000};  // per request, headers and body
+  std::chrono::milliseconds idle_timeout{60000};  // keep-alive between requests
+  std::chrono::milliseconds drain_timeout{5000};  // graceful shutdown bound
+};
+
+enum class LogFormat { kText, kJson };
+enum class LogLevel { kDebug, kInfo, kWarn, kError };
+
+struct LogConfig {
+  LogLevel level = LogLevel::kInfo;
+  LogFormat format = LogFormat::kText;
+};
+
+struct Config {
+  std::string listen_host = "0.0.0.0";
+  std::uint16_t listen_port = 8080;
+  // Empty: <directory of the executable>/../lib/pgdog-control/plugins.
+  std::string plugin_dir;
+  // host:port other replicas and clients use to reach this one; default
+  // <POD_IP or host name>:<listen port>.
+  std::string advertise_address;
+  LeaderConfig leader;
+  HttpConfig http;
+  LogConfig log;
+};
+
+// One problem found in a config: the dotted key path, and what is wrong.
+struct ConfigError {
+  std::string key;      // e.g. "leader.lease_interval_secs"
+  std::string message;  // names the value and the rule
+  std::string str() const { return key.empty() ? message : key + ": " + message; }
+};
+
+struct ConfigResult {
+  std::optional<Config> config;     // set only when errors is empty
+  std::vector<ConfigError> errors;  // every problem, in file order
+};
+
+// Parses and validates YAML text. `source` names the file in messages.
+ConfigResult parse_config(const std::string& yaml_text, const std::string& source);
+
+// Reads and parses a file; a missing or unreadable file is one error.
+ConfigResult load_config(const std::string& path);
+
+// The configuration used when no file is given: the embedded default
+// (no-op plugin, single replica, listen on 0.0.0.0:8080).
+Config default_config();
+
+// Fills derived defaults that depend on the environment: leader.identity
+// (POD_NAME or host name, plus a random suffix) and advertise_address.
+void resolve_environment_defaults(Config& config);
+
+}  // namespace pgdc

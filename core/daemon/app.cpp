@@ -1,0 +1,173 @@
+#include "daemon/app.h"
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include <unistd.h>
+
+#include "config/config.h"
+#include "daemon/plugin_config.h"
+#include "daemon/shutdown.h"
+#include "http/builtin_routes.h"
+#include "http/http_server.h"
+#include "http/router.h"
+#include "leadership/leadership_state.h"
+#include "log/logger.h"
+#include "metrics/metrics.h"
+#include "plugin/host_services.h"
+#include "plugin/plugin_instance.h"
+#include "plugin/plugin_loader.h"
+
+namespace pgdc {
+namespace {
+
+constexpr std::string_view kLog = "core";
+
+std::string seconds_str(std::chrono::milliseconds ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", static_cast<double>(ms.count()) / 1000.0);
+  return std::string(buf) + "s";
+}
+
+// Logs every published leadership change and keeps the leader gauges fresh.
+void watch_leadership(LeadershipState& state, Metrics& metrics) {
+  auto last = std::make_shared<std::pair<bool, Epoch>>(false, Epoch{});
+  state.add_listener([&metrics, last](const LeadershipSnapshot& s) {
+    metrics.record_leadership(s);
+    if (s.ready != last->first || !(s.epoch == last->second)) {
+      if (s.ready) {
+        log::info(kLog, "ready: leading with epoch " + s.epoch.str());
+      } else {
+        log::info(kLog, std::string("not ready: role ") + std::string(role_name(s.role)) +
+                            ", holder \"" + s.holder + "\"" +
+                            (s.shutting_down ? ", shutting down" : ""));
+      }
+      *last = {s.ready, s.epoch};
+    }
+  });
+}
+
+}  // namespace
+
+int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
+  // 1. Configuration: every problem reported at once, then exit 2.
+  ConfigResult loaded =
+      cli.config_path.empty() ? ConfigResult{default_config(), {}} : load_config(cli.config_path);
+  if (!loaded.config) {
+    const std::string source = cli.config_path.empty() ? "<embedded default>" : cli.config_path;
+    std::cerr << "pgdog-control: invalid configuration in " << source << " ("
+              << loaded.errors.size() << (loaded.errors.size() == 1 ? " problem" : " problems")
+              << "):\n";
+    for (const auto& e : loaded.errors) std::cerr << "  " << e.str() << "\n";
+    return kExitUsage;
+  }
+  Config config = std::move(*loaded.config);
+  if (cli.log_level) config.log.level = *cli.log_level;
+  if (cli.log_format) config.log.format = *cli.log_format;
+  log::configure(config.log.level, config.log.format);
+  resolve_environment_defaults(config);
+
+  // 2. The coordination plugin: loaded, validated and created before anything
+  // listens, so a broken plugin is a startup error, not a half-running daemon.
+  const std::string backend = config.leader.enabled ? config.leader.backend : "noop";
+  const std::string plugin_path = resolve_plugin_path(backend, config.plugin_dir);
+  LoadResult plugin_lib = load_plugin(plugin_path);
+  if (!plugin_lib.plugin) {
+    std::cerr << "pgdog-control: " << plugin_lib.error << "\n";
+    return kExitUsage;
+  }
+
+  LeadershipOptions leadership_options;
+  leadership_options.progress_timeout = 2 * config.leader.lease_duration;
+  LeadershipState state(leadership_options);
+  Metrics metrics;
+  const std::string plugin_name = plugin_lib.plugin->descriptor->name;
+  HostServices host(plugin_name, state, metrics);
+  std::string error;
+  std::unique_ptr<PluginInstance> plugin =
+      PluginInstance::create(*plugin_lib.plugin, host.c_host(), plugin_config_json(config), &error);
+  if (!plugin) {
+    std::cerr << "pgdog-control: " << error << "\n";
+    return kExitUsage;
+  }
+
+  const std::string listen = config.listen_host + ":" + std::to_string(config.listen_port);
+  const LeaderConfig& lc = config.leader;
+  const std::string summary =
+      "plugin " + plugin->name() + " " + plugin->version() + " (" + plugin_lib.plugin->path +
+      "); " +
+      (lc.enabled
+           ? "leader election on: lease " + lc.lease_name + ", duration " +
+                 seconds_str(lc.lease_duration) + ", renew deadline " +
+                 seconds_str(lc.renew_deadline) + ", interval " + seconds_str(lc.lease_interval) +
+                 ", release timeout " + seconds_str(lc.release_timeout)
+           : std::string("leader election off (single replica)")) +
+      "; listen " + listen + "; identity " + lc.identity;
+  if (cli.check) {
+    std::cout << "pgdog-control: configuration OK ("
+              << (cli.config_path.empty() ? "<embedded default>" : cli.config_path)
+              << "): " << summary << "\n";
+    return kExitOk;  // created, never started: destroy is all it needs
+  }
+  log::info(kLog, "pgdog-control " PGDC_VERSION " starting: " + summary);
+
+  // 3. HTTP: the probes must answer before the election starts, so the
+  // replica is live (and not ready) from its first second.
+  watch_leadership(state, metrics);
+  metrics.record_leadership(state.snapshot());
+  Router router;
+  add_builtin_routes(
+      router, state, metrics,
+      StatusInfo{lc.identity, plugin->name(), plugin->version(), lc, config.advertise_address});
+  HttpServer server(config.http, router, metrics);
+  try {
+    server.listen(config.listen_host, config.listen_port);
+  } catch (const std::exception& e) {
+    log::error(kLog, e.what());
+    return kExitRuntime;
+  }
+  server.start(1);
+  log::info(kLog, "listening on " + config.listen_host + ":" + std::to_string(server.port()));
+
+  // 4. The election.
+  state.start_watchdog();
+  if (!plugin->start(&error)) {
+    log::error(kLog, error);  // already names the plugin file and version
+    state.begin_shutdown();
+    server.stop();
+    return kExitRuntime;
+  }
+
+  // 5. Run until told to stop.
+  const int sig = signals.wait();
+  signals.exit_on_second_signal();
+  log::info(kLog, sig == 0 ? std::string("stopping after a runtime failure")
+                           : "received signal " + std::to_string(sig) + ", shutting down");
+
+  // 6. Shutdown, in this order: readiness false and leader work stopped
+  // (begin_shutdown), then the plugin releases within release_timeout (only
+  // now is it safe for another replica to act), then HTTP drains.
+  const LeadershipStopResult stopped =
+      stop_leadership(state, *plugin, host, lc.release_timeout, std::chrono::milliseconds(1000));
+  if (stopped.hung) {
+    log::error(kLog, "plugin " + plugin->name() + " did not return from stop() within " +
+                         seconds_str(lc.release_timeout) + " + 1s; exiting without it");
+    std::fflush(nullptr);
+    ::_exit(kExitRuntime);  // its thread still runs inside the plugin: no safe unwind
+  }
+  if (!stopped.clean) log::warn(kLog, "plugin stop: " + stopped.error);
+  server.stop_accepting();
+  if (!server.drain(config.http.drain_timeout)) {
+    log::warn(kLog, "HTTP drain timed out after " + seconds_str(config.http.drain_timeout) +
+                        "; closed remaining connections");
+  }
+  server.stop();
+  state.stop_watchdog();
+  log::info(kLog, "stopped; leadership released in " + std::to_string(stopped.took.count()) + "ms" +
+                      (stopped.clean ? "" : " (release not confirmed)"));
+  return kExitOk;
+}
+
+}  // namespace pgdc

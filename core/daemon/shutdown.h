@@ -1,0 +1,34 @@
+// The leadership half of a graceful shutdown, in the only safe order:
+//   1. readiness false and leader-only work stopped (LeadershipState),
+//   2. the plugin stops and releases, bounded by release_timeout (+ grace),
+//   3. the host services are closed: nothing the plugin says counts after.
+// Another replica may act as soon as step 2 releases, so step 1 must be over.
+#pragma once
+
+#include <chrono>
+#include <future>
+#include <string>
+#include <utility>
+
+#include "leadership/leadership_state.h"
+#include "plugin/host_services.h"
+#include "plugin/plugin_instance.h"
+
+namespace pgdc {
+
+struct LeadershipStopResult {
+  bool clean = false;  // plugin stop() returned OK (released if it held)
+  bool hung = false;   // plugin stop() did not return by deadline + grace
+  std::string error;   // the plugin's message when not clean
+  std::chrono::milliseconds took{0};
+  // When hung: becomes ready if stop() ever returns (tests wait on it).
+  std::shared_future<std::pair<bool, std::string>> late_stop;
+};
+
+// If hung, the plugin's stop() is still running on a detached thread and the
+// caller must end the process without destroying the plugin.
+LeadershipStopResult stop_leadership(LeadershipState& state, PluginInstance& plugin,
+                                     HostServices& host, std::chrono::milliseconds release_timeout,
+                                     std::chrono::milliseconds grace);
+
+}  // namespace pgdc

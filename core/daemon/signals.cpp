@@ -1,0 +1,57 @@
+#include "daemon/signals.h"
+
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include <pthread.h>
+#include <unistd.h>
+
+namespace pgdc {
+namespace {
+
+int wake_signal() { return SIGRTMIN + 1; }
+
+sigset_t shutdown_set() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, wake_signal());
+  return set;
+}
+
+}  // namespace
+
+ShutdownSignals::ShutdownSignals() {
+  std::signal(SIGPIPE, SIG_IGN);
+  sigset_t set = shutdown_set();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int ShutdownSignals::wait() {
+  sigset_t set = shutdown_set();
+  int sig = 0;
+  while (sigwait(&set, &sig) != 0) {
+  }
+  return sig == wake_signal() ? 0 : sig;
+}
+
+void ShutdownSignals::exit_on_second_signal() {
+  std::thread([] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int sig = 0;
+    while (sigwait(&set, &sig) != 0) {
+    }
+    static const char kMsg[] = "second signal: exiting at once\n";
+    (void)!::write(STDERR_FILENO, kMsg, sizeof kMsg - 1);
+    ::_exit(1);
+  }).detach();
+}
+
+void ShutdownSignals::request_stop() { ::kill(::getpid(), wake_signal()); }
+
+}  // namespace pgdc

@@ -1,0 +1,43 @@
+// The endpoints every replica serves: probes, metrics and status.
+//
+//   GET /healthz     200 "ok\n"; 503 "wedged: <reason>\n" when the elector
+//                    stopped making progress (LeadershipState::wedged_reason).
+//   GET /readyz      200 only while ready (leading, valid, not shutting down),
+//                    else 503; body {"ready","role","holder","shutting_down"}.
+//   GET /metrics     Prometheus text format 0.0.4; leadership gauges are
+//                    refreshed from a snapshot just before serializing.
+//   GET /api/status  JSON:
+//     identity, role ("leader"|"follower"), holder, ready, shutting_down,
+//     epoch {scope, term}, backend {name, version},
+//     lease {name, namespace, duration_secs, interval_secs,
+//            renew_deadline_secs, release_timeout_secs, enabled},
+//     validity: "valid"  ready with a deadline: validity_remaining_secs is the
+//                        seconds left (a number > 0),
+//               "never"  ready and the term never expires: remaining is null,
+//               "none"   not ready (follower, expired, shutting down): null,
+//     validity_remaining_secs, transitions,
+//     role_since_secs_ago (null if the role never changed), advertise_address.
+//   HEAD works on all of them (headers only).
+#pragma once
+
+#include <string>
+
+#include "config/config.h"
+#include "http/router.h"
+#include "leadership/leadership_state.h"
+#include "metrics/metrics.h"
+
+namespace pgdc {
+
+struct StatusInfo {
+  std::string identity;
+  std::string backend_name;
+  std::string backend_version;
+  LeaderConfig leader;
+  std::string advertise_address;
+};
+
+// state and metrics must outlive the router.
+void add_builtin_routes(Router& router, LeadershipState& state, Metrics& metrics, StatusInfo info);
+
+}  // namespace pgdc

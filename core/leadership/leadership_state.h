@@ -1,0 +1,158 @@
+// The leadership state owned by the core, and the guard for leader-only work.
+//
+// The coordination plugin reports observations (role, holder, epoch, validity
+// deadline); this class turns them into the one answer the rest of the daemon
+// asks: "may I act as leader right now, and under which epoch?"
+//
+// Guarantees
+//  - ready() is true only while leading, before the validity deadline (steady
+//    clock) and not shutting down. It turns false at the deadline even if the
+//    plugin says nothing (a wedged plugin cannot keep this replica Ready).
+//  - Leader-only work runs through run_as_leader(epoch, work) and only while
+//    ready() with exactly that epoch; older epochs are refused.
+//  - When a term ends (lost, expired, shutdown), its stop token is triggered
+//    and in-flight leader work is waited for (bounded by revoke_wait) BEFORE
+//    the new state is published or any listener hears of it.
+//  - Within one epoch scope, a new term's epoch must be greater than every
+//    earlier one; a plugin that breaks this is refused leadership.
+//
+// Thread-safety: every member is safe to call from any thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace pgdc {
+
+using SteadyClock = std::chrono::steady_clock;
+using SteadyTime = SteadyClock::time_point;
+
+enum class Role { kFollower, kLeader };
+std::string_view role_name(Role role);
+
+// Identifies one leadership term. Terms compare equal only when both parts do.
+struct Epoch {
+  std::string scope;  // backend-defined, e.g. a Lease UID; may be empty
+  std::uint64_t term = 0;
+  bool operator==(const Epoch&) const = default;
+  std::string str() const;  // "<scope>/<term>" or "<term>"
+};
+
+// What a plugin reports (a copy of pgdc_leadership on the host side).
+struct Observation {
+  Role role = Role::kFollower;
+  std::string holder;
+  Epoch epoch;
+  SteadyTime valid_until = SteadyTime::min();  // SteadyTime::max(): never expires
+};
+
+struct LeadershipSnapshot {
+  Role role = Role::kFollower;  // as last reported (see ready for "may act")
+  std::string holder;           // last known holder, empty if none
+  Epoch epoch;
+  SteadyTime valid_until = SteadyTime::min();
+  SteadyTime role_since{};        // when role last changed
+  SteadyTime last_observation{};  // when the plugin last reported
+  std::uint64_t transitions = 0;  // role changes in this process
+  bool shutting_down = false;
+  bool ready = false;  // computed at snapshot time
+};
+
+struct LeadershipOptions {
+  // How long a revocation waits for in-flight leader work to notice its stop
+  // token before it gives up waiting (and logs).
+  std::chrono::milliseconds revoke_wait{2000};
+  // /healthz reports the elector wedged when a plugin that reports progress
+  // has not done so for this long.
+  std::chrono::milliseconds progress_timeout{30000};
+  // Injected for tests; defaults to SteadyClock::now.
+  std::function<SteadyTime()> now;
+};
+
+class LeadershipState {
+ public:
+  enum class GuardResult { kRan, kNotLeader, kStaleEpoch, kExpired, kShuttingDown };
+  using Listener = std::function<void(const LeadershipSnapshot&)>;
+
+  explicit LeadershipState(LeadershipOptions options = {});
+  ~LeadershipState();
+  LeadershipState(const LeadershipState&) = delete;
+  LeadershipState& operator=(const LeadershipState&) = delete;
+
+  // Apply a plugin observation. If it ends the current term, the term is
+  // revoked first (see guarantees), then the state published, then listeners
+  // called, all before this returns.
+  void apply(const Observation& observation);
+
+  // Readiness false at once, current term revoked; permanent.
+  void begin_shutdown();
+
+  // Revokes the term if its validity deadline has passed. The watchdog calls
+  // this at each deadline; tests may call it directly.
+  void expire_if_due();
+
+  // Starts a thread that calls expire_if_due() at each validity deadline.
+  void start_watchdog();
+  void stop_watchdog();
+
+  bool ready() const;
+  LeadershipSnapshot snapshot() const;
+
+  // The current term's epoch and stop token while ready(), else nullopt.
+  struct Term {
+    Epoch epoch;
+    std::stop_token stop;
+  };
+  std::optional<Term> current_term() const;
+
+  // Runs work(stop) on the calling thread only while ready() with `epoch`.
+  // A revocation triggers `stop` and waits for work to return.
+  GuardResult run_as_leader(const Epoch& epoch, const std::function<void(std::stop_token)>& work);
+
+  // Called (outside locks, in order) after each published change.
+  void add_listener(Listener listener);
+
+  // Elector liveness.
+  void report_progress();
+  // Empty when healthy, else the reason the elector is considered wedged.
+  std::string wedged_reason() const;
+
+ private:
+  SteadyTime now() const;
+  bool ready_locked(SteadyTime now) const;
+  // Ends the current term: stop token, wait for in-flight work. Needs lock.
+  void revoke_locked(std::unique_lock<std::mutex>& lock, std::string_view why);
+  LeadershipSnapshot snapshot_locked(SteadyTime now) const;
+  void notify(const LeadershipSnapshot& snap);
+  void watchdog_loop(std::stop_token stop);
+
+  LeadershipOptions options_;
+  // Serializes transitions (apply, shutdown, expiry) end to end, including
+  // the wait for in-flight work, so no transition can overtake a revocation.
+  // Lock order: transition_mutex_, then mutex_, then notify_mutex_.
+  std::mutex transition_mutex_;
+  mutable std::mutex mutex_;
+  std::condition_variable in_flight_cv_;
+  std::condition_variable_any watchdog_cv_;
+  LeadershipSnapshot state_;
+  bool term_active_ = false;  // a leader term is open (not yet revoked)
+  std::stop_source term_stop_;
+  int in_flight_ = 0;
+  std::map<std::string, std::uint64_t> highest_epoch_;  // per scope
+  std::vector<Listener> listeners_;
+  std::mutex notify_mutex_;  // keeps listener calls in publication order
+  std::optional<SteadyTime> last_progress_;
+  std::uint64_t generation_ = 0;  // bumped on every publication; wakes the watchdog
+  std::jthread watchdog_;
+};
+
+}  // namespace pgdc

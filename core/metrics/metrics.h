@@ -1,0 +1,53 @@
+// The daemon's Prometheus metrics: one registry for the core's own series and
+// the series plugins define through the host services.
+//
+// All names get the prefix "pgdog_control_". Thread-safe. serialize() returns
+// the Prometheus text exposition format (checked by `promtool check metrics`).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "leadership/leadership_state.h"
+
+namespace pgdc {
+
+class Metrics {
+ public:
+  enum class Kind { kCounter, kGauge, kHistogram };
+  enum class Op { kAdd, kSet, kObserve };
+
+  Metrics();
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // Leader gauge (1/0), current epoch term, role transitions, validity left.
+  void record_leadership(const LeadershipSnapshot& snapshot);
+
+  // One HTTP request: route is the matched route pattern (bounded
+  // cardinality), never the raw target.
+  void record_http(std::string_view method, std::string_view route, int status,
+                   std::chrono::duration<double> latency);
+
+  // Plugin-defined series. define() returns a handle >= 0, the same one for
+  // the same (name, kind, labels), or -1 with `error` set when the name,
+  // labels or kind are invalid or clash with an existing family.
+  std::int64_t define(Kind kind, std::string_view name, std::string_view help,
+                      std::string_view labels_json, const std::vector<double>& buckets,
+                      std::string* error = nullptr);
+  // Unknown handles and ops that do not fit the kind are ignored.
+  void record(std::int64_t handle, Op op, double value);
+
+  std::string serialize() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pgdc

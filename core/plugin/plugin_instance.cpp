@@ -1,0 +1,60 @@
+#include "plugin/plugin_instance.h"
+
+#include <utility>
+
+#include <pgdog_control/host.hpp>
+
+namespace pgdc {
+namespace {
+
+std::string make_label(const std::string& path, const pgdc_plugin_descriptor* descriptor) {
+  const std::string described = host::describe(descriptor);
+  std::string label = "plugin \"" + path + "\"";
+  return described.empty() ? label : label + " (" + described + ")";
+}
+
+void prefix(std::string* error, const std::string& label) {
+  if (error != nullptr) *error = label + ": " + *error;
+}
+
+}  // namespace
+
+std::unique_ptr<PluginInstance> PluginInstance::create(const LoadedPlugin& plugin,
+                                                       const pgdc_host* host_services,
+                                                       const std::string& config_json,
+                                                       std::string* error) {
+  std::string message;
+  std::unique_ptr<host::Instance> instance =
+      host::Instance::create(plugin.descriptor, host_services, config_json, &message);
+  if (!instance) {
+    if (error != nullptr) *error = make_label(plugin.path, plugin.descriptor) + ": " + message;
+    return nullptr;
+  }
+  return std::unique_ptr<PluginInstance>(new PluginInstance(plugin, std::move(instance)));
+}
+
+PluginInstance::PluginInstance(LoadedPlugin plugin, std::unique_ptr<host::Instance> instance)
+    : path_(std::move(plugin.path)),
+      descriptor_(plugin.descriptor),
+      label_(make_label(path_, descriptor_)),
+      instance_(std::move(instance)) {}
+
+PluginInstance::~PluginInstance() = default;
+
+bool PluginInstance::start(std::string* error) {
+  if (instance_->start(error)) return true;
+  prefix(error, label_);
+  return false;
+}
+
+bool PluginInstance::stop(bool release, std::int64_t deadline_ns, std::string* error) {
+  if (instance_->stop(release, deadline_ns, error)) return true;
+  prefix(error, label_);
+  return false;
+}
+
+std::string PluginInstance::name() const { return std::string(instance_->name()); }
+std::string PluginInstance::version() const { return std::string(instance_->version()); }
+std::string PluginInstance::description() const { return std::string(instance_->description()); }
+
+}  // namespace pgdc

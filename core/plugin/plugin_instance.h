@@ -1,0 +1,61 @@
+// One running coordination plugin instance, owned by the host (RAII over
+// pgdc::host::Instance from sdk/include/pgdog_control/host.hpp).
+//
+// Order: create() -> start() -> stop() -> destructor (destroy). The
+// destructor stops a still-running instance first (without release, 5 s on
+// the host clock), then destroys it. Errors are one line, prefixed with
+// `plugin "<path>" (<name> <version>): `.
+//
+// Thread-safety: one thread at a time (the host's control thread). The plugin
+// calls the host services from its own threads until stop() returns.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <pgdog_control/plugin.h>
+
+#include "plugin/plugin_loader.h"
+
+namespace pgdc {
+namespace host {
+class Instance;
+}
+
+class PluginInstance {
+ public:
+  // Calls the plugin's create() with config_json (the object described at
+  // pgdc_vtable.create). `host` must outlive the returned instance. On
+  // failure returns null and sets *error, e.g.
+  //   plugin "/x/a.so" (name 1.0.0): create failed: config error: <message>
+  static std::unique_ptr<PluginInstance> create(const LoadedPlugin& plugin, const pgdc_host* host,
+                                                const std::string& config_json, std::string* error);
+  ~PluginInstance();
+  PluginInstance(const PluginInstance&) = delete;
+  PluginInstance& operator=(const PluginInstance&) = delete;
+
+  // Begins campaigning. On failure the instance is only destroyed.
+  bool start(std::string* error);
+  // Stops by deadline_ns (host monotonic clock); release: give leadership up
+  // if held. No host callback arrives after it returns, even on failure.
+  // A no-op returning true when not running.
+  bool stop(bool release, std::int64_t deadline_ns, std::string* error);
+
+  const std::string& path() const { return path_; }
+  std::string name() const;
+  std::string version() const;
+  std::string description() const;
+  // `plugin "<path>" (<name> <version>)`, the prefix of every message.
+  const std::string& label() const { return label_; }
+
+ private:
+  PluginInstance(LoadedPlugin plugin, std::unique_ptr<host::Instance> instance);
+
+  std::string path_;
+  const pgdc_plugin_descriptor* descriptor_;
+  std::string label_;
+  std::unique_ptr<host::Instance> instance_;
+};
+
+}  // namespace pgdc

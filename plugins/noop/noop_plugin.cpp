@@ -1,0 +1,53 @@
+// The no-op coordination backend: for `leader.enabled: false`, exactly one
+// replica. It grants leadership at once, with epoch 1, and never expires.
+// Running two replicas with it would give two leaders, so it says so loudly.
+#include <pgdog_control/plugin.hpp>
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+class NoopBackend final : public pgdc::Backend {
+ public:
+  NoopBackend(pgdc::Host host, std::string_view config_json)
+      : host_(host), identity_(extract_identity(config_json)) {}
+
+  void start() override {
+    host_.log(pgdc::LogLevel::kWarn,
+              "leader election is disabled (noop backend): this replica leads at once and "
+              "forever. Run exactly one replica; set leader.enabled: true for more.");
+    pgdc::Leadership l;
+    l.role = pgdc::Role::kLeader;
+    l.holder = identity_;
+    l.epoch_scope = "noop";
+    l.epoch = 1;
+    l.valid_until_ns = PGDC_NEVER;
+    host_.report(l);
+  }
+
+  bool stop(bool /*release*/, std::int64_t /*deadline_ns*/) override {
+    // Nothing is held outside this process; the host already stopped leader
+    // work and reads "not leading" from shutdown. No call after this returns.
+    return true;
+  }
+
+ private:
+  static std::string extract_identity(std::string_view config_json) {
+    const auto config = nlohmann::json::parse(config_json, nullptr, /*allow_exceptions=*/false);
+    if (!config.is_object()) throw pgdc::ConfigError("noop: the host config is not a JSON object");
+    const auto it = config.find("identity");
+    if (it == config.end() || !it->is_string() || it->get<std::string>().empty()) {
+      throw pgdc::ConfigError("noop: identity must be a non-empty string");
+    }
+    return it->get<std::string>();
+  }
+
+  pgdc::Host host_;
+  std::string identity_;
+};
+
+}  // namespace
+
+PGDC_PLUGIN(NoopBackend, "noop", "1.0.0", "Single replica: always the leader, no election")

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages pgdog-control needs to build, run and test.
+# Idempotent: asks apt only for what is missing, so a warm machine costs ~0 s.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  g++ cmake ninja-build make pkg-config binutils clang-format
+  # libraries (Debian 12): Boost 1.74 for DLL/Beast/Asio, the rest by name
+  libboost1.74-dev libboost-filesystem1.74-dev libboost-system1.74-dev
+  libcpprest-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev
+  libgtest-dev libgmock-dev prometheus-cpp-dev
+  # test and benchmark tools: promtool (checks /metrics), wrk (HTTP load), curl
+  prometheus wrk curl procps python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"

@@ -1,0 +1,247 @@
+// C++ helpers for plugin authors. Header-only; depends only on the C ABI in
+// plugin.h and the standard library.
+//
+// A plugin is one class derived from pgdc::Backend, constructible from
+// (pgdc::Host, std::string_view config_json), and one macro:
+//
+//   class MyBackend final : public pgdc::Backend {
+//    public:
+//     MyBackend(pgdc::Host host, std::string_view config_json);
+//     void start() override;
+//     bool stop(bool release, std::int64_t deadline_ns) override;
+//   };
+//   PGDC_PLUGIN(MyBackend, "my-backend", "1.0.0", "Leases in my store")
+//
+// The macro emits the exported entry point and no-throw trampolines: an
+// exception escaping the constructor, start() or stop() becomes an error
+// status with the exception's message. pgdc::ConfigError maps to
+// PGDC_ERR_CONFIG, pgdc::UnavailableError to PGDC_ERR_UNAVAILABLE, anything
+// else to PGDC_ERR_INTERNAL.
+#ifndef PGDOG_CONTROL_PLUGIN_HPP
+#define PGDOG_CONTROL_PLUGIN_HPP
+
+#include <pgdog_control/plugin.h>
+
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <initializer_list>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace pgdc {
+
+enum class LogLevel : std::uint32_t {
+  kDebug = PGDC_LOG_DEBUG,
+  kInfo = PGDC_LOG_INFO,
+  kWarn = PGDC_LOG_WARN,
+  kError = PGDC_LOG_ERROR,
+};
+
+enum class Role : std::uint32_t {
+  kFollower = PGDC_ROLE_FOLLOWER,
+  kLeader = PGDC_ROLE_LEADER,
+};
+
+// One leadership observation; see pgdc_leadership for the invariants.
+struct Leadership {
+  Role role = Role::kFollower;
+  std::string holder;
+  std::string epoch_scope;
+  std::uint64_t epoch = 0;
+  std::int64_t valid_until_ns = 0;
+};
+
+// The configuration is invalid: PGDC_ERR_CONFIG.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The backend cannot work here (credentials, reachability): PGDC_ERR_UNAVAILABLE.
+class UnavailableError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+inline pgdc_str to_c(std::string_view s) noexcept { return pgdc_str{s.data(), s.size()}; }
+inline std::string_view from_c(pgdc_str s) noexcept {
+  return s.data == nullptr ? std::string_view{} : std::string_view{s.data, s.len};
+}
+
+// A metric series defined through the host. Cheap to copy; a series the host
+// refused (handle -1) silently ignores updates.
+class Metric {
+ public:
+  Metric() = default;
+  Metric(const pgdc_host* host, std::int64_t handle) : host_(host), handle_(handle) {}
+  bool valid() const noexcept { return host_ != nullptr && handle_ >= 0; }
+  void add(double v = 1.0) const noexcept { record(PGDC_METRIC_ADD, v); }
+  void set(double v) const noexcept { record(PGDC_METRIC_SET, v); }
+  void observe(double v) const noexcept { record(PGDC_METRIC_OBSERVE, v); }
+
+ private:
+  void record(std::uint32_t op, double v) const noexcept {
+    if (valid()) host_->metric_record(host_->ctx, handle_, op, v);
+  }
+  const pgdc_host* host_ = nullptr;
+  std::int64_t handle_ = -1;
+};
+
+// The host services, as a value type. Valid from construction of the backend
+// until its stop() returns; all members are thread-safe.
+class Host {
+ public:
+  explicit Host(const pgdc_host* host) noexcept : host_(host) {}
+
+  void log(LogLevel level, std::string_view message) const noexcept {
+    host_->log(host_->ctx, static_cast<std::uint32_t>(level), to_c(message));
+  }
+  std::int64_t now_ns() const noexcept { return host_->monotonic_now_ns(host_->ctx); }
+  void report(const Leadership& l) const noexcept {
+    pgdc_leadership c{};
+    c.size = sizeof(c);
+    c.role = static_cast<std::uint32_t>(l.role);
+    c.holder = to_c(l.holder);
+    c.epoch_scope = to_c(l.epoch_scope);
+    c.epoch = l.epoch;
+    c.valid_until_ns = l.valid_until_ns;
+    host_->on_leadership(host_->ctx, &c);
+  }
+  void progress() const noexcept { host_->report_progress(host_->ctx); }
+
+  Metric counter(std::string_view name, std::string_view help,
+                 std::string_view labels_json = {}) const noexcept {
+    return define(PGDC_METRIC_COUNTER, name, help, labels_json, {});
+  }
+  Metric gauge(std::string_view name, std::string_view help,
+               std::string_view labels_json = {}) const noexcept {
+    return define(PGDC_METRIC_GAUGE, name, help, labels_json, {});
+  }
+  Metric histogram(std::string_view name, std::string_view help, std::string_view labels_json,
+                   std::initializer_list<double> buckets = {}) const noexcept {
+    return define(PGDC_METRIC_HISTOGRAM, name, help, labels_json, buckets);
+  }
+
+  const pgdc_host* raw() const noexcept { return host_; }
+
+ private:
+  Metric define(std::uint32_t kind, std::string_view name, std::string_view help,
+                std::string_view labels, std::initializer_list<double> buckets) const noexcept {
+    const std::int64_t h =
+        host_->metric_define(host_->ctx, kind, to_c(name), to_c(help), to_c(labels),
+                             buckets.size() == 0 ? nullptr : buckets.begin(), buckets.size());
+    return Metric(host_, h);
+  }
+  const pgdc_host* host_;
+};
+
+// What a plugin author implements. start() and stop() are called from one
+// host thread; see pgdc_vtable for their contracts.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // Begin campaigning without blocking on I/O. Throw to fail.
+  virtual void start() = 0;
+  // Stop by deadline_ns (host monotonic clock); release if asked and held.
+  // Return false when the release or the stop was not clean. After return,
+  // no host service may be called.
+  virtual bool stop(bool release, std::int64_t deadline_ns) = 0;
+};
+
+namespace detail {
+
+inline void write_error(pgdc_errbuf err, std::string_view msg) noexcept {
+  if (err.buf == nullptr || err.cap == 0) return;
+  const std::size_t n = msg.size() < err.cap - 1 ? msg.size() : err.cap - 1;
+  std::memcpy(err.buf, msg.data(), n);
+  err.buf[n] = '\0';
+}
+
+// Runs f, mapping exceptions to status codes and messages. noexcept: nothing
+// escapes into the host.
+template <typename F>
+std::int32_t guarded(pgdc_errbuf err, F&& f) noexcept {
+  try {
+    return f();
+  } catch (const ConfigError& e) {
+    write_error(err, e.what());
+    return PGDC_ERR_CONFIG;
+  } catch (const UnavailableError& e) {
+    write_error(err, e.what());
+    return PGDC_ERR_UNAVAILABLE;
+  } catch (const std::exception& e) {
+    write_error(err, e.what());
+    return PGDC_ERR_INTERNAL;
+  } catch (...) {
+    write_error(err, "unknown exception");
+    return PGDC_ERR_INTERNAL;
+  }
+}
+
+inline Backend* as_backend(pgdc_instance* i) noexcept { return reinterpret_cast<Backend*>(i); }
+
+template <typename T>
+struct Trampolines {
+  static_assert(std::is_base_of_v<Backend, T>,
+                "PGDC_PLUGIN: the class must derive from pgdc::Backend");
+  static_assert(
+      std::is_constructible_v<T, Host, std::string_view>,
+      "PGDC_PLUGIN: the class needs a constructor T(pgdc::Host, std::string_view config_json)");
+
+  static std::int32_t create(const pgdc_host* host, pgdc_str config, pgdc_instance** out,
+                             pgdc_errbuf err) noexcept {
+    return guarded(err, [&]() -> std::int32_t {
+      if (host == nullptr || out == nullptr)
+        throw std::invalid_argument("null host or out pointer");
+      Backend* b = new T(Host(host), from_c(config));
+      *out = reinterpret_cast<pgdc_instance*>(b);
+      return PGDC_OK;
+    });
+  }
+  static std::int32_t start(pgdc_instance* i, pgdc_errbuf err) noexcept {
+    return guarded(err, [&]() -> std::int32_t {
+      as_backend(i)->start();
+      return PGDC_OK;
+    });
+  }
+  static std::int32_t stop(pgdc_instance* i, std::int32_t release, std::int64_t deadline,
+                           pgdc_errbuf err) noexcept {
+    return guarded(err, [&]() -> std::int32_t {
+      if (as_backend(i)->stop(release != 0, deadline)) return PGDC_OK;
+      write_error(err, "stopped, but not cleanly (see the plugin's log)");
+      return PGDC_ERR_UNAVAILABLE;
+    });
+  }
+  static void destroy(pgdc_instance* i) noexcept {
+    try {
+      delete as_backend(i);
+    } catch (...) {
+    }
+  }
+  static constexpr pgdc_vtable vtable{sizeof(pgdc_vtable), &create, &start, &stop, &destroy};
+};
+
+}  // namespace detail
+}  // namespace pgdc
+
+#define PGDC_EXPORT extern "C" __attribute__((visibility("default")))
+
+// Emits the plugin's entry point for class CLASS. NAME: [a-z0-9-]+.
+#define PGDC_PLUGIN(CLASS, NAME, VERSION, DESCRIPTION)                                           \
+  PGDC_EXPORT const pgdc_plugin_descriptor* pgdog_control_plugin_v1(void) {                      \
+    static const pgdc_plugin_descriptor descriptor{PGDC_PLUGIN_MAGIC,                            \
+                                                   sizeof(pgdc_plugin_descriptor),               \
+                                                   PGDC_ABI_MAJOR,                               \
+                                                   PGDC_ABI_MINOR,                               \
+                                                   NAME,                                         \
+                                                   VERSION,                                      \
+                                                   DESCRIPTION,                                  \
+                                                   &::pgdc::detail::Trampolines<CLASS>::vtable}; \
+    return &descriptor;                                                                          \
+  }
+
+#endif  // PGDOG_CONTROL_PLUGIN_HPP

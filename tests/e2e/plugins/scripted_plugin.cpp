@@ -1,0 +1,108 @@
+// A coordination plugin whose behaviour the test sets through leader.options,
+// to drive the real daemon through paths the real backends take rarely:
+//   lead (bool, default true)       report leadership at start
+//   valid_ms (int, default 0)       leadership validity; 0 = never expires
+//   renew_ms (int, default 0)       if > 0, re-report leadership this often
+//   progress (bool, default false)  report progress once at start, then never
+//                                   (the elector looks wedged afterwards)
+//   fail_create (string)            create() fails with this config error
+//   fail_start (string)             start() fails with this message
+//   stop_sleep_ms (int, default 0)  stop() sleeps this long, ignoring its deadline
+//   release_fails (bool)            stop() reports a failed release
+// Logs "scripted: stop release=<0|1> deadline_in_ms=<n>" so tests can check
+// what the daemon asked for.
+#include <pgdog_control/plugin.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+class ScriptedBackend final : public pgdc::Backend {
+ public:
+  ScriptedBackend(pgdc::Host host, std::string_view config_json) : host_(host) {
+    const auto c = nlohmann::json::parse(config_json, nullptr, false);
+    if (!c.is_object()) throw pgdc::ConfigError("scripted: config is not a JSON object");
+    identity_ = c.value("identity", "scripted");
+    const auto o = c.value("options", nlohmann::json::object());
+    if (!o.is_object()) throw pgdc::ConfigError("scripted: options must be a map");
+    if (o.contains("fail_create")) throw pgdc::ConfigError(o.value("fail_create", ""));
+    lead_ = o.value("lead", true);
+    valid_ms_ = o.value("valid_ms", 0);
+    renew_ms_ = o.value("renew_ms", 0);
+    progress_ = o.value("progress", false);
+    fail_start_ = o.value("fail_start", "");
+    stop_sleep_ms_ = o.value("stop_sleep_ms", 0);
+    release_fails_ = o.value("release_fails", false);
+  }
+
+  ~ScriptedBackend() override { join(); }
+
+  void start() override {
+    if (!fail_start_.empty()) throw pgdc::UnavailableError(fail_start_);
+    if (progress_) host_.progress();
+    if (lead_) report();
+    if (lead_ && renew_ms_ > 0) {
+      renewer_ = std::thread([this] {
+        std::unique_lock lock(mutex_);
+        while (
+            !cv_.wait_for(lock, std::chrono::milliseconds(renew_ms_), [this] { return stop_; })) {
+          report();
+        }
+      });
+    }
+  }
+
+  bool stop(bool release, std::int64_t deadline_ns) override {
+    join();
+    host_.log(pgdc::LogLevel::kInfo,
+              "scripted: stop release=" + std::to_string(release ? 1 : 0) +
+                  " deadline_in_ms=" + std::to_string((deadline_ns - host_.now_ns()) / 1000000));
+    if (stop_sleep_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(stop_sleep_ms_));
+    return !release_fails_;
+  }
+
+ private:
+  void report() {
+    pgdc::Leadership l;
+    l.role = pgdc::Role::kLeader;
+    l.holder = identity_;
+    l.epoch_scope = "scripted";
+    l.epoch = 1;
+    l.valid_until_ns =
+        valid_ms_ > 0 ? host_.now_ns() + std::int64_t{valid_ms_} * 1000000 : PGDC_NEVER;
+    host_.report(l);
+  }
+  void join() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (renewer_.joinable()) renewer_.join();
+  }
+
+  pgdc::Host host_;
+  std::string identity_;
+  bool lead_ = true;
+  int valid_ms_ = 0;
+  int renew_ms_ = 0;
+  bool progress_ = false;
+  std::string fail_start_;
+  int stop_sleep_ms_ = 0;
+  bool release_fails_ = false;
+  std::thread renewer_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+};
+
+}  // namespace
+
+PGDC_PLUGIN(ScriptedBackend, "scripted", "1.0.0", "Test backend driven by leader.options")

@@ -1,0 +1,65 @@
+#include "daemon/cli.h"
+
+#include <gtest/gtest.h>
+
+namespace pgdc {
+namespace {
+
+TEST(Cli, DefaultsToTheEnvironmentConfigPath) {
+  auto r = parse_cli({}, "/etc/pgdc.yaml");
+  ASSERT_TRUE(r.options) << r.error;
+  EXPECT_EQ(r.options->config_path, "/etc/pgdc.yaml");
+  EXPECT_FALSE(r.options->check);
+}
+
+TEST(Cli, FlagOverridesTheEnvironment) {
+  auto r = parse_cli({"--config", "/a.yaml", "--check"}, "/env.yaml");
+  ASSERT_TRUE(r.options) << r.error;
+  EXPECT_EQ(r.options->config_path, "/a.yaml");
+  EXPECT_TRUE(r.options->check);
+  r = parse_cli({"--config=/b.yaml"}, "");
+  ASSERT_TRUE(r.options) << r.error;
+  EXPECT_EQ(r.options->config_path, "/b.yaml");
+}
+
+TEST(Cli, LogOverrides) {
+  auto r = parse_cli({"--log-level", "debug", "--log-format=json"}, "");
+  ASSERT_TRUE(r.options) << r.error;
+  EXPECT_EQ(r.options->log_level, LogLevel::kDebug);
+  EXPECT_EQ(r.options->log_format, LogFormat::kJson);
+}
+
+struct BadArgs {
+  std::vector<std::string> args;
+  std::string error;
+};
+
+class CliErrors : public ::testing::TestWithParam<BadArgs> {};
+
+TEST_P(CliErrors, ExactMessage) {
+  const auto r = parse_cli(GetParam().args, "");
+  EXPECT_FALSE(r.options);
+  EXPECT_EQ(r.error, GetParam().error);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, CliErrors,
+    ::testing::Values(BadArgs{{"--nope"}, "unknown argument \"--nope\" (see --help)"},
+                      BadArgs{{"--config"}, "--config needs a value"},
+                      BadArgs{{"--config="}, "--config needs a non-empty path"},
+                      BadArgs{{"--log-level", "loud"},
+                              "--log-level must be debug, info, warn or error, not \"loud\""},
+                      BadArgs{{"--log-format", "xml"},
+                              "--log-format must be text or json, not \"xml\""},
+                      BadArgs{{"config.yaml"}, "unknown argument \"config.yaml\" (see --help)"}));
+
+TEST(Cli, HelpMentionsEveryFlagAndExitStatus) {
+  const std::string u = usage_text();
+  for (const char* flag : {"--config", "--check", "--version", "--help", "--log-level",
+                           "--log-format", "PGDOG_CONTROL_CONFIG", "Exit status"}) {
+    EXPECT_NE(u.find(flag), std::string::npos) << flag;
+  }
+}
+
+}  // namespace
+}  // namespace pgdc
