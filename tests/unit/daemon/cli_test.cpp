@@ -30,9 +30,12 @@ TEST(Cli, LogOverrides) {
 }
 
 struct BadArgs {
+  std::string name;
   std::vector<std::string> args;
   std::string error;
 };
+
+void PrintTo(const BadArgs& b, std::ostream* os) { *os << b.name; }
 
 class CliErrors : public ::testing::TestWithParam<BadArgs> {};
 
@@ -44,14 +47,20 @@ TEST_P(CliErrors, ExactMessage) {
 
 INSTANTIATE_TEST_SUITE_P(
     Table, CliErrors,
-    ::testing::Values(BadArgs{{"--nope"}, "unknown argument \"--nope\" (see --help)"},
-                      BadArgs{{"--config"}, "--config needs a value"},
-                      BadArgs{{"--config="}, "--config needs a non-empty path"},
-                      BadArgs{{"--log-level", "loud"},
-                              "--log-level must be debug, info, warn or error, not \"loud\""},
-                      BadArgs{{"--log-format", "xml"},
-                              "--log-format must be text or json, not \"xml\""},
-                      BadArgs{{"config.yaml"}, "unknown argument \"config.yaml\" (see --help)"}));
+    ::testing::Values(
+        BadArgs{"UnknownFlag", {"--nope"}, "unknown argument \"--nope\" (see --help)"},
+        BadArgs{"ConfigWithoutValue", {"--config"}, "--config needs a value"},
+        BadArgs{"ConfigEmpty", {"--config="}, "--config needs a non-empty path"},
+        BadArgs{"BadLogLevel",
+                {"--log-level", "loud"},
+                "--log-level must be debug, info, warn or error, not \"loud\""},
+        BadArgs{"BadLogFormat",
+                {"--log-format", "xml"},
+                "--log-format must be text or json, not \"xml\""},
+        BadArgs{"PositionalArgument",
+                {"config.yaml"},
+                "unknown argument \"config.yaml\" (see --help)"}),
+    [](const ::testing::TestParamInfo<BadArgs>& p) { return p.param.name; });
 
 TEST(Cli, HelpMentionsEveryFlagAndExitStatus) {
   const std::string u = usage_text();
