@@ -1,0 +1,70 @@
+// A coordination.k8s.io/v1 Lease as the election sees it.
+//
+// The election owns five spec fields (client-go's LeaderElectionRecord):
+// holderIdentity, leaseDurationSeconds, acquireTime, renewTime,
+// leaseTransitions. Everything else in the object (labels, annotations,
+// strategy, preferredHolder, fields this code does not know) belongs to
+// someone else and is written back unchanged on every update.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace pgdc::kube {
+
+using WallTime = std::chrono::system_clock::time_point;
+
+// MicroTime on the wire: UTC, six fractional digits: 2026-07-24T14:05:30.123456Z.
+std::string format_micro_time(WallTime t);
+// Accepts RFC 3339 with 0 to 9 fractional digits and Z or a numeric offset.
+std::optional<WallTime> parse_micro_time(std::string_view text);
+
+// The fields the election owns. Times are informational only: expiry is
+// judged on the observer's steady clock, never from renewTime.
+struct LeaseSpec {
+  std::string holder;  // "" when nobody holds the lease
+  std::int32_t duration_secs = 0;  // 0 when absent
+  std::optional<WallTime> acquire_time;
+  std::optional<WallTime> renew_time;
+  std::int32_t transitions = 0;
+  bool operator==(const LeaseSpec&) const = default;
+};
+
+class Lease {
+ public:
+  // Parses and validates an object returned by the API server. Rejects, with
+  // a message naming the field: not an object, kind other than Lease, missing
+  // metadata.name/uid/resourceVersion, election fields of the wrong type or
+  // out of range (negative transitions, non-positive duration), unparsable
+  // times. Unknown fields are kept.
+  static std::optional<Lease> parse(std::string_view json, std::string* error);
+  static std::optional<Lease> from_json(nlohmann::json object, std::string* error);
+
+  // A new Lease object for a create (no resourceVersion).
+  static std::string new_object(const std::string& name, const std::string& ns,
+                                const LeaseSpec& spec);
+
+  // This object with the election's fields replaced by `spec` and everything
+  // else kept, including metadata.resourceVersion: a conditional update.
+  std::string with_spec(const LeaseSpec& spec) const;
+
+  const std::string& name() const { return name_; }
+  const std::string& uid() const { return uid_; }
+  const std::string& resource_version() const { return resource_version_; }
+  const LeaseSpec& spec() const { return spec_; }
+  const nlohmann::json& object() const { return object_; }
+
+ private:
+  nlohmann::json object_;
+  std::string name_;
+  std::string uid_;
+  std::string resource_version_;
+  LeaseSpec spec_;
+};
+
+}  // namespace pgdc::kube
