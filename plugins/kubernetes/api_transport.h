@@ -38,6 +38,7 @@ struct WatchResult {
   std::string body;  // the error body when status != 200
   std::string transport_error;  // when status == 0, or the stream broke
   bool stopped = false;         // ended because `stop` was requested
+  bool timed_out = false;       // ended because nothing arrived within idle_timeout
 };
 
 class ApiTransport {
@@ -50,6 +51,11 @@ class ApiTransport {
   // event) as it arrives, until the server ends the stream, the stream is
   // idle for longer than idle_timeout, on_line returns false, or `stop` is
   // requested. Never throws.
+  // Aborts the requests in flight now (they return status 0, "cancelled");
+  // later requests are unaffected. Used at shutdown so a hung renewal does
+  // not eat the release deadline.
+  virtual void cancel_inflight() {}
+
   virtual WatchResult watch(const std::string& path, std::chrono::milliseconds idle_timeout,
                             const std::function<bool(std::string_view line)>& on_line,
                             std::stop_token stop) = 0;

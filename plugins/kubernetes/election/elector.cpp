@@ -127,6 +127,7 @@ SteadyTime Elector::step() {
 
 SteadyTime Elector::step_follower(SteadyTime now) {
   // 1. Read the Lease unless the watch keeps our view fresh.
+  if (stopping()) return now;
   if (need_get_ || !observed_.has_value() || (!watch_healthy_ && now >= next_poll_)) {
     const auto started = clock_.steady();
     LeaseResult r = api_.get(request_timeout(now));
@@ -160,6 +161,7 @@ SteadyTime Elector::step_follower(SteadyTime now) {
     spec.duration_secs = static_cast<std::int32_t>(timings_.lease_duration.count() / 1000);
     spec.acquire_time = spec.renew_time = clock_.wall();
     spec.transitions = 0;
+    if (stopping()) return now;
     const SteadyTime sent = clock_.steady();
     LeaseResult c = api_.create(spec, request_timeout(sent));
     now = clock_.steady();
@@ -197,6 +199,7 @@ SteadyTime Elector::step_follower(SteadyTime now) {
   spec.duration_secs = static_cast<std::int32_t>(timings_.lease_duration.count() / 1000);
   spec.acquire_time = spec.renew_time = clock_.wall();
   spec.transitions = seen.transitions + 1;
+  if (stopping()) return now;
   const SteadyTime sent = clock_.steady();
   LeaseResult u = api_.update(*observed_, spec, request_timeout(sent));
   now = clock_.steady();
@@ -227,6 +230,7 @@ SteadyTime Elector::step_leader(SteadyTime now) {
   spec.duration_secs = static_cast<std::int32_t>(timings_.lease_duration.count() / 1000);
   spec.renew_time = clock_.wall();
 
+  if (stopping()) return now;
   // 6. Fast path: PUT with the cached resourceVersion, no GET.
   SteadyTime sent = clock_.steady();
   LeaseResult u = api_.update(*current_, spec, request_timeout(sent));
@@ -239,7 +243,7 @@ SteadyTime Elector::step_leader(SteadyTime now) {
     events_.on_conflict();
   }
   // 7. Any other failure: fresh GET, then PUT what we read, if time remains.
-  if (!u.ok() && clock_.steady() < valid_until_) {
+  if (!u.ok() && clock_.steady() < valid_until_ && !stopping()) {
     log(kDebug, "renew fast path failed: " + u.error.message);
     LeaseResult g = api_.get(request_timeout(clock_.steady()));
     if (g.ok()) {

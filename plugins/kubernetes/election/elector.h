@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <thread>
 
@@ -104,6 +105,10 @@ class Elector {
   // Lease, or a leader that learns it lost).
   bool observe(const Lease& lease);
   bool observe_deleted();
+  // Once `stop` is requested, step() issues no further request (a shutdown
+  // must not wait for a fallback GET); release() ignores it.
+  void set_stop_token(std::stop_token stop) { stop_ = std::move(stop); }
+
   // While the watch is healthy a follower does not poll.
   void set_watch_healthy(bool healthy) { watch_healthy_ = healthy; }
 
@@ -132,6 +137,8 @@ class Elector {
   void log(int level, const std::string& message) const;
   SteadyTime backoff(SteadyTime now, const ApiError& error) const;
 
+  bool stopping() const { return stop_.stop_requested(); }
+
   const std::string identity_;
   const ElectorTimings timings_;
   LeaseApi& api_;
@@ -154,6 +161,7 @@ class Elector {
   std::optional<Lease> current_;  // the Lease as last written by us
   SteadyTime valid_until_{};
 
+  std::stop_token stop_;
   ElectorState published_;
   bool published_once_ = false;
 };

@@ -1,0 +1,249 @@
+#include "kubernetes_backend.h"
+
+#include <cstdlib>
+
+#include "cluster_config.h"
+#include "cpprest_transport.h"
+
+namespace pgdc::kube {
+namespace {
+
+pgdc::LogLevel to_level(int level) {
+  switch (level) {
+    case 0:
+      return pgdc::LogLevel::kDebug;
+    case 1:
+      return pgdc::LogLevel::kInfo;
+    case 2:
+      return pgdc::LogLevel::kWarn;
+    default:
+      return pgdc::LogLevel::kError;
+  }
+}
+
+// Request latency buckets: lease traffic is loopback-fast to WAN-slow.
+constexpr std::initializer_list<double> kLatencyBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                           0.05,  0.1,    0.25,  0.5,  1,
+                                                           2.5,   5,      10};
+
+}  // namespace
+
+KubernetesBackend::KubernetesBackend(pgdc::Host host, std::string_view config_json)
+    : host_(host), options_(parse_plugin_options(config_json)) {
+  const ClusterConfigResult cluster =
+      select_cluster_config(ClusterSelection{options_.kubeconfig, options_.context});
+  if (!cluster.ok()) throw pgdc::ConfigError("kubernetes: " + cluster.error);
+  // Two transports (connection pools): lease traffic never queues behind the
+  // watch or the events. One token source, so a rotated token is read once.
+  const LogFn client_log = [this](LogSeverity severity, std::string_view message) {
+    log(static_cast<int>(severity), std::string(message));
+  };
+  auto tokens = std::make_shared<TokenSource>(
+      cluster.config.token, cluster.config.token_file, TokenSource::kDefaultReloadInterval,
+      &std::chrono::steady_clock::now, client_log);
+  for (const auto& [out, name] :
+       {std::pair{&lease_transport_, "lease"}, std::pair{&aux_transport_, "watch"}}) {
+    TransportOptions t;
+    t.name = std::string("kubernetes ") + name;
+    t.log = client_log;
+    std::string error;
+    auto transport = CpprestTransport::create(cluster.config, t, error, tokens);
+    if (!transport) throw pgdc::ConfigError("kubernetes: " + error);
+    *out = std::move(transport);
+  }
+  init(resolve_namespace(options_, cluster.config.namespace_, std::getenv("POD_NAMESPACE")));
+  host_.log(pgdc::LogLevel::kInfo, "kubernetes: API server " + cluster.config.server + " (" +
+                                       cluster.config.source + "), lease " +
+                                       api_->lease_namespace() + "/" + options_.lease_name +
+                                       ", identity " + options_.identity);
+}
+
+KubernetesBackend::KubernetesBackend(pgdc::Host host, std::string_view config_json,
+                                     std::unique_ptr<ApiTransport> lease_transport,
+                                     std::unique_ptr<ApiTransport> aux_transport,
+                                     std::string lease_namespace)
+    : host_(host),
+      options_(parse_plugin_options(config_json)),
+      lease_transport_(std::move(lease_transport)),
+      aux_transport_(std::move(aux_transport)) {
+  init(lease_namespace.empty() ? resolve_namespace(options_, {}, std::getenv("POD_NAMESPACE"))
+                               : lease_namespace);
+}
+
+void KubernetesBackend::init(std::string lease_namespace) {
+  api_ = std::make_unique<KubeLeaseApi>(*lease_transport_, lease_namespace, options_.lease_name);
+  api_->on_request([this](std::string_view verb, int status, std::chrono::duration<double>) {
+    count_request(verb, status);
+  });
+  ElectorEvents events;
+  events.on_acquire_attempt = [this](bool ok, std::chrono::duration<double> latency) {
+    (ok ? acquire_ok_ : acquire_failed_).observe(latency.count());
+  };
+  events.on_renew = [this](bool ok, std::chrono::duration<double> latency) {
+    (ok ? renew_ok_ : renew_failed_).observe(latency.count());
+  };
+  events.on_conflict = [this] { conflicts_.add(); };
+  elector_ = std::make_unique<Elector>(
+      options_.identity,
+      ElectorTimings{options_.lease_duration, options_.renew_deadline, options_.lease_interval},
+      *api_, clock_, [this](const ElectorState& s) { report(s); },
+      [this](int level, const std::string& m) { log(level, m); }, std::move(events));
+  if (options_.watch) {
+    watch_ = std::make_unique<LeaseWatch>(
+        *aux_transport_, api_->collection_path(), api_->object_path(), options_.lease_name,
+        inbox_, options_.lease_interval, options_.watch_timeout,
+        [this](int level, const std::string& m) { log(level, m); });
+  }
+  if (options_.events) {
+    events_ = std::make_unique<EventRecorder>(
+        *aux_transport_, lease_namespace, options_.lease_name, options_.identity,
+        [this](int level, const std::string& m) { log(level, m); });
+  }
+
+  leader_gauge_ = host_.gauge("kube_lease_leader", "1 while this replica holds the Lease.");
+  transitions_ = host_.counter("kube_lease_transitions_total",
+                               "Times this replica started or stopped holding the Lease.");
+  conflicts_ = host_.counter("kube_lease_conflicts_total",
+                             "Lease writes that lost a race (409 Conflict or AlreadyExists).");
+  last_renew_age_ =
+      host_.gauge("kube_lease_last_renew_age_seconds",
+                  "Seconds since this replica last renewed the Lease successfully (0: not leader).");
+  const char* acquire_help = "Time taken by attempts to acquire the Lease, by result.";
+  acquire_ok_ = host_.histogram("kube_lease_acquire_duration_seconds", acquire_help,
+                                R"({"result":"acquired"})", kLatencyBuckets);
+  acquire_failed_ = host_.histogram("kube_lease_acquire_duration_seconds", acquire_help,
+                                    R"({"result":"failed"})", kLatencyBuckets);
+  const char* renew_help = "Time taken by Lease renewals, by result.";
+  renew_ok_ = host_.histogram("kube_lease_renew_duration_seconds", renew_help,
+                              R"({"result":"renewed"})", kLatencyBuckets);
+  renew_failed_ = host_.histogram("kube_lease_renew_duration_seconds", renew_help,
+                                  R"({"result":"failed"})", kLatencyBuckets);
+}
+
+KubernetesBackend::~KubernetesBackend() {
+  runner_.request_stop();
+  watcher_.request_stop();
+  inbox_.wake();
+  if (runner_.joinable()) runner_.join();
+  if (watcher_.joinable()) watcher_.join();
+  if (events_) events_->stop();
+}
+
+void KubernetesBackend::log(int level, const std::string& message) {
+  host_.log(to_level(level), "kubernetes: " + message);
+}
+
+void KubernetesBackend::count_request(std::string_view verb, int status) {
+  const std::string code = status == 0 ? "error" : std::to_string(status);
+  const std::string key = std::string(verb) + "/" + code;
+  pgdc::Metric m;
+  {
+    std::lock_guard lock(request_metrics_mutex_);
+    auto it = request_metrics_.find(key);
+    if (it == request_metrics_.end()) {
+      it = request_metrics_
+               .emplace(key, host_.counter("kube_api_requests_total",
+                                           "Lease API requests by verb and HTTP status code "
+                                           "(error: no response).",
+                                           R"({"verb":")" + std::string(verb) + R"(","code":")" +
+                                               code + R"("})"))
+               .first;
+    }
+    m = it->second;
+  }
+  m.add();
+}
+
+void KubernetesBackend::report(const ElectorState& s) {
+  const std::int64_t now_ns = host_.now_ns();
+  pgdc::Leadership l;
+  l.role = s.leading ? pgdc::Role::kLeader : pgdc::Role::kFollower;
+  l.holder = s.holder;
+  l.epoch_scope = s.uid;
+  l.epoch = s.leading ? static_cast<std::uint64_t>(s.transitions) : 0;
+  l.valid_until_ns =
+      s.leading ? now_ns + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               s.valid_until - std::chrono::steady_clock::now())
+                               .count()
+                : 0;
+  host_.report(l);  // returns only after the host stopped leader work, on a loss
+  leader_gauge_.set(s.leading ? 1 : 0);
+  if (s.leading) last_renew_ns_ = now_ns;
+  if (s.leading != was_leading_) {
+    transitions_.add();
+    if (events_) {
+      events_->record("LeaderElection",
+                      options_.identity + (s.leading ? " became leader" : " stopped leading"),
+                      s.uid);
+    }
+    was_leading_ = s.leading;
+  }
+}
+
+void KubernetesBackend::start() {
+  if (events_) events_->start();
+  if (watch_) {
+    watcher_ = std::jthread([this](std::stop_token stop) { watch_->run(stop); });
+  }
+  runner_ = std::jthread([this](std::stop_token stop) {
+    elector_->set_stop_token(stop);
+    run(stop);
+  });
+}
+
+void KubernetesBackend::run(std::stop_token stop) {
+  SteadyTime next = clock_.steady();
+  while (!stop.stop_requested()) {
+    bool healthy = false;
+    bool now = false;
+    for (auto& e : inbox_.wait(next, stop, &healthy)) {
+      now |= e.deleted ? elector_->observe_deleted() : elector_->observe(*e.lease);
+    }
+    elector_->set_watch_healthy(watch_ != nullptr && healthy);
+    if (stop.stop_requested()) break;
+    if (!now && clock_.steady() < next) continue;
+    next = elector_->step();
+    host_.progress();
+    last_renew_age_.set(elector_->leading()
+                            ? static_cast<double>(host_.now_ns() - last_renew_ns_) / 1e9
+                            : 0.0);
+  }
+  // Shutdown: the host has stopped leader work; release if asked (the
+  // elector re-reads and writes only if we still hold the Lease).
+  ReleaseOutcome outcome = ReleaseOutcome::kNotHolder;
+  if (release_requested_) {
+    const auto deadline =
+        clock_.steady() + std::chrono::nanoseconds(release_deadline_ns_ - host_.now_ns());
+    outcome = elector_->release(deadline);
+  } else if (elector_->leading()) {
+    elector_->release(clock_.steady());  // step down only: deadline already passed
+  }
+  released_.set_value(outcome);
+}
+
+bool KubernetesBackend::stop(bool release, std::int64_t deadline_ns) {
+  release_deadline_ns_ = deadline_ns;
+  release_requested_ = release;
+  watcher_.request_stop();
+  runner_.request_stop();
+  inbox_.wake();
+  lease_transport_->cancel_inflight();  // a hung renewal must not eat the deadline
+  aux_transport_->cancel_inflight();
+  const bool started = runner_.joinable();
+  if (runner_.joinable()) runner_.join();
+  if (watcher_.joinable()) watcher_.join();
+  if (events_) events_->stop();
+  if (!started) return true;  // never campaigned: nothing held
+  const ReleaseOutcome outcome = released_.get_future().get();
+  host_.counter("kube_lease_releases_total", "Lease releases at shutdown, by outcome.",
+                R"({"outcome":")" + std::string(release_outcome_name(outcome)) + R"("})")
+      .add();
+  if (release && outcome == ReleaseOutcome::kFailed) {
+    log(2, "the Lease could not be released before the deadline; other replicas take over when "
+           "it expires");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace pgdc::kube

@@ -1,0 +1,81 @@
+// The Kubernetes Lease backend: glue between the host (pgdc::Backend) and the
+// election (Elector), with its threads:
+//   runner  runs Elector::step() at the times it asks for, or at once when
+//           the watch reports something that matters; reports progress;
+//           on stop, finishes its step, then releases (if asked).
+//   watch   LeaseWatch, feeding the runner through an ElectionInbox.
+//   events  EventRecorder, best effort.
+// Lease traffic has its own transport (connection, timeouts); the watch and
+// events share another, so a slow watch never delays a renewal.
+#pragma once
+
+#include <atomic>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <pgdog_control/plugin.hpp>
+
+#include "api_transport.h"
+#include "election/elector.h"
+#include "election/lease_api.h"
+#include "events.h"
+#include "lease_watch.h"
+#include "plugin_options.h"
+
+namespace pgdc::kube {
+
+class KubernetesBackend final : public pgdc::Backend {
+ public:
+  KubernetesBackend(pgdc::Host host, std::string_view config_json);
+  ~KubernetesBackend() override;
+
+  void start() override;
+  bool stop(bool release, std::int64_t deadline_ns) override;
+
+  // For tests: transports injected instead of built from a cluster config.
+  KubernetesBackend(pgdc::Host host, std::string_view config_json,
+                    std::unique_ptr<ApiTransport> lease_transport,
+                    std::unique_ptr<ApiTransport> aux_transport, std::string lease_namespace);
+
+ private:
+  void init(std::string lease_namespace);
+  void run(std::stop_token stop);
+  void report(const ElectorState& state);
+  void log(int level, const std::string& message);
+  void count_request(std::string_view verb, int status);
+
+  pgdc::Host host_;
+  PluginOptions options_;
+  std::unique_ptr<ApiTransport> lease_transport_;
+  std::unique_ptr<ApiTransport> aux_transport_;
+  std::unique_ptr<KubeLeaseApi> api_;
+  SystemElectorClock clock_;
+  std::unique_ptr<Elector> elector_;
+  ElectionInbox inbox_;
+  std::unique_ptr<LeaseWatch> watch_;
+  std::unique_ptr<EventRecorder> events_;
+
+  // Shutdown hand-off to the runner.
+  std::atomic<bool> release_requested_{false};
+  std::atomic<std::int64_t> release_deadline_ns_{0};
+  std::promise<ReleaseOutcome> released_;
+  std::jthread runner_;
+  std::jthread watcher_;
+
+  // Metrics.
+  pgdc::Metric leader_gauge_;
+  pgdc::Metric transitions_;
+  pgdc::Metric conflicts_;
+  pgdc::Metric last_renew_age_;
+  pgdc::Metric acquire_ok_, acquire_failed_, renew_ok_, renew_failed_;
+  std::mutex request_metrics_mutex_;
+  std::map<std::string, pgdc::Metric> request_metrics_;  // "verb/code"
+  std::int64_t last_renew_ns_ = 0;  // runner thread only
+  bool was_leading_ = false;        // runner thread only
+};
+
+}  // namespace pgdc::kube
