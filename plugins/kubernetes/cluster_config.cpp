@@ -5,21 +5,21 @@
 #include <openssl/x509.h>
 #include <yaml-cpp/yaml.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace pgdc::kube {
 
 namespace {
 
-std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 std::string join(const std::vector<std::string>& items) {
   if (items.empty()) return "none";
@@ -56,7 +56,7 @@ std::string check_server_url(const std::string& raw, std::string& normalized) {
     std::string scheme = s.substr(0, scheme_end);
     for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (scheme != "https") {
-      return quoted(raw) + " must be an https:// URL (TLS is always used and verified)";
+      return in_quotes(raw) + " must be an https:// URL (TLS is always used and verified)";
     }
     s = "https" + s.substr(scheme_end);
   }
@@ -64,38 +64,39 @@ std::string check_server_url(const std::string& raw, std::string& normalized) {
   const auto path_pos = rest.find('/');
   const std::string authority = rest.substr(0, path_pos);
   std::string path = path_pos == std::string::npos ? std::string() : rest.substr(path_pos);
-  if (authority.empty()) return quoted(raw) + " has no host";
+  if (authority.empty()) return in_quotes(raw) + " has no host";
   if (authority.find('@') != std::string::npos) {
-    return quoted(raw) + " must not contain user information";
+    return in_quotes(raw) + " must not contain user information";
   }
   std::string port;
   if (authority.front() == '[') {
     const auto close = authority.find(']');
-    if (close == std::string::npos || close == 1) return quoted(raw) + " has a malformed IPv6 host";
+    if (close == std::string::npos || close == 1) return in_quotes(raw) + " has a malformed IPv6 host";
     const std::string after = authority.substr(close + 1);
     if (!after.empty()) {
-      if (after.front() != ':') return quoted(raw) + " has a malformed IPv6 host";
+      if (after.front() != ':') return in_quotes(raw) + " has a malformed IPv6 host";
       port = after.substr(1);
     }
   } else {
     const auto colon = authority.find(':');
     if (colon != std::string::npos) {
       if (authority.find(':', colon + 1) != std::string::npos) {
-        return quoted(raw) + ": an IPv6 host must be written in brackets, e.g. https://[fd00::1]:443";
+        return in_quotes(raw) +
+               ": an IPv6 host must be written in brackets, e.g. https://[fd00::1]:443";
       }
       port = authority.substr(colon + 1);
-      if (colon == 0) return quoted(raw) + " has no host";
+      if (colon == 0) return in_quotes(raw) + " has no host";
     }
   }
   if (!port.empty() || authority.back() == ':') {
     char* end = nullptr;
     const long p = std::strtol(port.c_str(), &end, 10);
     if (port.empty() || *end != '\0' || p < 1 || p > 65535) {
-      return quoted(raw) + " has an invalid port";
+      return in_quotes(raw) + " has an invalid port";
     }
   }
   if (path.find_first_of("?#") != std::string::npos) {
-    return quoted(raw) + " must not contain a query or fragment";
+    return in_quotes(raw) + " must not contain a query or fragment";
   }
   while (!path.empty() && path.back() == '/') path.pop_back();
   normalized = "https://" + authority + path;
@@ -114,7 +115,7 @@ struct Merged {
   std::string current_context_file;
   std::map<std::string, Entry> clusters, users, contexts;
   std::vector<std::string> cluster_names, user_names, context_names;  // in file order
-  std::vector<std::string> files;                                    // files actually read
+  std::vector<std::string> files;                                     // files actually read
 };
 
 struct LoadError {
@@ -243,22 +244,22 @@ ClusterConfig resolve(const Merged& m, const std::string& wanted_context) {
   if (ctx_it == m.contexts.end()) {
     const std::string from =
         wanted_context.empty() ? " (the current-context of " + m.current_context_file + ")" : "";
-    throw LoadError{"kubeconfig " + label + ": context " + quoted(context_name) + from +
+    throw LoadError{"kubeconfig " + label + ": context " + in_quotes(context_name) + from +
                     " not found (contexts: " + join(m.context_names) + ")"};
   }
   const Entry& ctx = ctx_it->second;
-  const std::string ctx_where = "context " + quoted(context_name);
+  const std::string ctx_where = "context " + in_quotes(context_name);
   const std::string cluster_name = scalar(ctx.body, "cluster", ctx.file, ctx_where + ": ");
   if (cluster_name.empty()) {
     throw LoadError{"kubeconfig " + ctx.file + ": " + ctx_where + " has no cluster (key cluster)"};
   }
   const auto cl_it = m.clusters.find(cluster_name);
   if (cl_it == m.clusters.end()) {
-    throw LoadError{"kubeconfig " + label + ": cluster " + quoted(cluster_name) + " (from " +
+    throw LoadError{"kubeconfig " + label + ": cluster " + in_quotes(cluster_name) + " (from " +
                     ctx_where + ") not found (clusters: " + join(m.cluster_names) + ")"};
   }
   const Entry& cl = cl_it->second;
-  const std::string cl_where = "cluster " + quoted(cluster_name);
+  const std::string cl_where = "cluster " + in_quotes(cluster_name);
   const std::string cl_prefix = "kubeconfig " + cl.file + ": " + cl_where;
 
   ClusterConfig out;
@@ -280,8 +281,9 @@ ClusterConfig resolve(const Merged& m, const std::string& wanted_context) {
     }
   }
   if (!scalar(cl.body, "tls-server-name", cl.file, cl_where + ": ").empty()) {
-    throw LoadError{cl_prefix + ": tls-server-name is not supported; use a server URL whose host "
-                                "name the certificate names"};
+    throw LoadError{cl_prefix +
+                    ": tls-server-name is not supported; use a server URL whose host "
+                    "name the certificate names"};
   }
   if (!scalar(cl.body, "proxy-url", cl.file, cl_where + ": ").empty()) {
     throw LoadError{cl_prefix + ": proxy-url is not supported"};
@@ -292,11 +294,11 @@ ClusterConfig resolve(const Merged& m, const std::string& wanted_context) {
   if (!user_name.empty()) {
     const auto us_it = m.users.find(user_name);
     if (us_it == m.users.end()) {
-      throw LoadError{"kubeconfig " + label + ": user " + quoted(user_name) + " (from " +
+      throw LoadError{"kubeconfig " + label + ": user " + in_quotes(user_name) + " (from " +
                       ctx_where + ") not found (users: " + join(m.user_names) + ")"};
     }
     const Entry& us = us_it->second;
-    const std::string us_where = "user " + quoted(user_name);
+    const std::string us_where = "user " + in_quotes(user_name);
     const std::string us_prefix = "kubeconfig " + us.file + ": " + us_where;
     if (us.body["exec"] && !us.body["exec"].IsNull()) {
       throw LoadError{us_prefix +
@@ -428,7 +430,8 @@ int count_pem_certificates(const std::string& pem) {
   }
   const unsigned long err = ERR_peek_last_error();
   int result = count;
-  if (err != 0 && !(ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE)) {
+  if (err != 0 &&
+      !(ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE)) {
     result = -1;
   }
   ERR_clear_error();

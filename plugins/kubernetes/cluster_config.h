@@ -22,7 +22,7 @@ struct ClusterConfig {
   std::string client_cert_pem;  // client certificate (+ chain), PEM; optional
   std::string client_key_pem;   // its private key, PEM; set iff client_cert_pem is
   std::string namespace_;       // default namespace, may be empty
-  std::string source;  // "in-cluster" or "kubeconfig <path> context <name>", for messages
+  std::string source;           // "in-cluster" or "kubeconfig <path> context <name>", for messages
 };
 
 struct ClusterConfigResult {

@@ -8,10 +8,10 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
-#include <boost/asio/ssl.hpp>
 #include <cpprest/http_client.h>
 #include <cpprest/producerconsumerstream.h>
 #include <cpprest/uri_builder.h>
+#include <boost/asio/ssl.hpp>
 
 #include <condition_variable>
 #include <cstdlib>
@@ -61,7 +61,8 @@ bool parse_certs(const std::string& pem, std::vector<X509Ptr>& out, std::string&
     out.emplace_back(cert);
   }
   const unsigned long err = ERR_peek_last_error();
-  if (err != 0 && !(ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE)) {
+  if (err != 0 &&
+      !(ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE)) {
     error = openssl_error();
     return false;
   }
@@ -75,7 +76,7 @@ bool parse_certs(const std::string& pem, std::vector<X509Ptr>& out, std::string&
 
 // Immutable after construction; shared with every SSL context cpprest makes.
 struct TlsMaterial {
-  std::vector<X509Ptr> ca;     // empty = system trust store
+  std::vector<X509Ptr> ca;      // empty = system trust store
   std::vector<X509Ptr> client;  // leaf first, then chain
   PkeyPtr key;
   std::string host;  // what the server certificate must name
@@ -114,10 +115,9 @@ int verify_chain(X509_STORE_CTX* ctx, void* arg) {
   const int ok = X509_verify_cert(ctx);
   if (ok <= 0 && arg != nullptr) {
     const int err = X509_STORE_CTX_get_error(ctx);
-    std::string m = err == X509_V_OK
-                        ? std::string("certificate rejected by the host name check")
-                        : std::string("certificate verify failed: ") +
-                              X509_verify_cert_error_string(err);
+    std::string m = err == X509_V_OK ? std::string("certificate rejected by the host name check")
+                                     : std::string("certificate verify failed: ") +
+                                           X509_verify_cert_error_string(err);
     const std::string subject = subject_of(X509_STORE_CTX_get_current_cert(ctx));
     if (!subject.empty()) m += " (certificate " + subject + ")";
     static_cast<TlsDiagnostics*>(arg)->record(std::move(m));
@@ -270,8 +270,8 @@ struct CpprestTransport::Impl {
   TransportOptions options;
   std::shared_ptr<TokenSource> tokens;
   std::shared_ptr<const TlsMaterial> tls;
-  Client lease;  // send()
-  Client watch;  // watch()
+  Client lease_client;  // send()
+  Client watch_client;  // watch()
 
   void log(LogSeverity s, const std::string& m) const {
     if (options.log) options.log(s, options.name + ": " + m);
@@ -346,7 +346,7 @@ struct CpprestTransport::Impl {
     auto state = std::make_shared<State>();
     pplx::cancellation_token_source cts;
     try {
-      lease.http->request(req, cts.get_token())
+      lease_client.http->request(req, cts.get_token())
           .then([](whttp::http_response response) { return response.content_ready(); })
           .then([state](pplx::task<whttp::http_response> t) {
             Outcome o;
@@ -390,7 +390,7 @@ struct CpprestTransport::Impl {
     if (out.status == 0) {
       if (out.error_code == static_cast<int>(std::errc::timed_out)) resp.timed_out = true;
       resp.transport_error = r.method + " " + r.path + ": " +
-                             describe_failure(lease, out.error, out.error_code, started);
+                             describe_failure(lease_client, out.error, out.error_code, started);
       return resp;
     }
     resp.status = out.status;
@@ -404,9 +404,9 @@ struct CpprestTransport::Impl {
     ApiResponse resp = attempt(r, deadline);
     if (resp.status == 401 && Clock::now() < deadline) {
       const bool changed = tokens->refresh();
-      log(LogSeverity::kInfo, "401 Unauthorized for " + r.method + " " + r.path +
-                                  (changed ? "; re-read the token (new token), retrying once"
-                                           : "; retrying once"));
+      log(LogSeverity::kInfo,
+          "401 Unauthorized for " + r.method + " " + r.path +
+              (changed ? "; re-read the token (new token), retrying once" : "; retrying once"));
       resp = attempt(r, deadline);
     }
     return resp;
@@ -415,16 +415,16 @@ struct CpprestTransport::Impl {
   WatchResult watch(const std::string& path, std::chrono::milliseconds idle_timeout,
                     const std::function<bool(std::string_view)>& on_line, std::stop_token stop);
   WatchResult watch_once(const std::string& path, std::chrono::milliseconds idle_timeout,
-                         const std::function<bool(std::string_view)>& on_line,
-                         std::stop_token stop, bool& unauthorized);
+                         const std::function<bool(std::string_view)>& on_line, std::stop_token stop,
+                         bool& unauthorized);
 };
 
 // ---- watch -------------------------------------------------------------------
 
-WatchResult CpprestTransport::Impl::watch_once(
-    const std::string& path, std::chrono::milliseconds idle_timeout,
-    const std::function<bool(std::string_view)>& on_line, std::stop_token stop,
-    bool& unauthorized) {
+WatchResult CpprestTransport::Impl::watch_once(const std::string& path,
+                                               std::chrono::milliseconds idle_timeout,
+                                               const std::function<bool(std::string_view)>& on_line,
+                                               std::stop_token stop, bool& unauthorized) {
   unauthorized = false;
   WatchResult result;
   const auto started = Clock::now();
@@ -458,7 +458,7 @@ WatchResult CpprestTransport::Impl::watch_once(
   try {
     whttp::http_request req = build("GET", path, {}, {});
     req.set_response_stream(buffer.create_ostream());
-    watch.http->request(req, cts.get_token()).then([state](pplx::task<whttp::http_response> t) {
+    watch_client.http->request(req, cts.get_token()).then([state](pplx::task<whttp::http_response> t) {
       std::optional<whttp::http_response> response;
       std::string error;
       int code = 0;
@@ -502,8 +502,8 @@ WatchResult CpprestTransport::Impl::watch_once(
 
   // Headers (or failure) within the idle timeout.
   std::unique_lock lock(state->mu);
-  const bool got = state->cv.wait_until(lock, stop, started + idle_timeout,
-                                        [&] { return state->headers; });
+  const bool got =
+      state->cv.wait_until(lock, stop, started + idle_timeout, [&] { return state->headers; });
   if (stop.stop_requested()) {
     result.stopped = true;
     return result;
@@ -515,8 +515,8 @@ WatchResult CpprestTransport::Impl::watch_once(
     return result;
   }
   if (!state->response) {
-    result.transport_error =
-        "watch GET " + path + ": " + describe_failure(watch, state->error, state->error_code, started);
+    result.transport_error = "watch GET " + path + ": " +
+                             describe_failure(watch_client, state->error, state->error_code, started);
     if (state->error_code == static_cast<int>(std::errc::timed_out)) result.timed_out = true;
     return result;
   }
@@ -542,8 +542,7 @@ WatchResult CpprestTransport::Impl::watch_once(
 
   if (result.status != 200) {
     // An error status: collect the (small) body, bounded by the idle timeout.
-    state->cv.wait_until(lock, stop, Clock::now() + idle_timeout,
-                         [&] { return state->body_done; });
+    state->cv.wait_until(lock, stop, Clock::now() + idle_timeout, [&] { return state->body_done; });
     lock.unlock();
     drain();
     result.body = std::move(pending);
@@ -625,7 +624,8 @@ WatchResult CpprestTransport::Impl::watch_once(
     }
     if (Clock::now() >= last_activity + idle_timeout) {
       result.timed_out = true;
-      result.transport_error = "watch GET " + path + ": nothing received for " + ms_text(idle_timeout);
+      result.transport_error =
+          "watch GET " + path + ": nothing received for " + ms_text(idle_timeout);
       return result;
     }
     lock.lock();
@@ -640,9 +640,9 @@ WatchResult CpprestTransport::Impl::watch(const std::string& path,
   WatchResult result = watch_once(path, idle_timeout, on_line, stop, unauthorized);
   if (unauthorized && !stop.stop_requested()) {
     const bool changed = tokens->refresh();
-    log(LogSeverity::kInfo, "401 Unauthorized for watch GET " + path +
-                                (changed ? "; re-read the token (new token), retrying once"
-                                         : "; retrying once"));
+    log(LogSeverity::kInfo,
+        "401 Unauthorized for watch GET " + path +
+            (changed ? "; re-read the token (new token), retrying once" : "; retrying once"));
     result = watch_once(path, idle_timeout, on_line, stop, unauthorized);
   }
   return result;
@@ -678,7 +678,8 @@ std::unique_ptr<CpprestTransport> CpprestTransport::create(const ClusterConfig& 
         return nullptr;
       }
       std::unique_ptr<BIO, decltype(&BIO_free)> bio(
-          BIO_new_mem_buf(config.client_key_pem.data(), static_cast<int>(config.client_key_pem.size())),
+          BIO_new_mem_buf(config.client_key_pem.data(),
+                          static_cast<int>(config.client_key_pem.size())),
           &BIO_free);
       tls->key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
       if (!tls->key) {
@@ -713,8 +714,8 @@ std::unique_ptr<CpprestTransport> CpprestTransport::create(const ClusterConfig& 
     builder.set_scheme(U("https")).set_host(url.host).set_port(url.port);
     if (!url.prefix.empty()) builder.set_path(url.prefix);
     const web::uri base = builder.to_uri();
-    impl->make_client(impl->lease, base);
-    impl->make_client(impl->watch, base);
+    impl->make_client(impl->lease_client, base);
+    impl->make_client(impl->watch_client, base);
     return std::unique_ptr<CpprestTransport>(new CpprestTransport(std::move(impl)));
   } catch (const std::exception& e) {
     error = prefix + e.what();

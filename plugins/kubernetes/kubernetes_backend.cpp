@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "cluster_config.h"
+#include "counting_transport.h"
 #include "cpprest_transport.h"
 
 namespace pgdc::kube {
@@ -71,10 +72,14 @@ KubernetesBackend::KubernetesBackend(pgdc::Host host, std::string_view config_js
 }
 
 void KubernetesBackend::init(std::string lease_namespace) {
+  // Every request, lease, watch and events alike, is counted by verb,
+  // resource and status.
+  auto count = [this](std::string_view verb, std::string_view resource, int status) {
+    count_request(verb, resource, status);
+  };
+  lease_transport_ = std::make_unique<CountingTransport>(std::move(lease_transport_), count);
+  aux_transport_ = std::make_unique<CountingTransport>(std::move(aux_transport_), count);
   api_ = std::make_unique<KubeLeaseApi>(*lease_transport_, lease_namespace, options_.lease_name);
-  api_->on_request([this](std::string_view verb, int status, std::chrono::duration<double>) {
-    count_request(verb, status);
-  });
   ElectorEvents events;
   events.on_acquire_attempt = [this](bool ok, std::chrono::duration<double> latency) {
     (ok ? acquire_ok_ : acquire_failed_).observe(latency.count());
@@ -133,9 +138,10 @@ void KubernetesBackend::log(int level, const std::string& message) {
   host_.log(to_level(level), "kubernetes: " + message);
 }
 
-void KubernetesBackend::count_request(std::string_view verb, int status) {
+void KubernetesBackend::count_request(std::string_view verb, std::string_view resource,
+                                      int status) {
   const std::string code = status == 0 ? "error" : std::to_string(status);
-  const std::string key = std::string(verb) + "/" + code;
+  const std::string key = std::string(verb) + "/" + std::string(resource) + "/" + code;
   pgdc::Metric m;
   {
     std::lock_guard lock(request_metrics_mutex_);
@@ -143,10 +149,11 @@ void KubernetesBackend::count_request(std::string_view verb, int status) {
     if (it == request_metrics_.end()) {
       it = request_metrics_
                .emplace(key, host_.counter("kube_api_requests_total",
-                                           "Lease API requests by verb and HTTP status code "
-                                           "(error: no response).",
-                                           R"({"verb":")" + std::string(verb) + R"(","code":")" +
-                                               code + R"("})"))
+                                           "Kubernetes API requests by verb, resource and HTTP "
+                                           "status code (error: no response).",
+                                           R"({"verb":")" + std::string(verb) +
+                                               R"(","resource":")" + std::string(resource) +
+                                               R"(","code":")" + code + R"("})"))
                .first;
     }
     m = it->second;

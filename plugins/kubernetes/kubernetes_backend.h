@@ -46,7 +46,7 @@ class KubernetesBackend final : public pgdc::Backend {
   void run(std::stop_token stop);
   void report(const ElectorState& state);
   void log(int level, const std::string& message);
-  void count_request(std::string_view verb, int status);
+  void count_request(std::string_view verb, std::string_view resource, int status);
 
   pgdc::Host host_;
   PluginOptions options_;
@@ -73,7 +73,7 @@ class KubernetesBackend final : public pgdc::Backend {
   pgdc::Metric last_renew_age_;
   pgdc::Metric acquire_ok_, acquire_failed_, renew_ok_, renew_failed_;
   std::mutex request_metrics_mutex_;
-  std::map<std::string, pgdc::Metric> request_metrics_;  // "verb/code"
+  std::map<std::string, pgdc::Metric> request_metrics_;  // "verb/resource/code"
   std::int64_t last_renew_ns_ = 0;  // runner thread only
   bool was_leading_ = false;        // runner thread only
 };

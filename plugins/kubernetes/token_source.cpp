@@ -76,7 +76,8 @@ bool TokenSource::reload_locked() {
   if (content == token_) return false;
   const bool had_token = !token_.empty();
   token_ = std::move(content);
-  if (had_token && log_) log_(LogSeverity::kInfo, "bearer token: reloaded a new token from " + file_);
+  if (had_token && log_)
+    log_(LogSeverity::kInfo, "bearer token: reloaded a new token from " + file_);
   return true;
 }
 

@@ -64,7 +64,10 @@ pid_of() {
   awk -v n="$1" '$1==n {print $2}' "$DIR/pids" | tail -1
 }
 alive() { # pid
-  [[ -n "$1" && -r "/proc/$1/cmdline" ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$DIR"
+  local c
+  [[ -n "$1" ]] || return 1
+  c="$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline")" || return 1
+  [[ "$c" == *"$DIR/"* ]]
 }
 set_pid() { # name pid
   local tmp="$DIR/pids.tmp"
@@ -90,8 +93,8 @@ stop_proc() { # name
 log_tail() { # name
   local f="$DIR/logs/$1.log"
   [[ -f "$f" ]] || return 0
-  echo "----- last 40 lines of $f -----" >&2
-  tail -n 40 "$f" >&2
+  echo "----- last 40 lines of $f (flag dump left out) -----" >&2
+  grep -v '\] FLAG: --' "$f" | tail -n 40 >&2 || true
   echo "-----" >&2
 }
 
@@ -137,12 +140,12 @@ start_etcd() {
       --initial-cluster-state new \
       --unsafe-no-fsync \
       --log-level warn \
-      >"$DIR/logs/etcd.log" 2>&1 </dev/null &
+      >"$DIR/logs/etcd.log" 2>&1 </dev/null 9>&- &
     local pid=$! deadline=$((SECONDS + 30))
     set_pid etcd "$pid"
     while (( SECONDS < deadline )); do
       if ! alive "$pid"; then break; fi
-      if curl -fsS --max-time 2 "http://127.0.0.1:$client/health" 2>/dev/null | grep -q '"health":"true"'; then
+      if [[ "$(curl -fsS --max-time 2 "http://127.0.0.1:$client/health" 2>/dev/null || true)" == *'"health":"true"'* ]]; then
         echo "ETCD_CLIENT_PORT=$client" >"$DIR/ports"
         echo "ETCD_PEER_PORT=$peer" >>"$DIR/ports"
         log "etcd ready on 127.0.0.1:$client (pid $pid)"
@@ -186,7 +189,7 @@ launch_apiserver() { # port
     --disable-admission-plugins=ServiceAccount \
     --profiling=false \
     --v=1 \
-    >>"$DIR/logs/kube-apiserver.log" 2>&1 </dev/null &
+    >>"$DIR/logs/kube-apiserver.log" 2>&1 </dev/null 9>&- &
   set_pid kube-apiserver "$!"
 }
 
@@ -227,7 +230,7 @@ start_apiserver_proc() { # first|again
       return 0
     fi
     set_pid kube-apiserver ""
-    if tail -n 30 "$DIR/logs/kube-apiserver.log" | grep -q 'address already in use'; then
+    if [[ "$(tail -n 30 "$DIR/logs/kube-apiserver.log")" == *'address already in use'* ]]; then
       if [[ "$1" == again ]]; then
         log "port $port still busy (attempt $attempt); waiting"
         sleep 2
@@ -406,6 +409,8 @@ do_start() {
     die "an environment is already running in $DIR (run: $0 stop $DIR)"
   fi
   load_bins
+  # Whatever fails from here on leaves no process behind.
+  trap 'rc=$?; if (( rc != 0 )); then stop_proc kube-apiserver; stop_proc etcd; fi' EXIT
   local t0; t0="$(now_ms)"
   rm -f "$DIR/pids" "$DIR/ports" "$DIR/env" "$DIR"/kubeconfig-* "$DIR/ca.crt"
   rm -rf "$DIR/logs"; mkdir -p "$DIR/logs"
@@ -424,6 +429,7 @@ do_start() {
   local t1; t1="$(now_ms)"
   awk -v a="$t0" -v b="$t_ready" -v c="$t1" 'BEGIN {printf "kube-env: start-to-ready %.1fs (readyz), %.1fs with RBAC set up\n", (b-a)/1000, (c-a)/1000}' >&2
   echo "$(( t_ready - t0 ))" >"$DIR/start-to-ready-ms"
+  trap - EXIT
   log "environment ready in $DIR; use: eval \"\$($0 env $DIR)\""
 }
 

@@ -47,12 +47,14 @@ lease() { # name holder [resourceVersion]
 }
 create_lease() { lease "$2" "$3" | k "$1" create -f - >/dev/null; }          # user name holder
 replace_lease() { lease "$2" "$3" "$4" | k "$1" replace -f - >/dev/null; }   # user name holder rv
-lists_smoke() { k elector-1 get leases -o name | grep -qx lease.coordination.k8s.io/smoke; }
-client_version_ok() { "$KUBECTL" version --client | grep -qF "$want_version"; }
+# Output is captured before matching: `cmd | grep -q` can fail under pipefail
+# when grep exits early and cmd gets SIGPIPE.
+lists_smoke() { local o; o="$(k elector-1 get leases -o name)" && grep -qx lease.coordination.k8s.io/smoke <<<"$o"; }
+client_version_ok() { local o; o="$("$KUBECTL" version --client)" && grep -qF "Client Version: $want_version" <<<"$o"; }
 bad_token_401() {
   [[ "$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$KUBE_CA" -H 'Authorization: Bearer nope' "$KUBE_API_URL/api")" == 401 ]]
 }
-all_stopped() { ! "$here/kube-env.sh" status "$dir" | grep -q running; }
+all_stopped() { local o; o="$("$here/kube-env.sh" status "$dir")" && ! grep -q running <<<"$o"; }
 forbidden() { # user args... : the command fails with Forbidden
   local u="$1" out; shift
   if out="$(k "$u" "$@" 2>&1)"; then echo "  unexpectedly allowed: $out"; return 1; fi

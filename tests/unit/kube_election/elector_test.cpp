@@ -1,0 +1,1098 @@
+// The elector against the fake API server, one replica at a time (plus a
+// hand-driven second writer where a scenario needs one). Time is a fake time
+// line; "t0" is the instant the replica was made. Default timings: lease
+// duration 15 s, renew deadline 10 s, retry period 5 s.
+#include <gtest/gtest.h>
+
+#include "fakes.h"
+
+namespace pgdc::kube {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace testing;  // NOLINT: pgdc::kube::testing, the fakes
+using ::testing::_;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::InSequence;
+using ::testing::IsEmpty;
+
+constexpr const char* kOldTime = "2026-07-24T14:00:00.000000Z";
+
+// A spec as another holder would have written it.
+json held_by(const std::string& holder, int duration = 15, int transitions = 0,
+             const std::string& renew = kOldTime) {
+  json s{{"holderIdentity", holder}, {"acquireTime", kOldTime}, {"renewTime", renew},
+         {"leaseTransitions", transitions}};
+  if (duration > 0) s["leaseDurationSeconds"] = duration;
+  return s;
+}
+
+std::string wire(WallTime t) { return format_micro_time(t); }
+
+class ElectorTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Replica> make(const std::string& id = "pod-a_1", ReplicaOptions o = {}) {
+    return std::make_unique<Replica>(id, server, timeline, o);
+  }
+  // A replica that created the Lease at its t0 and leads.
+  std::unique_ptr<Replica> leader(const std::string& id = "pod-a_1", ReplicaOptions o = {}) {
+    auto r = make(id, o);
+    r->step();
+    EXPECT_TRUE(r->elector.leading()) << r->all_logs();
+    return r;
+  }
+
+  Timeline timeline;
+  FakeApiServer server{timeline};
+};
+
+// ================================================================ acquire
+
+TEST_F(ElectorTest, AcquiresByCreatingWhenNoLeaseExists) {
+  auto a = make();
+  {
+    InSequence seq;
+    EXPECT_CALL(a->transport, send(Method("GET")));
+    EXPECT_CALL(a->transport, send(Method("POST")));
+  }
+  const SteadyTime t0 = a->clock.steady();
+  const SteadyTime next = a->step();
+
+  EXPECT_TRUE(a->elector.leading());
+  EXPECT_EQ(next, t0 + 5s) << "renews one retry period after the create was sent";
+  const json spec = server.spec();
+  EXPECT_EQ(spec["holderIdentity"], "pod-a_1");
+  EXPECT_EQ(spec["leaseDurationSeconds"], 15);
+  EXPECT_EQ(spec["leaseTransitions"], 0);
+  EXPECT_EQ(spec["acquireTime"], "2026-07-24T14:05:30.123456Z");
+  EXPECT_EQ(spec["renewTime"], "2026-07-24T14:05:30.123456Z");
+  const ElectorState s = a->last_report();
+  EXPECT_TRUE(s.leading);
+  EXPECT_EQ(s.holder, "pod-a_1");
+  EXPECT_EQ(s.uid, server.uid());
+  EXPECT_EQ(s.transitions, 0);
+  EXPECT_EQ(s.valid_until, t0 + 10s);
+  EXPECT_EQ(a->acquire_ok, 1);
+  EXPECT_TRUE(a->logged("became leader of lease pgdog/pgdog-control-leader", 1)) << a->all_logs();
+}
+
+TEST_F(ElectorTest, AcquiresALeaseWithAnEmptySpecAtOnce) {
+  server.put_lease(nullptr, json{{"labels", {{"team", "db"}}}});
+  auto a = make();
+  {
+    InSequence seq;
+    EXPECT_CALL(a->transport, send(Method("GET")));
+    EXPECT_CALL(a->transport, send(Method("PUT")));
+  }
+  a->step();
+  ASSERT_TRUE(a->elector.leading()) << a->all_logs();
+  EXPECT_EQ(server.spec()["holderIdentity"], "pod-a_1");
+  EXPECT_EQ(server.spec()["leaseTransitions"], 1) << "a new term on an unheld Lease";
+  EXPECT_EQ((*server.lease())["metadata"]["labels"]["team"], "db");
+  EXPECT_EQ(a->last_report().transitions, 1);
+}
+
+TEST_F(ElectorTest, AcquiresAReleasedLeaseAtOnce) {
+  json released = held_by("", 1, 4);
+  server.put_lease(released);
+  auto a = make();
+  {
+    InSequence seq;
+    EXPECT_CALL(a->transport, send(Method("GET")));
+    EXPECT_CALL(a->transport, send(Method("PUT")));
+  }
+  const SteadyTime t0 = a->clock.steady();
+  a->step();
+  ASSERT_TRUE(a->elector.leading());
+  EXPECT_EQ(a->sent_times("PUT"), std::vector<SteadyTime>{t0});
+  EXPECT_EQ(server.spec()["leaseTransitions"], 5);
+  EXPECT_EQ(server.spec()["leaseDurationSeconds"], 15);
+  EXPECT_EQ(server.spec()["acquireTime"], wire(a->clock.wall()));
+}
+
+TEST_F(ElectorTest, FreshFollowerWaitsAFullDurationEvenIfRenewTimeIsAncient) {
+  server.put_lease(held_by("pod-b_2", 15, 2, "2000-01-01T00:00:00.000000Z"));
+  auto a = make();
+  a->step();
+  EXPECT_FALSE(a->elector.leading());
+  a->run_until(a->at(15s) - 1ns);
+  EXPECT_FALSE(a->elector.leading());
+  EXPECT_THAT(a->link.methods(), ElementsAre("GET", "GET", "GET")) << "polls at 0, 5, 10 s";
+
+  a->run_until(a->at(15s));
+  ASSERT_TRUE(a->elector.leading());
+  EXPECT_EQ(a->sent_times("PUT"), std::vector<SteadyTime>{a->at(15s)});
+  EXPECT_EQ(server.spec()["leaseTransitions"], 3);
+  EXPECT_TRUE(a->logged("lease held by \"pod-b_2\" expired on this replica's clock", 1));
+}
+
+TEST_F(ElectorTest, RenewTimeInTheFutureDoesNotExtendTheWait) {
+  server.put_lease(held_by("pod-b_2", 15, 2, "2100-01-01T00:00:00.000000Z"));
+  auto a = make();
+  a->run_until(a->at(15s) - 1ns);
+  EXPECT_FALSE(a->elector.leading());
+  a->run_until(a->at(15s));
+  EXPECT_TRUE(a->elector.leading());
+}
+
+TEST_F(ElectorTest, HolderDurationLongerThanOursIsWaitedOut) {
+  server.put_lease(held_by("pod-b_2", 30));
+  auto a = make();
+  a->run_until(a->at(30s) - 1ns);
+  EXPECT_FALSE(a->elector.leading());
+  a->run_until(a->at(30s));
+  EXPECT_TRUE(a->elector.leading());
+  EXPECT_EQ(server.spec()["leaseDurationSeconds"], 15) << "the new holder writes its own";
+}
+
+TEST_F(ElectorTest, HolderDurationShorterThanOursIsHonoured) {
+  // client-go semantics: the holder's leaseDurationSeconds decides.
+  server.put_lease(held_by("pod-b_2", 5));
+  auto a = make();
+  a->run_until(a->at(5s) - 1ns);
+  EXPECT_FALSE(a->elector.leading());
+  a->run_until(a->at(5s));
+  EXPECT_TRUE(a->elector.leading());
+}
+
+TEST_F(ElectorTest, LeaseWithoutDurationAssumesOurDuration) {
+  server.put_lease(held_by("pod-b_2", /*duration=*/0));
+  ASSERT_FALSE(server.spec().contains("leaseDurationSeconds"));
+  ReplicaOptions o;
+  o.timings = {20s, 10s, 5s};
+  auto a = make("pod-a_1", o);
+  a->run_until(a->at(20s) - 1ns);
+  EXPECT_FALSE(a->elector.leading()) << "client-go would call it expired at once";
+  a->run_until(a->at(20s));
+  ASSERT_TRUE(a->elector.leading());
+  EXPECT_EQ(server.spec()["leaseDurationSeconds"], 20);
+}
+
+TEST_F(ElectorTest, NoTakeoverOfALiveHolderWhoseRenewalsKeepRestartingTheClock) {
+  server.put_lease(held_by("pod-b_2", 15, 7));
+  auto a = make();
+  a->step();
+  // The holder renews every 5 s (just before each of a's polls) for a minute.
+  for (int k = 1; k <= 12; ++k) {
+    a->run_until(a->at(std::chrono::seconds(5 * k)) - 1ms);
+    server.modify([&](json& o) {
+      o["spec"]["renewTime"] = wire(a->clock.wall());
+    });
+    a->run_until(a->at(std::chrono::seconds(5 * k)));
+    EXPECT_FALSE(a->elector.leading()) << "at " << 5 * k << "s";
+  }
+  EXPECT_THAT(a->sent_times("PUT"), IsEmpty());
+  // The last change a saw was at 60 s: it may take over at 75 s, not before.
+  a->run_until(a->at(75s) - 1ns);
+  EXPECT_FALSE(a->elector.leading());
+  a->run_until(a->at(75s));
+  EXPECT_TRUE(a->elector.leading());
+  EXPECT_EQ(server.spec()["leaseTransitions"], 8);
+}
+
+TEST_F(ElectorTest, ForeignMetadataChangesDoNotRestartTheExpiryClock) {
+  // Only the election's fields count: a label change is not a renewal.
+  server.put_lease(held_by("pod-b_2"));
+  auto a = make();
+  a->step();
+  a->run_until(a->at(10s) - 1ms);
+  server.modify([](json& o) { o["metadata"]["labels"]["x"] = "y"; });
+  a->run_until(a->at(15s));
+  EXPECT_TRUE(a->elector.leading());
+}
+
+TEST_F(ElectorTest, OwnIdentityOnTheLeaseIsTakenAtOnceWithANewTerm) {
+  // The Lease names this identity but this elector is not leading (a term
+  // that ended without release). Identities are unique per incarnation, so
+  // nobody else acts under it: acquire at once, as a new term.
+  server.put_lease(held_by("pod-a_1", 15, 3));
+  auto a = make();
+  a->step();
+  ASSERT_TRUE(a->elector.leading());
+  EXPECT_EQ(server.spec()["leaseTransitions"], 4);
+}
+
+// ================================================================ renew
+
+TEST_F(ElectorTest, RenewKeepsAcquireTimeAndTransitions) {
+  server.put_lease(held_by("", 1, 6));
+  auto a = make();
+  a->step();
+  ASSERT_TRUE(a->elector.leading());
+  const std::string acquired = server.spec()["acquireTime"];
+  EXPECT_EQ(server.spec()["leaseTransitions"], 7);
+
+  a->run_until(a->at(5s));
+  const json spec = server.spec();
+  EXPECT_EQ(spec["acquireTime"], acquired);
+  EXPECT_EQ(spec["renewTime"], wire(a->clock.wall()));
+  EXPECT_NE(spec["renewTime"], acquired);
+  EXPECT_EQ(spec["leaseTransitions"], 7);
+  EXPECT_EQ(spec["holderIdentity"], "pod-a_1");
+  EXPECT_EQ(spec["leaseDurationSeconds"], 15);
+  EXPECT_EQ(a->last_report().valid_until, a->at(15s));
+  EXPECT_EQ(a->last_report().transitions, 7);
+  EXPECT_EQ(a->renew_ok, 1);
+}
+
+TEST_F(ElectorTest, RenewFastPathIsOnePutPerRenewalWithoutAGet) {
+  auto a = leader();
+  a->link.clear();
+  {
+    InSequence seq;
+    EXPECT_CALL(a->transport, send(Method("PUT"))).Times(6);
+  }
+  a->run_until(a->at(30s));
+  ASSERT_EQ(a->link.records().size(), 6u);
+  std::string previous_rv;
+  for (std::size_t i = 0; i < 6; ++i) {
+    const auto& r = a->link.records()[i];
+    EXPECT_EQ(r.sent, a->at(std::chrono::seconds(5 * (i + 1))));
+    EXPECT_EQ(r.request.path, kLeasePath);
+    EXPECT_EQ(r.request.timeout, 5000ms) << "max(1 s, renew deadline / 2), within validity";
+    EXPECT_EQ(r.response.status, 200);
+    const std::string sent_rv = json::parse(r.request.body)["metadata"]["resourceVersion"];
+    if (i > 0) {
+      EXPECT_EQ(sent_rv, previous_rv) << "conditional on the version the last renewal returned";
+    }
+    previous_rv = json::parse(r.response.body)["metadata"]["resourceVersion"];
+  }
+  EXPECT_TRUE(a->elector.leading());
+  EXPECT_EQ(a->renew_ok, 6);
+}
+
+TEST_F(ElectorTest, EveryRenewalIsReported) {
+  auto a = leader();
+  a->run_until(a->at(20s));
+  ASSERT_EQ(a->reports.size(), 5u);
+  for (std::size_t i = 0; i < 5; ++i) {
+    EXPECT_TRUE(a->reports[i].leading);
+    EXPECT_EQ(a->reports[i].valid_until, a->at(std::chrono::seconds(5 * i + 10)));
+  }
+}
+
+TEST_F(ElectorTest, RenewFallsBackToGetAndPutOnAConflict) {
+  auto a = leader();
+  a->run_until(a->at(5s) - 1ms);
+  // Another writer touches the Lease (an annotation): the cached version is stale.
+  server.modify([](json& o) { o["metadata"]["annotations"]["ops"] = "audited"; });
+  a->link.clear();
+  {
+    InSequence seq;
+    EXPECT_CALL(a->transport, send(Method("PUT")));
+    EXPECT_CALL(a->transport, send(Method("GET")));
+    EXPECT_CALL(a->transport, send(Method("PUT")));
+  }
+  a->run_until(a->at(5s));
+  ASSERT_EQ(a->link.records().size(), 3u);
+  EXPECT_EQ(a->link.records()[0].response.status, 409);
+  EXPECT_EQ(a->link.records()[2].response.status, 200);
+  EXPECT_TRUE(a->elector.leading());
+  EXPECT_EQ(a->last_report().valid_until, a->at(15s));
+  EXPECT_EQ((*server.lease())["metadata"]["annotations"]["ops"], "audited");
+  EXPECT_EQ(server.spec()["renewTime"], wire(a->clock.wall()));
+  EXPECT_EQ(a->conflicts, 1);
+  EXPECT_EQ(a->renew_ok, 1);
+}
+
+TEST_F(ElectorTest, RenewFallbackStepsDownWhenTheReadShowsAnotherHolder) {
+  auto a = leader();
+  a->run_until(a->at(5s) - 1ms);
+  server.modify([](json& o) {
+    o["spec"]["holderIdentity"] = "pod-b_2";
+    o["spec"]["leaseTransitions"] = 1;
+  });
+  const std::string rv = server.resource_version();
+  a->clock.advance(1ms);
+  a->step();
+  EXPECT_FALSE(a->elector.leading());
+  EXPECT_THAT(a->link.methods(), ElementsAre("GET", "POST", "PUT", "GET"));
+  EXPECT_EQ(server.resource_version(), rv) << "never writes over the new holder";
+  EXPECT_EQ(a->last_report().holder, "pod-b_2");
+  EXPECT_TRUE(a->logged("stopped leading: the Lease is now held by \"pod-b_2\"", 2));
+}
+
+TEST_F(ElectorTest, MalformedRenewResponseFallsBackToARead) {
+  auto a = leader();
+  a->link.faults().next(1, Fault::respond(200, "<html>proxy error</html>").only("PUT"));
+  a->run_until(a->at(5s));
+  EXPECT_THAT(a->link.methods(), ElementsAre("GET", "POST", "PUT", "GET", "PUT"));
+  EXPECT_TRUE(a->elector.leading());
+  EXPECT_EQ(a->last_report().valid_until, a->at(15s));
+}
+
+TEST_F(ElectorTest, RenewThatWasAppliedButLostIsRecoveredByTheFallback) {
+  // The PUT reached the server (new resourceVersion) but its answer was lost.
+  ReplicaOptions o;
+  o.timings = {15s, 10s, 2s};  // time for a fallback after a 5 s timeout
+  auto a = leader("pod-a_1", o);
+  a->link.faults().next(1, Fault::lose_response().only("PUT"));
+  a->run_until(a->at(2s));
+  EXPECT_THAT(a->link.methods(), ElementsAre("GET", "POST", "PUT", "GET", "PUT"));
+  EXPECT_TRUE(a->elector.leading());
+  EXPECT_EQ(a->last_report().valid_until, a->at(7s) + 10s) << "the fallback PUT was sent at 7 s";
+}
+
+// ================================================================ request timeouts
+
+TEST_F(ElectorTest, RequestTimeoutIsHalfTheRenewDeadlineAtLeastOneSecond) {
+  auto a = make();
+  EXPECT_EQ(a->elector.request_timeout(a->clock.steady()), 5000ms);
+  ReplicaOptions o;
+  o.timings = {3s, 1500ms, 1s};
+  auto b = make("pod-b_2", o);
+  EXPECT_EQ(b->elector.request_timeout(b->clock.steady()), 1000ms);
+}
+
+TEST_F(ElectorTest, LeaderRequestTimeoutNeverReachesPastItsValidity) {
+  auto a = leader();
+  const SteadyTime valid = a->last_report().valid_until;
+  EXPECT_EQ(a->elector.request_timeout(valid - 7s), 5000ms);
+  EXPECT_EQ(a->elector.request_timeout(valid - 3s), 3000ms);
+  EXPECT_EQ(a->elector.request_timeout(valid - 250ms), 250ms);
+}
+
+// ================================================================ hung requests
+
+// Every request a leader sends must end by its validity deadline.
+void expect_requests_within_validity(const Replica& r) {
+  for (const auto& rec : r.link.records()) {
+    // The validity in force when the request was sent.
+    SteadyTime valid{};
+    bool leading = false;
+    for (std::size_t i = 0; i < r.reports.size(); ++i) {
+      if (r.clock.timeline_of(rec.sent) < r.report_times[i]) break;
+      leading = r.reports[i].leading;
+      valid = r.reports[i].valid_until;
+    }
+    if (!leading) continue;
+    EXPECT_LE(rec.sent + rec.request.timeout, valid)
+        << rec.request.method << " sent " << (valid - rec.sent).count() << "ns before the deadline";
+  }
+}
+
+TEST_F(ElectorTest, HungRenewStepsDownAtSentPlusRenewDeadline) {
+  auto a = leader();
+  a->run_until(a->at(5s) - 1ns);
+  a->partition(Fault::hang());
+  a->run_until(a->at(5s));
+  EXPECT_FALSE(a->elector.leading());
+  ASSERT_TRUE(a->last_report_time(false));
+  EXPECT_EQ(*a->last_report_time(false), a->clock.timeline_of(a->at(10s)))
+      << "steps down exactly at last renew sent (0 s) + renew deadline";
+  ASSERT_EQ(a->link.records().size(), 3u) << "no fallback once the deadline has passed";
+  EXPECT_EQ(a->link.records()[2].request.timeout, 5000ms);
+  expect_requests_within_validity(*a);
+  EXPECT_TRUE(a->logged("stopped leading: no successful renewal within the renew deadline", 2));
+}
+
+TEST_F(ElectorTest, HungRequestsAreCutSoTheyEndAtTheValidityDeadline) {
+  ReplicaOptions o;
+  o.timings = {15s, 10s, 2s};
+  auto a = leader("pod-a_1", o);
+  a->run_until(a->at(2s) - 1ns);
+  a->partition(Fault::hang());
+  a->run_until(a->at(2s));
+  // PUT at 2 s (5 s timeout) hangs to 7 s; the fallback GET gets the 3 s left.
+  ASSERT_EQ(a->link.records().size(), 4u) << ::testing::PrintToString(a->link.methods());
+  EXPECT_EQ(a->link.records()[2].request.timeout, 5000ms);
+  EXPECT_EQ(a->link.records()[3].request.method, "GET");
+  EXPECT_EQ(a->link.records()[3].request.timeout, 3000ms);
+  EXPECT_FALSE(a->elector.leading());
+  EXPECT_EQ(*a->last_report_time(false), a->clock.timeline_of(a->at(10s)));
+  expect_requests_within_validity(*a);
+}
+
+TEST_F(ElectorTest, SlowButSuccessfulRenewKeepsLeading) {
+  auto a = leader();
+  a->link.faults().next(1, Fault::slow(4s));
+  a->run_until(a->at(5s));
+  EXPECT_TRUE(a->elector.leading());
+  EXPECT_EQ(a->last_report().valid_until, a->at(15s)) << "counted from when it was sent";
+}
+
+// ================================================================ throttling, auth blips
+
+TEST_F(ElectorTest, ThrottlingShorterThanTheRenewDeadlineKeepsLeading) {
+  auto a = leader();
+  const Nanos t0 = timeline.now();
+  // 429 (Retry-After 1 s) for every request from 5 s to 8 s.
+  a->link.faults().during(t0 + 5s, t0 + 8s, Fault::http(429, 1s));
+  a->run_until(a->at(30s));
+  EXPECT_TRUE(a->elector.leading()) << a->all_logs();
+  for (const auto& s : a->reports) EXPECT_TRUE(s.leading);
+  EXPECT_TRUE(a->logged("429 Too Many Requests, retry after 1s", 2)) << a->all_logs();
+  expect_requests_within_validity(*a);
+}
+
+TEST_F(ElectorTest, ThrottlingLongerThanTheRenewDeadlineStepsDownAtTheDeadline) {
+  auto a = leader();
+  const Nanos t0 = timeline.now();
+  a->link.faults().during(t0 + 5s, t0 + 60s, Fault::http(429, 3s));
+  a->run_until(a->at(30s));
+  EXPECT_FALSE(a->elector.leading());
+  EXPECT_EQ(*a->last_report_time(false), t0 + 10s) << "at the deadline, never later";
+  expect_requests_within_validity(*a);
+}
+
+TEST_F(ElectorTest, RetryAfterIsRespectedByAFollower) {
+  server.put_lease(held_by("pod-b_2"));
+  auto a = make();
+  a->step();
+  a->link.faults().next(1, Fault::http(429, 30s).only("GET"));
+  a->run_until(a->at(5s));
+  EXPECT_EQ(a->next, a->at(35s)) << "Retry-After 30 s beats the 5 s retry period";
+  a->run_until(a->at(35s) - 1ns);
+  EXPECT_EQ(a->sent_times("GET"), (std::vector<SteadyTime>{a->at(0s), a->at(5s)}));
+}
+
+TEST_F(ElectorTest, RetryAfterShorterThanTheRetryPeriodDoesNotShortenIt) {
+  server.put_lease(held_by("pod-b_2"));
+  auto a = make();
+  a->step();
+  a->link.faults().next(1, Fault::http(503, 1s).only("GET"));
+  a->run_until(a->at(5s));
+  EXPECT_EQ(a->next, a->at(10s));
+}
+
+TEST_F(ElectorTest, RetryAfterIsRespectedByALeader) {
+  auto a = leader();
+  const Nanos t0 = timeline.now();
+  a->link.faults().during(t0 + 5s, t0 + 6s, Fault::http(429, 3s));
+  a->run_until(a->at(8s) - 1ns);
+  EXPECT_EQ(a->sent_times().back(), a->at(5s)) << "nothing sent before Retry-After elapsed";
+  a->run_until(a->at(8s));
+  EXPECT_EQ(a->sent_times().back(), a->at(8s));
+  EXPECT_TRUE(a->elector.leading());
+  EXPECT_EQ(a->last_report().valid_until, a->at(18s));
+}
+
+TEST_F(ElectorTest, UnauthorizedBlipShorterThanTheDeadlineDoesNotCostLeadership) {
+  auto a = leader();
+  const Nanos t0 = timeline.now();
+  a->link.faults().during(t0 + 5s, t0 + 7s, Fault::http(401));
+  a->run_until(a->at(30s));
+  EXPECT_TRUE(a->elector.leading()) << a->all_logs();
+  for (const auto& s : a->reports) EXPECT_TRUE(s.leading);
+}
+
+TEST_F(ElectorTest, ForbiddenBlipShorterThanTheDeadlineDoesNotCostLeadership) {
+  auto a = leader();
+  const Nanos t0 = timeline.now();
+  a->link.faults().during(t0 + 5s, t0 + 7s, Fault::http(403));
+  a->run_until(a->at(30s));
+  EXPECT_TRUE(a->elector.leading()) << a->all_logs();
+  for (const auto& s : a->reports) EXPECT_TRUE(s.leading);
+}
+
+TEST_F(ElectorTest, LeaderRetriesAFailedRenewalBeforeItsDeadline) {
+  // One failed round must not cost leadership: with a 5 s retry period and
+  // a 10 s renew deadline, waiting a full retry period after the failure at
+  // 5 s would land on the deadline itself.
+  auto a = leader();
+  a->link.faults().next(2, Fault::http(503));  // the PUT and the fallback GET at 5 s
+  a->run_until(a->at(10s));
+  EXPECT_TRUE(a->elector.leading()) << a->all_logs();
+  const auto puts = a->sent_times("PUT");
+  ASSERT_GE(puts.size(), 2u);
+  EXPECT_GT(puts[1], a->at(5s));
+  EXPECT_LT(puts[1], a->at(10s));
+}
+
+TEST_F(ElectorTest, RevokedUpdatePermissionStepsALeaderDownAtTheDeadline) {
+  auto a = leader();
+  a->run_until(a->at(5s) - 1ns);
+  server.deny("update");
+  a->run_until(a->at(30s));
+  EXPECT_FALSE(a->elector.leading());
+  EXPECT_EQ(*a->last_report_time(false), a->clock.timeline_of(a->at(10s)));
+  EXPECT_TRUE(a->logged("verbs: [\"update\"], resourceNames: [\"pgdog-control-leader\"]", 3))
+      << a->all_logs();
+}
+
+// ================================================================ RBAC on a follower
+
+TEST_F(ElectorTest, ForbiddenFollowerNeverLeadsAndItsLogNamesTheRule) {
+  server.deny("get");
+  auto a = make();
+  a->run_until(a->at(60s));
+  EXPECT_FALSE(a->elector.leading());
+  for (const auto& m : a->link.methods()) EXPECT_EQ(m, "GET");
+  EXPECT_EQ(a->link.records().size(), 13u) << "one read per retry period";
+  EXPECT_TRUE(a->logged(
+      "get lease pgdog/pgdog-control-leader: 403 Forbidden: not allowed to get "
+      "leases.coordination.k8s.io in namespace \"pgdog\"; grant it with a Role in namespace "
+      "\"pgdog\" with rule {apiGroups: [\"coordination.k8s.io\"], resources: [\"leases\"], "
+      "verbs: [\"get\"], resourceNames: [\"pgdog-control-leader\"]} bound to this replica's "
+      "service account",
+      3))
+      << a->all_logs();
+}
+
+TEST_F(ElectorTest, ForbiddenCreateNeverLeadsAndItsLogNamesTheCreateRule) {
+  server.deny("create");
+  auto a = make();
+  a->run_until(a->at(60s));
+  EXPECT_FALSE(a->elector.leading());
+  EXPECT_FALSE(server.lease().has_value());
+  EXPECT_TRUE(a->logged("create lease pgdog/pgdog-control-leader: 403 Forbidden", 3));
+  EXPECT_TRUE(a->logged("verbs: [\"create\"]} bound to this replica's service account", 3))
+      << a->all_logs();
+  EXPECT_EQ(a->acquire_ok, 0);
+}
+
+TEST_F(ElectorTest, ForbiddenUpdateNeverLeadsOnAnExistingLease) {
+  server.put_lease(held_by("", 1));
+  server.deny("update");
+  auto a = make();
+  a->run_until(a->at(60s));
+  EXPECT_FALSE(a->elector.leading());
+  EXPECT_EQ(server.spec()["holderIdentity"], "");
+  EXPECT_TRUE(a->logged("verbs: [\"update\"]", 3));
+}
+
+// ================================================================ malformed responses
+
+TEST_F(ElectorTest, MalformedReadsNeverCrashOrLead) {
+  const json base = json::parse(R"({"kind":"Lease","apiVersion":"coordination.k8s.io/v1",
+      "metadata":{"name":"pgdog-control-leader","namespace":"pgdog","uid":"u1",
+                  "resourceVersion":"7"},
+      "spec":{"holderIdentity":"","leaseDurationSeconds":1,"leaseTransitions":0}})");
+  auto with = [&](const std::function<void(json&)>& f) {
+    json o = base;
+    f(o);
+    return o.dump();
+  };
+  const std::vector<std::string> bodies = {
+      "",
+      "{not json",
+      "null",
+      "[]",
+      status_body(200, "", "ok"),
+      with([](json& o) { o["kind"] = "ConfigMap"; }),
+      with([](json& o) { o.erase("metadata"); }),
+      with([](json& o) { o["metadata"].erase("resourceVersion"); }),
+      with([](json& o) { o["spec"]["leaseTransitions"] = -1; }),
+      with([](json& o) { o["spec"]["leaseDurationSeconds"] = 0; }),
+      with([](json& o) { o["spec"]["renewTime"] = "tomorrow"; }),
+      with([](json& o) { o["spec"]["acquireTime"] = 12; }),
+      with([](json& o) { o["spec"]["holderIdentity"] = json::array(); }),
+  };
+  for (const auto& body : bodies) {
+    SCOPED_TRACE(body);
+    Timeline tl;
+    FakeApiServer s(tl);
+    Replica a("pod-a_1", s, tl);
+    a.link.faults().always(Fault::respond(200, body).only("GET"));
+    a.run_until(a.at(60s));
+    EXPECT_FALSE(a.elector.leading());
+    for (const auto& m : a.link.methods()) EXPECT_EQ(m, "GET");
+    EXPECT_TRUE(a.logged("get lease pgdog/pgdog-control-leader: malformed response", 2))
+        << a.all_logs();
+  }
+}
+
+TEST_F(ElectorTest, InvalidLeaseStoredOnTheServerIsNeverOverwritten) {
+  json spec = held_by("", 1);
+  spec["leaseTransitions"] = -5;  // written by a broken client; we cannot parse it
+  server.put_lease(spec);
+  const std::string rv = server.resource_version();
+  auto a = make();
+  a->run_until(a->at(60s));
+  EXPECT_FALSE(a->elector.leading());
+  EXPECT_EQ(server.resource_version(), rv);
+  EXPECT_TRUE(a->logged("spec.leaseTransitions is out of range: -5", 2)) << a->all_logs();
+}
+
+TEST_F(ElectorTest, MalformedCreateResponseDoesNotLead) {
+  auto a = make();
+  a->link.faults().next(1, Fault::respond(201, "{}").only("POST"));
+  a->step();
+  EXPECT_FALSE(a->elector.leading());
+  EXPECT_TRUE(a->logged("create lease pgdog/pgdog-control-leader: malformed response", 2));
+}
+
+TEST_F(ElectorTest, LostAcquireResponseIsRecoveredAsANewTerm) {
+  server.put_lease(held_by("", 1, 2));
+  auto a = make();
+  a->link.faults().next(1, Fault::lose_response().only("PUT"));
+  a->step();
+  EXPECT_FALSE(a->elector.leading()) << "no answer: not leading";
+  EXPECT_EQ(server.spec()["holderIdentity"], "pod-a_1") << "but the write happened";
+  a->run_until(a->next);
+  EXPECT_TRUE(a->elector.leading());
+  EXPECT_EQ(a->last_report().transitions, 4) << "a fresh term on top of the lost one";
+}
+
+// ================================================================ foreign fields
+
+TEST_F(ElectorTest, ForeignFieldsArePreservedAcrossAcquireRenewAndRelease) {
+  json spec = held_by("", 1, 2);
+  spec["strategy"] = "OldestEmulationVersion";
+  spec["preferredHolder"] = "pod-z_9";
+  spec["someFutureField"] = {{"nested", true}};
+  server.put_lease(spec, json{{"labels", {{"app", "pgdog-control"}}},
+                              {"annotations", {{"owner", "dba"}}},
+                              {"ownerReferences", json::array({{{"kind", "Deployment"}}})}});
+  server.modify([](json& o) { o["futureTopLevel"] = {{"x", 1}}; });
+  const json before = *server.lease();
+
+  auto a = make();
+  a->step();
+  ASSERT_TRUE(a->elector.leading());
+  a->run_until(a->at(5s));
+  ASSERT_EQ(a->elector.release(a->clock.steady() + 5s), ReleaseOutcome::kReleased);
+
+  int puts = 0;
+  for (const auto& r : a->link.records()) {
+    if (r.request.method != "PUT") continue;
+    ++puts;
+    const json body = json::parse(r.request.body);
+    EXPECT_EQ(body["metadata"]["labels"], before["metadata"]["labels"]);
+    EXPECT_EQ(body["metadata"]["annotations"], before["metadata"]["annotations"]);
+    EXPECT_EQ(body["metadata"]["ownerReferences"], before["metadata"]["ownerReferences"]);
+    EXPECT_EQ(body["metadata"]["uid"], before["metadata"]["uid"]);
+    EXPECT_EQ(body["spec"]["strategy"], "OldestEmulationVersion");
+    EXPECT_EQ(body["spec"]["preferredHolder"], "pod-z_9");
+    EXPECT_EQ(body["spec"]["someFutureField"], before["spec"]["someFutureField"]);
+    EXPECT_EQ(body["futureTopLevel"], before["futureTopLevel"]);
+  }
+  EXPECT_EQ(puts, 3) << "acquire, renew, release";
+  const json after = *server.lease();
+  EXPECT_EQ(after["spec"]["strategy"], "OldestEmulationVersion");
+  EXPECT_EQ(after["metadata"]["annotations"], before["metadata"]["annotations"]);
+}
+
+// ================================================================ release
+
+TEST_F(ElectorTest, ReleaseWritesAnEmptyHolderAndDurationOneAndKeepsTransitions) {
+  server.put_lease(held_by("", 1, 3));
+  auto a = make();
+  a->step();
+  a->run_until(a->at(5s));
+  ASSERT_TRUE(a->elector.leading());
+  const std::size_t before = a->link.records().size();
+
+  EXPECT_EQ(a->elector.release(a->clock.steady() + 2s), ReleaseOutcome::kReleased);
+
+  const json spec = server.spec();
+  EXPECT_EQ(spec["holderIdentity"], "");
+  EXPECT_EQ(spec["leaseDurationSeconds"], 1);
+  EXPECT_EQ(spec["leaseTransitions"], 4);
+  EXPECT_EQ(spec["acquireTime"], wire(a->clock.wall()));
+  EXPECT_EQ(spec["renewTime"], wire(a->clock.wall()));
+  ASSERT_EQ(a->link.records().size(), before + 2);
+  EXPECT_EQ(a->link.records()[before].request.method, "GET") << "a fresh read first";
+  EXPECT_EQ(a->link.records()[before + 1].request.method, "PUT");
+  EXPECT_FALSE(a->elector.leading());
+  // Leadership was given up (reported) before anything was sent for the release.
+  std::size_t stop_report = 0;
+  for (std::size_t i = 0; i < a->reports.size(); ++i) {
+    if (!a->reports[i].leading) {
+      stop_report = i;
+      break;
+    }
+  }
+  ASSERT_GT(stop_report, 0u);
+  EXPECT_EQ(a->requests_at_report[stop_report], before);
+  EXPECT_EQ(a->last_report().holder, "");
+  EXPECT_TRUE(a->logged("released lease pgdog/pgdog-control-leader", 1));
+}
+
+TEST_F(ElectorTest, ReleaseRetriesAConflictWithAFreshRead) {
+  auto a = leader();
+  bool touched = false;
+  a->link.before_serve = [&](const ApiRequest& r) {
+    if (r.method == "PUT" && !touched) {
+      touched = true;  // another writer gets in between the read and the write
+      server.modify([](json& o) { o["metadata"]["annotations"]["late"] = "writer"; });
+    }
+  };
+  a->link.clear();
+  {
+    InSequence seq;
+    EXPECT_CALL(a->transport, send(Method("GET")));
+    EXPECT_CALL(a->transport, send(Method("PUT")));
+    EXPECT_CALL(a->transport, send(Method("GET")));
+    EXPECT_CALL(a->transport, send(Method("PUT")));
+  }
+  EXPECT_EQ(a->elector.release(a->clock.steady() + 2s), ReleaseOutcome::kReleased);
+  EXPECT_EQ(a->link.records()[1].response.status, 409);
+  EXPECT_EQ(server.spec()["holderIdentity"], "");
+  EXPECT_EQ((*server.lease())["metadata"]["annotations"]["late"], "writer");
+  EXPECT_EQ(a->conflicts, 1);
+}
+
+TEST_F(ElectorTest, StaleReleaseAfterATakeoverWritesNothing) {
+  auto a = leader();
+  // a's process is stopped for 30 s; b takes over meanwhile.
+  auto b = make("pod-b_2");
+  b->step();
+  b->run_until(b->at(20s));
+  ASSERT_TRUE(b->elector.leading());
+  const std::string rv = server.resource_version();
+  ASSERT_TRUE(a->elector.leading()) << "a has not run since it was stopped";
+  a->link.clear();
+  EXPECT_CALL(a->transport, send(Method("PUT"))).Times(0);
+
+  EXPECT_EQ(a->elector.release(a->clock.steady() + 2s), ReleaseOutcome::kNotHolder);
+
+  EXPECT_THAT(a->link.methods(), ElementsAre("GET"));
+  EXPECT_EQ(server.spec()["holderIdentity"], "pod-b_2");
+  EXPECT_EQ(server.resource_version(), rv);
+  EXPECT_FALSE(a->elector.leading());
+  EXPECT_TRUE(a->logged("the Lease is held by \"pod-b_2\" now; nothing to release", 1));
+}
+
+TEST_F(ElectorTest, ReleaseWhileFollowingWritesNothing) {
+  server.put_lease(held_by("pod-b_2"));
+  auto a = make();
+  a->step();
+  EXPECT_CALL(a->transport, send(_)).Times(0);
+  EXPECT_EQ(a->elector.release(a->clock.steady() + 2s), ReleaseOutcome::kNotHolder);
+  EXPECT_FALSE(a->elector.leading());
+}
+
+TEST_F(ElectorTest, ReleaseBeforeTheFirstStepWritesNothing) {
+  auto a = make();
+  EXPECT_CALL(a->transport, send(_)).Times(0);
+  EXPECT_EQ(a->elector.release(a->clock.steady() + 2s), ReleaseOutcome::kNotHolder);
+  EXPECT_FALSE(a->elector.leading());
+  EXPECT_FALSE(server.lease().has_value());
+}
+
+TEST_F(ElectorTest, ReleaseOfADeletedLeaseWritesNothing) {
+  auto a = leader();
+  server.delete_lease();
+  EXPECT_EQ(a->elector.release(a->clock.steady() + 2s), ReleaseOutcome::kNotHolder);
+  EXPECT_FALSE(server.lease().has_value()) << "release never re-creates";
+  EXPECT_FALSE(a->elector.leading());
+}
+
+TEST_F(ElectorTest, ForbiddenReleaseFailsAtOnce) {
+  auto a = leader();
+  server.deny("update");
+  EXPECT_EQ(a->elector.release(a->clock.steady() + 5s), ReleaseOutcome::kFailed);
+  EXPECT_FALSE(a->elector.leading()) << "leadership is given up even if the release fails";
+  EXPECT_EQ(a->clock.sleep_calls(), 0);
+  EXPECT_EQ(server.spec()["holderIdentity"], "pod-a_1");
+  EXPECT_TRUE(a->logged("release: update lease pgdog/pgdog-control-leader: 403 Forbidden", 2));
+  EXPECT_TRUE(a->logged("verbs: [\"update\"]", 2));
+}
+
+TEST_F(ElectorTest, ReleaseGivesUpAtTheDeadlineWithoutSpinning) {
+  auto a = leader();
+  a->partition();  // refused at once
+  const SteadyTime deadline = a->clock.steady() + 1s;
+  EXPECT_EQ(a->elector.release(deadline), ReleaseOutcome::kFailed);
+  EXPECT_EQ(a->clock.steady(), deadline);
+  const auto gets = a->sent_times("GET");
+  EXPECT_EQ(gets.size(), 11u) << "create's GET + one read per 100 ms pause";
+  EXPECT_THAT(a->sent_times("PUT"), IsEmpty());
+}
+
+TEST_F(ElectorTest, ReleaseRequestsNeverOutliveItsDeadline) {
+  auto a = leader();
+  a->partition(Fault::hang());
+  const SteadyTime deadline = a->clock.steady() + 1500ms;
+  EXPECT_EQ(a->elector.release(deadline), ReleaseOutcome::kFailed);
+  EXPECT_EQ(a->clock.steady(), deadline);
+  ASSERT_EQ(a->link.records().size(), 3u);
+  EXPECT_EQ(a->link.records()[2].request.timeout, 1500ms);
+}
+
+TEST_F(ElectorTest, ShutdownWhileFollowingNeverLeads) {
+  server.put_lease(held_by("", 1));
+  auto a = make();
+  EXPECT_EQ(a->elector.release(a->clock.steady() + 1s), ReleaseOutcome::kNotHolder);
+  EXPECT_THAT(a->reports, IsEmpty()) << "nothing to report: it never led";
+}
+
+TEST_F(ElectorTest, ReleaseOutcomeNames) {
+  EXPECT_EQ(release_outcome_name(ReleaseOutcome::kReleased), "released");
+  EXPECT_EQ(release_outcome_name(ReleaseOutcome::kNotHolder), "not_holder");
+  EXPECT_EQ(release_outcome_name(ReleaseOutcome::kFailed), "failed");
+}
+
+// ================================================================ paused process
+
+TEST_F(ElectorTest, PausedLeaderStepsDownOnResumeWithoutARequest) {
+  auto a = leader();
+  a->clock.advance(30s);  // SIGSTOP for longer than the lease duration
+  a->link.clear();
+  a->step();
+  EXPECT_FALSE(a->elector.leading());
+  EXPECT_THAT(a->link.methods(), IsEmpty()) << "stepping down needs no round trip";
+}
+
+TEST_F(ElectorTest, PausedLeaderReacquiresItsUntakenLeaseAsANewTerm) {
+  auto a = leader();
+  a->clock.advance(30s);
+  a->step();
+  ASSERT_FALSE(a->elector.leading());
+  a->step();
+  EXPECT_TRUE(a->elector.leading());
+  EXPECT_EQ(a->last_report().transitions, 1) << "a new term: the epoch moved";
+}
+
+// ================================================================ clocks
+
+TEST_F(ElectorTest, WallClockJumpsDoNotAffectAFollowersExpiry) {
+  server.put_lease(held_by("pod-b_2"));
+  auto a = make();
+  a->step();
+  a->run_until(a->at(1s));
+  a->clock.jump_wall(5h);
+  a->run_until(a->at(14s));
+  a->clock.jump_wall(-10h);
+  a->run_until(a->at(15s) - 1ns);
+  EXPECT_FALSE(a->elector.leading());
+  a->run_until(a->at(15s));
+  EXPECT_TRUE(a->elector.leading());
+  EXPECT_EQ(server.spec()["renewTime"], wire(a->clock.wall())) << "informational only";
+}
+
+TEST_F(ElectorTest, WallClockJumpsDoNotAffectALeader) {
+  auto a = leader();
+  a->run_until(a->at(7s));
+  a->clock.jump_wall(-3h);
+  a->run_until(a->at(22s));
+  a->clock.jump_wall(+8h);
+  a->run_until(a->at(40s));
+  EXPECT_TRUE(a->elector.leading());
+  for (const auto& s : a->reports) EXPECT_TRUE(s.leading);
+  const auto puts = a->sent_times("PUT");
+  ASSERT_EQ(puts.size(), 8u);
+  for (std::size_t i = 0; i < puts.size(); ++i) {
+    EXPECT_EQ(puts[i], a->at(std::chrono::seconds(5 * (i + 1))));
+  }
+}
+
+TEST_F(ElectorTest, FastFollowerClockWithinToleranceWaitsItsOwnDuration) {
+  // A 40% fast follower clock still waits 15 s of its own time.
+  server.put_lease(held_by("pod-b_2"));
+  ReplicaOptions o;
+  o.clock.rate = 1.4;
+  auto a = make("pod-a_1", o);
+  a->step();
+  a->run_until(a->at(15s) - 1ns);
+  EXPECT_FALSE(a->elector.leading());
+  a->run_until(a->at(15s));
+  EXPECT_TRUE(a->elector.leading());
+  EXPECT_EQ(timeline.now(), a->clock.timeline_of(a->at(15s)));
+  EXPECT_GT(timeline.now(), secs(10.7)) << "15 s at 1.4x is 10.71 s of real time";
+}
+
+// ================================================================ deletion
+
+TEST_F(ElectorTest, LeaseDeletedWhileHeldLeaderStepsDownAndRecreatesWithANewUid) {
+  auto a = leader();
+  const std::string uid1 = server.uid();
+  a->run_until(a->at(7s));
+  server.delete_lease();
+  a->link.clear();
+  a->run_until(a->at(10s));
+  EXPECT_THAT(a->link.methods(), ElementsAre("PUT", "GET", "POST"));
+  ASSERT_TRUE(a->elector.leading());
+  EXPECT_NE(server.uid(), uid1);
+  EXPECT_EQ(server.spec()["leaseTransitions"], 0);
+  // Reported: the old term ended, a new one began in a new epoch scope.
+  ASSERT_GE(a->reports.size(), 3u);
+  const auto& r = a->reports;
+  EXPECT_FALSE(r[r.size() - 2].leading);
+  EXPECT_EQ(r.back().uid, server.uid());
+  EXPECT_EQ(r.back().transitions, 0);
+  EXPECT_TRUE(a->logged("stopped leading: the Lease was deleted", 2));
+}
+
+TEST_F(ElectorTest, FollowerThatSawAHolderWaitsBeforeRecreatingADeletedLease) {
+  server.put_lease(held_by("pod-b_2"));
+  auto a = make();
+  a->step();  // saw pod-b_2 at 0 s
+  a->run_until(a->at(2s));
+  server.delete_lease();
+  a->run_until(a->at(15s) - 1ns);
+  EXPECT_FALSE(server.lease().has_value()) << "pod-b_2 may act until its lease runs out";
+  EXPECT_FALSE(a->elector.leading());
+  a->run_until(a->at(60s));
+  EXPECT_TRUE(a->elector.leading());
+}
+
+TEST_F(ElectorTest, FollowerThatNeverSawAHolderCreatesAtOnce) {
+  auto a = make();
+  server.put_lease(held_by("", 1));
+  a->step();
+  ASSERT_TRUE(a->elector.leading());
+  ASSERT_EQ(a->elector.release(a->clock.steady() + 1s), ReleaseOutcome::kReleased);
+  server.delete_lease();
+  auto b = make("pod-b_2");
+  b->step();
+  EXPECT_TRUE(b->elector.leading());
+}
+
+// ================================================================ watch input
+
+TEST_F(ElectorTest, ObservedReleaseIsAcquiredAtOnceWithOnePutAndNoGet) {
+  server.put_lease(held_by("pod-b_2", 15, 3));
+  auto a = make();
+  a->set_watching(true);  // the watch delivered the Lease: no read needed
+  {
+    InSequence seq;
+    EXPECT_CALL(a->transport, send(Method("PUT")));
+  }
+  a->step();
+  EXPECT_FALSE(a->elector.leading());
+  EXPECT_EQ(a->next, a->at(15s)) << "a one-shot timer at observed + duration, no polling";
+  a->run_until(a->at(3s));
+  server.modify([](json& o) {
+    o["spec"]["holderIdentity"] = "";
+    o["spec"]["leaseDurationSeconds"] = 1;
+  });
+  EXPECT_TRUE(a->pump_watch()) << "observe() of a released Lease asks to run at once";
+  a->step();
+  EXPECT_TRUE(a->elector.leading());
+  EXPECT_EQ(server.spec()["leaseTransitions"], 4);
+  EXPECT_EQ(a->sent_times("PUT"), std::vector<SteadyTime>{a->at(3s)});
+}
+
+TEST_F(ElectorTest, ObserveOfAHeldLeaseDoesNotAskToRun) {
+  server.put_lease(held_by("pod-b_2"));
+  auto a = make();
+  std::string why;
+  const auto lease = Lease::from_json(*server.lease(), &why);
+  ASSERT_TRUE(lease) << why;
+  EXPECT_FALSE(a->elector.observe(*lease));
+  EXPECT_EQ(a->last_report().holder, "pod-b_2");
+}
+
+TEST_F(ElectorTest, ObservedOtherHolderWhileLeadingStepsDownAtOnce) {
+  auto a = leader();
+  a->run_until(a->at(3s));
+  server.modify([](json& o) {
+    o["spec"]["holderIdentity"] = "pod-b_2";
+    o["spec"]["leaseTransitions"] = 1;
+  });
+  EXPECT_CALL(a->transport, send(_)).Times(0);
+  std::string why;
+  EXPECT_TRUE(a->elector.observe(*Lease::from_json(*server.lease(), &why)));
+  EXPECT_FALSE(a->elector.leading());
+  EXPECT_EQ(*a->last_report_time(false), a->clock.timeline_of(a->at(3s)));
+  EXPECT_EQ(a->last_report().holder, "pod-b_2");
+  EXPECT_TRUE(a->logged("the watch shows the Lease held by \"pod-b_2\"", 2));
+}
+
+TEST_F(ElectorTest, ObservedOwnRenewalWhileLeadingIsIgnored) {
+  auto a = leader();
+  a->run_until(a->at(5s));
+  std::string why;
+  const std::size_t reports = a->reports.size();
+  EXPECT_FALSE(a->elector.observe(*Lease::from_json(*server.lease(), &why)));
+  EXPECT_TRUE(a->elector.leading());
+  EXPECT_EQ(a->reports.size(), reports);
+}
+
+TEST_F(ElectorTest, ObservedRecreatedLeaseWithOurNameButAnotherUidStepsDown) {
+  auto a = leader();
+  server.delete_lease();
+  server.put_lease(held_by("pod-a_1"));  // same holder name, new object
+  std::string why;
+  EXPECT_TRUE(a->elector.observe(*Lease::from_json(*server.lease(), &why)));
+  EXPECT_FALSE(a->elector.leading());
+}
+
+TEST_F(ElectorTest, ObservedDeletionWhileLeadingStepsDownAndRecreates) {
+  auto a = leader();
+  const std::string uid1 = server.uid();
+  a->run_until(a->at(2s));
+  server.delete_lease();
+  EXPECT_TRUE(a->elector.observe_deleted());
+  EXPECT_FALSE(a->elector.leading());
+  a->step();
+  EXPECT_TRUE(a->elector.leading());
+  EXPECT_NE(server.uid(), uid1);
+}
+
+TEST_F(ElectorTest, ObservedDeletionOfAHeldLeaseWaitsOutTheHoldersDuration) {
+  server.put_lease(held_by("pod-b_2"));
+  auto a = make();
+  a->set_watching(true);
+  a->step();
+  for (int k = 1; k <= 2; ++k) {  // renewals at 5 s and 10 s, seen on the watch
+    a->run_until(a->at(std::chrono::seconds(5 * k)));
+    server.modify([&](json& o) { o["spec"]["renewTime"] = wire(a->clock.wall()); });
+    a->pump_watch();
+  }
+  a->run_until(a->at(12s));
+  server.delete_lease();
+  EXPECT_TRUE(a->pump_watch());
+  a->run_until(a->at(25s) - 1ns);
+  EXPECT_FALSE(server.lease().has_value()) << "the holder renewed at 10 s; its term may run";
+  a->run_until(a->at(25s));
+  EXPECT_TRUE(a->elector.leading());
+  EXPECT_EQ(a->sent_times("POST"), std::vector<SteadyTime>{a->at(25s)});
+}
+
+TEST_F(ElectorTest, ObservedDeletionOfAReleasedLeaseCreatesAtOnce) {
+  server.put_lease(held_by("", 1));
+  auto a = make();
+  a->set_watching(true);
+  a->step();
+  ASSERT_TRUE(a->elector.leading());
+  ASSERT_EQ(a->elector.release(a->clock.steady() + 1s), ReleaseOutcome::kReleased);
+  a->pump_watch();
+  auto b = make("pod-b_2");
+  b->set_watching(true);
+  server.delete_lease();
+  EXPECT_TRUE(b->pump_watch());
+  b->step();
+  EXPECT_TRUE(b->elector.leading());
+}
+
+TEST_F(ElectorTest, FollowerWithAnUnhealthyWatchPollsEveryRetryPeriod) {
+  server.put_lease(held_by("pod-b_2", 3600));
+  auto a = make();
+  a->run_until(a->at(30s));
+  const auto gets = a->sent_times("GET");
+  ASSERT_EQ(gets.size(), 7u);
+  for (std::size_t i = 0; i < gets.size(); ++i) {
+    EXPECT_EQ(gets[i], a->at(std::chrono::seconds(5 * i)));
+  }
+}
+
+TEST_F(ElectorTest, FollowerWithAHealthyWatchMakesNoRequests) {
+  server.put_lease(held_by("pod-b_2", 3600));
+  auto a = make();
+  a->set_watching(true);
+  EXPECT_CALL(a->transport, send(_)).Times(0);
+  a->run_until(a->at(600s));
+  EXPECT_FALSE(a->elector.leading());
+}
+
+TEST_F(ElectorTest, FollowerResumesPollingWhenItsWatchBreaks) {
+  server.put_lease(held_by("pod-b_2", 3600));
+  auto a = make();
+  a->set_watching(true);
+  a->step();
+  a->run_until(a->at(20s));
+  EXPECT_THAT(a->link.methods(), IsEmpty());
+  a->set_watching(false);
+  a->step();
+  a->run_until(a->at(30s));
+  EXPECT_EQ(a->sent_times("GET"), (std::vector<SteadyTime>{a->at(20s), a->at(25s), a->at(30s)}));
+}
+
+// ================================================================ state reports
+
+TEST_F(ElectorTest, FollowerReportsOnlyChanges) {
+  server.put_lease(held_by("pod-b_2", 3600));
+  auto a = make();
+  a->run_until(a->at(60s));
+  ASSERT_EQ(a->reports.size(), 1u);
+  EXPECT_FALSE(a->reports[0].leading);
+  EXPECT_EQ(a->reports[0].holder, "pod-b_2");
+  EXPECT_EQ(a->reports[0].uid, "") << "the epoch is only a leader's";
+}
+
+}  // namespace
+}  // namespace pgdc::kube
