@@ -34,8 +34,8 @@ struct ApiResponse {
 };
 
 struct WatchResult {
-  int status = 0;  // status of the watch response; 200 when the stream opened
-  std::string body;  // the error body when status != 200
+  int status = 0;               // status of the watch response; 200 when the stream opened
+  std::string body;             // the error body when status != 200
   std::string transport_error;  // when status == 0, or the stream broke
   bool stopped = false;         // ended because `stop` was requested
   bool timed_out = false;       // ended because nothing arrived within idle_timeout

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -71,7 +72,8 @@ std::string check_server_url(const std::string& raw, std::string& normalized) {
   std::string port;
   if (authority.front() == '[') {
     const auto close = authority.find(']');
-    if (close == std::string::npos || close == 1) return in_quotes(raw) + " has a malformed IPv6 host";
+    if (close == std::string::npos || close == 1)
+      return in_quotes(raw) + " has a malformed IPv6 host";
     const std::string after = authority.substr(close + 1);
     if (!after.empty()) {
       if (after.front() != ':') return in_quotes(raw) + " has a malformed IPv6 host";

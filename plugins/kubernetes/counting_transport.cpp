@@ -52,8 +52,20 @@ WatchResult CountingTransport::watch(const std::string& path,
                                      std::chrono::milliseconds idle_timeout,
                                      const std::function<bool(std::string_view line)>& on_line,
                                      std::stop_token stop) {
-  WatchResult r = inner_->watch(path, idle_timeout, on_line, std::move(stop));
-  if (count_) count_("watch", classify("GET", path).second, r.status);
+  // Counted once: at its first line (the stream is open: 200), or when it
+  // ends without one (with its real status), so a long idle watch shows up
+  // while it runs rather than minutes later.
+  const std::string resource = classify("GET", path).second;
+  bool counted = false;
+  WatchResult r = inner_->watch(
+      path, idle_timeout,
+      [&](std::string_view line) {
+        if (!counted && count_) count_("watch", resource, 200);
+        counted = true;
+        return on_line(line);
+      },
+      std::move(stop));
+  if (!counted && count_) count_("watch", resource, r.status);
   return r;
 }
 

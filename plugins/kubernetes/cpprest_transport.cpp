@@ -13,9 +13,11 @@
 #include <cpprest/uri_builder.h>
 #include <boost/asio/ssl.hpp>
 
+#include <cctype>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
+#include <set>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -273,6 +275,27 @@ struct CpprestTransport::Impl {
   Client lease_client;  // send()
   Client watch_client;  // watch()
 
+  // Requests waiting in send(), so cancel_inflight() can wake them.
+  struct Pending {
+    std::mutex mu;
+    std::condition_variable cv;
+    Outcome out;
+    bool cancelled = false;
+  };
+  std::mutex inflight_mu;
+  std::set<std::shared_ptr<Pending>> inflight;
+
+  void cancel_inflight() {
+    std::lock_guard lock(inflight_mu);
+    for (const auto& p : inflight) {
+      {
+        std::lock_guard plock(p->mu);
+        p->cancelled = true;
+      }
+      p->cv.notify_all();
+    }
+  }
+
   void log(LogSeverity s, const std::string& m) const {
     if (options.log) options.log(s, options.name + ": " + m);
   }
@@ -338,12 +361,19 @@ struct CpprestTransport::Impl {
       resp.transport_error = "invalid request " + r.method + " " + r.path + ": " + e.what();
       return resp;
     }
-    struct State {
-      std::mutex mu;
-      std::condition_variable cv;
-      Outcome out;
-    };
-    auto state = std::make_shared<State>();
+    auto state = std::make_shared<Pending>();
+    {
+      std::lock_guard lock(inflight_mu);
+      inflight.insert(state);
+    }
+    struct Unregister {
+      Impl* impl;
+      std::shared_ptr<Pending> state;
+      ~Unregister() {
+        std::lock_guard lock(impl->inflight_mu);
+        impl->inflight.erase(state);
+      }
+    } unregister{this, state};
     pplx::cancellation_token_source cts;
     try {
       lease_client.http->request(req, cts.get_token())
@@ -377,12 +407,19 @@ struct CpprestTransport::Impl {
       return resp;
     }
     std::unique_lock lock(state->mu);
-    if (!state->cv.wait_until(lock, deadline, [&] { return state->out.done; })) {
+    if (!state->cv.wait_until(lock, deadline,
+                              [&] { return state->out.done || state->cancelled; })) {
       lock.unlock();
       cts.cancel();  // closes the connection; the late result is dropped
       resp.timed_out = true;
       resp.transport_error = "no response to " + r.method + " " + r.path + " from " + server +
                              " within " + ms_text(r.timeout);
+      return resp;
+    }
+    if (!state->out.done) {  // cancel_inflight(): shutting down
+      lock.unlock();
+      cts.cancel();
+      resp.transport_error = r.method + " " + r.path + ": cancelled (shutting down)";
       return resp;
     }
     Outcome out = std::move(state->out);
@@ -458,43 +495,44 @@ WatchResult CpprestTransport::Impl::watch_once(const std::string& path,
   try {
     whttp::http_request req = build("GET", path, {}, {});
     req.set_response_stream(buffer.create_ostream());
-    watch_client.http->request(req, cts.get_token()).then([state](pplx::task<whttp::http_response> t) {
-      std::optional<whttp::http_response> response;
-      std::string error;
-      int code = 0;
-      try {
-        response = t.get();
-      } catch (const whttp::http_exception& e) {
-        error = e.what();
-        code = e.error_code().value();
-      } catch (const pplx::task_canceled&) {
-        error = "canceled";
-      } catch (const std::exception& e) {
-        error = e.what();
-      }
-      {
-        std::lock_guard lock(state->mu);
-        state->headers = true;
-        state->response = response;
-        state->error = std::move(error);
-        state->error_code = code;
-        state->cv.notify_all();
-      }
-      if (!response) return;
-      response->content_ready().then([state](pplx::task<whttp::http_response> done) {
-        std::string body_error;
-        try {
-          done.wait();
-        } catch (const std::exception& e) {
-          body_error = e.what();
-          if (body_error.empty()) body_error = "the stream broke";
-        }
-        std::lock_guard lock(state->mu);
-        state->body_done = true;
-        state->body_error = std::move(body_error);
-        state->cv.notify_all();
-      });
-    });
+    watch_client.http->request(req, cts.get_token())
+        .then([state](pplx::task<whttp::http_response> t) {
+          std::optional<whttp::http_response> response;
+          std::string error;
+          int code = 0;
+          try {
+            response = t.get();
+          } catch (const whttp::http_exception& e) {
+            error = e.what();
+            code = e.error_code().value();
+          } catch (const pplx::task_canceled&) {
+            error = "canceled";
+          } catch (const std::exception& e) {
+            error = e.what();
+          }
+          {
+            std::lock_guard lock(state->mu);
+            state->headers = true;
+            state->response = response;
+            state->error = std::move(error);
+            state->error_code = code;
+            state->cv.notify_all();
+          }
+          if (!response) return;
+          response->content_ready().then([state](pplx::task<whttp::http_response> done) {
+            std::string body_error;
+            try {
+              done.wait();
+            } catch (const std::exception& e) {
+              body_error = e.what();
+              if (body_error.empty()) body_error = "the stream broke";
+            }
+            std::lock_guard lock(state->mu);
+            state->body_done = true;
+            state->body_error = std::move(body_error);
+            state->cv.notify_all();
+          });
+        });
   } catch (const std::exception& e) {
     result.transport_error = "invalid watch request GET " + path + ": " + e.what();
     return result;
@@ -515,8 +553,9 @@ WatchResult CpprestTransport::Impl::watch_once(const std::string& path,
     return result;
   }
   if (!state->response) {
-    result.transport_error = "watch GET " + path + ": " +
-                             describe_failure(watch_client, state->error, state->error_code, started);
+    result.transport_error =
+        "watch GET " + path + ": " +
+        describe_failure(watch_client, state->error, state->error_code, started);
     if (state->error_code == static_cast<int>(std::errc::timed_out)) result.timed_out = true;
     return result;
   }
@@ -727,6 +766,8 @@ CpprestTransport::CpprestTransport(std::unique_ptr<Impl> impl) : impl_(std::move
 CpprestTransport::~CpprestTransport() = default;
 
 TokenSource& CpprestTransport::tokens() { return *impl_->tokens; }
+
+void CpprestTransport::cancel_inflight() { impl_->cancel_inflight(); }
 
 ApiResponse CpprestTransport::send(const ApiRequest& request) {
   try {

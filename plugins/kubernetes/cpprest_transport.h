@@ -48,11 +48,13 @@ class CpprestTransport final : public ApiTransport {
                     const std::function<bool(std::string_view line)>& on_line,
                     std::stop_token stop) override;
 
+  // The token source in use (shared when one was passed to create()).
+  void cancel_inflight() override;
+
   TokenSource& tokens();
 
-  struct Impl;
-
  private:
+  struct Impl;
   explicit CpprestTransport(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

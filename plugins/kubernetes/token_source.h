@@ -15,6 +15,8 @@ namespace pgdc::kube {
 
 enum class LogSeverity { kDebug, kInfo, kWarn, kError };
 // A log sink for the client layer; the plugin maps it to the host's log.
+// Called from any thread (TokenSource calls it with its lock held: it must
+// not call back into the TokenSource).
 using LogFn = std::function<void(LogSeverity, std::string_view message)>;
 
 class TokenSource {

@@ -13,6 +13,20 @@ constexpr int kInfo = 1;
 constexpr int kWarn = 2;
 constexpr milliseconds kReleaseRetryPause{100};
 
+// When a leader retries a failed renewal: halfway to its validity deadline
+// (at most one retry period, at least min(1 s, retry period) later), never
+// before a Retry-After the server asked for, and at the deadline at the
+// latest, to step down. Waiting a full retry period instead would, with the
+// default 15/10/5 s timings, land on the deadline itself: one failed round
+// (a 429, a 401/403 blip, a refused connection) would cost leadership.
+SteadyTime leader_retry_at(SteadyTime now, SteadyTime valid_until, milliseconds retry_period,
+                           const ApiError& error) {
+  const auto left = duration_cast<milliseconds>(valid_until - now);
+  auto wait = std::clamp(left / 2, std::min(milliseconds(1000), retry_period), retry_period);
+  if (error.retry_after) wait = std::max(wait, duration_cast<milliseconds>(*error.retry_after));
+  return std::min(now + wait, valid_until);
+}
+
 }  // namespace
 
 std::string_view release_outcome_name(ReleaseOutcome outcome) {
@@ -137,10 +151,15 @@ SteadyTime Elector::step_follower(SteadyTime now) {
       absorb(*r.lease, now);
       need_get_ = false;
     } else if (r.error.kind == ApiErrorKind::kNotFound) {
-      if (observed_ && !observed_->spec().holder.empty() &&
-          observed_->spec().holder != identity_) {
-        // Deleted while held: the holder may act until its term ends.
-        create_not_before_ = observed_at_ + holder_duration();
+      if (observed_ && !observed_->spec().holder.empty()) {
+        // Deleted while held: the holder may act until its term ends. A
+        // read only shows the Lease at one instant: the holder may have
+        // renewed after our last read (a missed poll, latency) and right
+        // before the deletion, unseen, and whoever we saw last (even this
+        // replica, in a term that has ended) may have been replaced unseen.
+        // The deletion is the last change we saw: a full duration counts
+        // from now, not from observed_at_.
+        create_not_before_ = now + holder_duration();
       }
       observed_.reset();
       need_get_ = false;
@@ -282,8 +301,8 @@ SteadyTime Elector::step_leader(SteadyTime now) {
               std::to_string(timings_.renew_deadline.count()) + "ms)");
     return now;
   }
-  // Retry at the retry period, but wake at the validity deadline to step down.
-  return std::min(backoff(now, u.error), valid_until_);
+  // Retry before the validity deadline; wake at it at the latest to step down.
+  return leader_retry_at(now, valid_until_, timings_.retry_period, u.error);
 }
 
 bool Elector::observe(const Lease& lease) {

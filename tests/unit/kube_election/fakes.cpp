@@ -258,7 +258,8 @@ std::string status_body(int code, std::string_view reason, std::string_view mess
   return j.dump();
 }
 
-ApiResponse apply_fault(const Fault& f, const ApiRequest& r, Timeline& timeline,
+ApiResponse apply_fault(const Fault& f, const ApiRequest& r,
+                        const std::function<void(Nanos)>& pass,
                         const std::function<ApiResponse()>& serve) {
   ApiResponse out;
   switch (f.kind) {
@@ -276,18 +277,18 @@ ApiResponse apply_fault(const Fault& f, const ApiRequest& r, Timeline& timeline,
       out.transport_error = "connect to 10.96.0.1:443: Connection refused";
       return out;
     case Fault::Kind::kHang:
-      timeline.advance(r.timeout);
+      pass(r.timeout);
       out.timed_out = true;
       out.transport_error = "no response after " + std::to_string(r.timeout.count()) + "ms";
       return out;
     case Fault::Kind::kDelay:
       if (f.delay >= r.timeout) {
-        timeline.advance(r.timeout);
+        pass(r.timeout);
         out.timed_out = true;
         out.transport_error = "no response after " + std::to_string(r.timeout.count()) + "ms";
         return out;
       }
-      timeline.advance(f.delay);
+      pass(f.delay);
       return serve();
     case Fault::Kind::kRespond:
       out.status = f.status;
@@ -295,7 +296,7 @@ ApiResponse apply_fault(const Fault& f, const ApiRequest& r, Timeline& timeline,
       return out;
     case Fault::Kind::kLoseResponse:
       serve();
-      timeline.advance(r.timeout);
+      pass(r.timeout);
       out.timed_out = true;
       out.transport_error = "no response after " + std::to_string(r.timeout.count()) + "ms";
       return out;
@@ -333,8 +334,13 @@ void FakeApiServer::record(const std::string& type, const json& object) {
 }
 
 ApiResponse FakeApiServer::handle(const ApiRequest& request) {
+  return handle(request, [this](Nanos d) { timeline_.advance(d); });
+}
+
+ApiResponse FakeApiServer::handle(const ApiRequest& request,
+                                  const std::function<void(Nanos)>& pass) {
   if (auto f = faults_.take(request, timeline_.now())) {
-    return apply_fault(*f, request, timeline_, [&] { return serve(request); });
+    return apply_fault(*f, request, pass, [&] { return serve(request); });
   }
   return serve(request);
 }
@@ -675,15 +681,23 @@ ApiResponse Link::handle(const ApiRequest& request) {
   rec.request = request;
   rec.sent = clock_.steady();
   Timeline& tl = clock_.timeline();
+  const std::function<void(Nanos)> pass = [&](Nanos d) {
+    if (d <= Nanos::zero()) return;
+    if (wait_until) {
+      wait_until(tl.now() + d);
+    } else {
+      tl.advance(d);
+    }
+  };
   auto serve = [&] {
-    tl.advance(latency_there_);
+    pass(latency_there_);
     if (before_serve) before_serve(request);
-    ApiResponse r = server_.handle(request);
-    tl.advance(latency_back_);
+    ApiResponse r = server_.handle(request, pass);
+    pass(latency_back_);
     return r;
   };
   if (auto f = faults_.take(request, tl.now())) {
-    rec.response = apply_fault(*f, request, tl, serve);
+    rec.response = apply_fault(*f, request, pass, serve);
   } else {
     rec.response = serve();
   }
@@ -698,7 +712,8 @@ WatchResult Link::watch(const std::string& path, std::chrono::milliseconds idle_
   ApiRequest probe{"GET", path, "", "application/json", idle_timeout};
   if (auto f = faults_.take(probe, clock_.timeline().now())) {
     WatchResult w;
-    const ApiResponse r = apply_fault(*f, probe, clock_.timeline(), [] { return ApiResponse{}; });
+    const ApiResponse r = apply_fault(
+        *f, probe, [](Nanos) {}, [] { return ApiResponse{}; });
     w.status = r.status;
     w.body = r.body;
     w.transport_error = r.status == 0 ? r.transport_error : "";
@@ -736,7 +751,10 @@ Replica::Replica(std::string identity, FakeApiServer& server, Timeline& tl, Repl
                                  s.leading ? clock.timeline_of(s.valid_until) : Nanos::zero());
             }
           },
-          [this](int level, const std::string& m) { logs.emplace_back(level, m); },
+          [this](int level, const std::string& m) {
+            logs.emplace_back(level, m);
+            log_times.push_back(timeline.now());
+          },
           ElectorEvents{[this](bool ok, std::chrono::duration<double>) {
                           ok ? ++acquire_ok : ++acquire_failed;
                         },
@@ -769,7 +787,7 @@ void Replica::run_until(SteadyTime t) {
 }
 
 bool Replica::pump_watch() {
-  if (!watching) return false;
+  if (!watching || partitioned) return false;
   const std::string path = api.collection_path() + "?watch=1&fieldSelector=metadata.name%3D" +
                            kLeaseName + "&resourceVersion=" + std::to_string(watch_rv);
   bool act = false;
@@ -795,20 +813,24 @@ bool Replica::pump_watch() {
 
 void Replica::set_watching(bool on) {
   watching = on;
-  elector.set_watch_healthy(on);
-  if (on) {
-    pump_watch();
-  }
+  elector.set_watch_healthy(on && !partitioned);
+  if (on) pump_watch();
 }
 
 void Replica::partition(Fault how) {
   partitioned = true;
   link.faults().always(how);
+  // The watch breaks with the link; a watching replica falls back to polling.
+  elector.set_watch_healthy(false);
 }
 
 void Replica::heal() {
   partitioned = false;
   link.faults().clear();
+  if (watching) {
+    pump_watch();  // resumes from the last version seen, without a gap
+    elector.set_watch_healthy(true);
+  }
 }
 
 std::optional<Nanos> Replica::last_report_time(bool leading) const {
@@ -833,6 +855,34 @@ bool Replica::logged(std::string_view needle, int level) const {
   return false;
 }
 
+std::string Replica::history() const {
+  std::vector<std::pair<Nanos, std::string>> lines;
+  auto ms = [](Nanos t) { return std::to_string(t.count() / 1000000) + "ms"; };
+  for (const auto& r : link.records()) {
+    lines.emplace_back(clock.timeline_of(r.sent),
+                       r.request.method + " (timeout " + std::to_string(r.request.timeout.count()) +
+                           "ms) -> " + std::to_string(r.response.status) +
+                           (r.response.timed_out ? " timed out" : "") + " at " +
+                           ms(clock.timeline_of(r.done)));
+  }
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    const auto& s = reports[i];
+    lines.emplace_back(report_times[i],
+                       std::string("report leading=") + (s.leading ? "1" : "0") + " holder=" +
+                           s.holder + " epoch=(" + s.uid + "," + std::to_string(s.transitions) +
+                           ") valid_until=" +
+                           (s.leading ? ms(clock.timeline_of(s.valid_until)) : std::string("-")));
+  }
+  for (std::size_t i = 0; i < logs.size(); ++i) {
+    lines.emplace_back(log_times[i], "log[" + std::to_string(logs[i].first) + "] " + logs[i].second);
+  }
+  std::stable_sort(lines.begin(), lines.end(),
+                   [](const auto& x, const auto& y) { return x.first < y.first; });
+  std::string out = "--- " + id + "\n";
+  for (const auto& [t, l] : lines) out += "  " + ms(t) + " " + l + "\n";
+  return out;
+}
+
 std::string Replica::all_logs() const {
   std::string out;
   for (const auto& [l, m] : logs) out += "  [" + std::to_string(l) + "] " + m + "\n";
@@ -842,6 +892,7 @@ std::string Replica::all_logs() const {
 // ---------------------------------------------------------------- IntervalChecker
 
 void IntervalChecker::on_report(int who, Nanos at, const ElectorState& s, Nanos valid_until) {
+  snapshots_.push_back(Snapshot{at, who, s.leading, s.uid, s.transitions, valid_until});
   auto open = open_.find(who);
   if (!s.leading) {
     if (open != open_.end()) {
@@ -917,15 +968,13 @@ std::vector<std::string> IntervalChecker::violations() const {
       }
     }
   }
-  // 2. The step snapshots: at every step instant at most one elector that
-  // believes it leads with validity left.
+  // 2. The snapshots, in the order they happened (every report and the
+  // state after every step): whenever an elector believes it leads with
+  // validity left, no other elector's latest state is a valid leader.
+  std::map<int, const Snapshot*> latest;
   for (const auto& s : snapshots_) {
+    latest[s.who] = &s;
     if (!s.leading || s.at >= s.valid_until) continue;
-    std::map<int, const Snapshot*> latest;
-    for (const auto& o : snapshots_) {
-      if (o.at > s.at) break;
-      latest[o.who] = &o;
-    }
     for (const auto& [who, o] : latest) {
       if (who != s.who && o->leading && s.at < o->valid_until) {
         out.push_back("at " + std::to_string(s.at.count()) + "ns electors " +
@@ -979,23 +1028,35 @@ Replica& Sim::add(std::string identity, FakeClock::Options clock,
   o.clock.steady_origin += index * (std::chrono::hours(1) + std::chrono::milliseconds(7));
   replicas.push_back(
       std::make_unique<Replica>(std::move(identity), server, timeline, o, &checker, index));
+  // While this replica waits for an answer, the others run.
+  replicas.back()->link.wait_until = [this, index](Nanos until) {
+    const bool nested = busy_.count(index) > 0;
+    busy_.insert(index);
+    run(until);
+    if (!nested) busy_.erase(index);
+  };
   return *replicas.back();
 }
 
 void Sim::deliver_watches() {
   for (auto& r : replicas) {
-    if (r->watching && !r->partitioned && !r->stopped) r->pump_watch();
+    if (busy_.count(r->index)) continue;  // its runner is blocked in a request
+    if (r->watching && !r->partitioned && !r->stopped && timeline.now() >= r->paused_until) {
+      r->pump_watch();
+    }
   }
 }
 
-void Sim::run_until(Nanos t) {
+void Sim::run_until(Nanos t) { run(t); }
+
+void Sim::run(Nanos t) {
   for (int guard = 0; guard < 1000000; ++guard) {
     deliver_watches();
     Replica* due = nullptr;
     Nanos when = Nanos::max();
     for (auto& r : replicas) {
-      if (r->stopped) continue;
-      const Nanos w = r->clock.timeline_of(r->next);
+      if (r->stopped || busy_.count(r->index)) continue;
+      const Nanos w = std::max(r->clock.timeline_of(r->next), r->paused_until);
       if (w < when) {
         when = w;
         due = r.get();

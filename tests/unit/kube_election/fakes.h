@@ -171,8 +171,11 @@ class FakeApiServer {
  public:
   explicit FakeApiServer(Timeline& timeline, std::string ns = kNamespace);
 
-  // A request as the API server sees it: server-wide faults first.
+  // A request as the API server sees it: server-wide faults first. `pass`
+  // lets time pass while the request is in flight (default: the time line
+  // just moves on).
   ApiResponse handle(const ApiRequest& request);
+  ApiResponse handle(const ApiRequest& request, const std::function<void(Nanos)>& pass);
   WatchResult watch(const std::string& path, std::chrono::milliseconds idle_timeout,
                     const std::function<bool(std::string_view line)>& on_line,
                     std::stop_token stop);
@@ -230,8 +233,10 @@ class FakeApiServer {
   std::set<std::string> denied_;
 };
 
-// Fault output shared by the server and the links.
-ApiResponse apply_fault(const Fault& f, const ApiRequest& r, Timeline& timeline,
+// Fault output shared by the server and the links. `pass(d)` lets d of
+// time pass while the request is in flight.
+ApiResponse apply_fault(const Fault& f, const ApiRequest& r,
+                        const std::function<void(Nanos)>& pass,
                         const std::function<ApiResponse()>& serve);
 
 // One replica's network path to the server.
@@ -253,6 +258,10 @@ class Link {
   // Runs just before the server sees a request (to interleave another
   // replica's step, or another writer, with this request).
   std::function<void(const ApiRequest&)> before_serve;
+  // How time passes while a request of this link is in flight (hangs,
+  // latency). Default: the time line moves on. A Sim runs the other
+  // replicas meanwhile, as they would run concurrently.
+  std::function<void(Nanos until)> wait_until;
 
   struct Record {
     ApiRequest request;
@@ -321,6 +330,8 @@ struct Replica {
 
   bool logged(std::string_view needle, int level) const;
   std::string all_logs() const;
+  // Requests, reports and logs in time order, for failure messages.
+  std::string history() const;
   ElectorState last_report() const { return reports.empty() ? ElectorState{} : reports.back(); }
   // Time-line instant of the last report with leading == `leading`.
   std::optional<Nanos> last_report_time(bool leading) const;
@@ -342,6 +353,7 @@ struct Replica {
   std::vector<Nanos> report_times;              // time line, one per report
   std::vector<std::size_t> requests_at_report;  // link.records().size() at each report
   std::vector<std::pair<int, std::string>> logs;
+  std::vector<Nanos> log_times;  // time line, one per log line
   int acquire_ok = 0, acquire_failed = 0, renew_ok = 0, renew_failed = 0, conflicts = 0;
   Elector elector;
   SteadyTime next{};
@@ -349,6 +361,7 @@ struct Replica {
   std::int64_t watch_rv = 0;
   bool partitioned = false;
   bool stopped = false;  // shut down: a Sim no longer runs it
+  Nanos paused_until{0};  // SIGSTOP: a Sim neither steps it nor feeds its watch before this
 };
 
 // Leadership intervals of several electors on one time line.
@@ -417,6 +430,10 @@ class Sim {
   FakeApiServer server;
   IntervalChecker checker;
   std::vector<std::unique_ptr<Replica>> replicas;
+
+ private:
+  void run(Nanos t);
+  std::set<int> busy_;  // replicas blocked in a request
 };
 
 std::string to_string(const IntervalChecker::Term& t);
