@@ -11,7 +11,7 @@ packages=(
   libcpprest-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev prometheus-cpp-dev
   # test and benchmark tools: promtool (checks /metrics), wrk (HTTP load), curl
-  prometheus wrk curl procps python3
+  prometheus wrk curl procps python3 openssl
 )
 
 missing=()

@@ -56,7 +56,7 @@ def main():
     ap.add_argument("--env")
     ap.add_argument("--handovers", type=int, default=20)
     ap.add_argument("--failovers", type=int, default=5)
-    ap.add_argument("--load-secs", type=int, default=60)
+    ap.add_argument("--load-secs", type=int, default=120)
     ap.add_argument("--duration", type=int, default=15)
     ap.add_argument("--interval", type=float, default=5)
     a = ap.parse_args()

@@ -41,8 +41,8 @@ std::string_view release_outcome_name(ReleaseOutcome outcome) {
   return "failed";
 }
 
-Elector::Elector(std::string identity, ElectorTimings timings, LeaseApi& api,
-                 ElectorClock& clock, Report report, Log log, ElectorEvents events)
+Elector::Elector(std::string identity, ElectorTimings timings, LeaseApi& api, ElectorClock& clock,
+                 Report report, Log log, ElectorEvents events)
     : identity_(std::move(identity)),
       timings_(timings),
       api_(api),
@@ -125,12 +125,12 @@ void Elector::become_leader(const Lease& lease, SteadyTime sent) {
   publish();
 }
 
-void Elector::step_down(const std::string& why) {
+void Elector::step_down(const std::string& why, int level) {
   if (!leading_) return;
   leading_ = false;
   current_.reset();
   need_get_ = true;
-  log(kWarn, "stopped leading: " + why);
+  log(level, "stopped leading: " + why);
   publish();
 }
 
@@ -250,6 +250,25 @@ SteadyTime Elector::step_leader(SteadyTime now) {
   spec.renew_time = clock_.wall();
 
   if (stopping()) return now;
+  // 5b. The watch contradicted us: believe a fresh read, not the event.
+  if (verify_) {
+    verify_ = false;
+    LeaseResult g = api_.get(request_timeout(now));
+    if (g.ok()) {
+      if (g.lease->spec().holder != identity_ || g.lease->uid() != current_->uid()) {
+        absorb(*g.lease, clock_.steady());
+        step_down("the Lease is now held by \"" + g.lease->spec().holder + "\"");
+        return clock_.steady();
+      }
+      current_ = *g.lease;
+    } else if (g.error.kind == ApiErrorKind::kNotFound) {
+      step_down("the Lease was deleted");
+      observed_.reset();
+      return clock_.steady();
+    }
+    now = clock_.steady();
+    if (now >= valid_until_ || stopping()) return now;
+  }
   // 6. Fast path: PUT with the cached resourceVersion, no GET.
   SteadyTime sent = clock_.steady();
   LeaseResult u = api_.update(*current_, spec, request_timeout(sent));
@@ -267,8 +286,19 @@ SteadyTime Elector::step_leader(SteadyTime now) {
     LeaseResult g = api_.get(request_timeout(clock_.steady()));
     if (g.ok()) {
       absorb(*g.lease, clock_.steady());
+      // Still ours only if it is still our term: same holder, same object
+      // and the same leaseTransitions. Renewing someone else's term (only
+      // possible under a duplicate identity) would silently change the epoch
+      // this leader reports in the middle of its term.
       if (g.lease->spec().holder != identity_ || g.lease->uid() != current_->uid()) {
         step_down("the Lease is now held by \"" + g.lease->spec().holder + "\"");
+        return clock_.steady();
+      }
+      if (g.lease->spec().transitions != current_->spec().transitions) {
+        step_down("the Lease shows another term under this identity (leaseTransitions " +
+                  std::to_string(g.lease->spec().transitions) + ", ours " +
+                  std::to_string(current_->spec().transitions) +
+                  "): is another replica running with identity \"" + identity_ + "\"?");
         return clock_.steady();
       }
       LeaseSpec again = g.lease->spec();
@@ -308,12 +338,14 @@ SteadyTime Elector::step_leader(SteadyTime now) {
 bool Elector::observe(const Lease& lease) {
   const SteadyTime now = clock_.steady();
   if (leading_) {
+    if (lease.resource_version() == current_->resource_version()) return false;  // our echo
     if (lease.spec().holder != identity_ || lease.uid() != current_->uid()) {
-      absorb(lease, now);
-      step_down("the watch shows the Lease held by \"" + lease.spec().holder + "\"");
+      // Watch events can be older than our last write (a list taken before
+      // it, a slow stream): check with a fresh read before stepping down.
+      verify_ = true;
       return true;
     }
-    return false;  // our own renewal echoed back
+    return false;
   }
   absorb(lease, now);
   need_get_ = false;
@@ -325,8 +357,7 @@ bool Elector::observe(const Lease& lease) {
 bool Elector::observe_deleted() {
   const SteadyTime now = clock_.steady();
   if (leading_) {
-    step_down("the watch shows the Lease deleted");
-    observed_.reset();
+    verify_ = true;  // the next step reads it: 404 means deleted
     return true;
   }
   if (observed_ && !observed_->spec().holder.empty() && observed_->spec().holder != identity_ &&
@@ -341,7 +372,8 @@ bool Elector::observe_deleted() {
 
 ReleaseOutcome Elector::release(SteadyTime deadline) {
   const bool was_leading = leading_;
-  step_down("shutting down");
+  const std::optional<Lease> term = current_;  // the term to release
+  step_down("shutting down", kInfo);
   if (!was_leading) return ReleaseOutcome::kNotHolder;
   // 8. Release only what a fresh read shows as ours; retry 409 with a fresh
   // read. client-go releases against a possibly stale record, which after a
@@ -363,6 +395,12 @@ ReleaseOutcome Elector::release(SteadyTime deadline) {
     if (g.lease->spec().holder != identity_) {
       log(kInfo, "release: the Lease is held by \"" + g.lease->spec().holder +
                      "\" now; nothing to release");
+      return ReleaseOutcome::kNotHolder;
+    }
+    if (g.lease->uid() != term->uid() || g.lease->spec().transitions != term->spec().transitions) {
+      log(kWarn, "release: the Lease shows another term under this identity (uid " +
+                     g.lease->uid() + ", leaseTransitions " +
+                     std::to_string(g.lease->spec().transitions) + "); nothing to release");
       return ReleaseOutcome::kNotHolder;
     }
     LeaseSpec spec = g.lease->spec();

@@ -101,8 +101,10 @@ class Elector {
   SteadyTime step();
 
   // Watch input: the Lease as the watch saw it, or its deletion. Returns true
-  // when the caller should run step() at once (for example, a released
-  // Lease, or a leader that learns it lost).
+  // when the caller should run step() at once (a released Lease; or, for a
+  // leader, an event that contradicts it: events may be older than our last
+  // write, so the next step re-reads the Lease and steps down only if the
+  // read confirms it).
   bool observe(const Lease& lease);
   bool observe_deleted();
   // Once `stop` is requested, step() issues no further request (a shutdown
@@ -128,7 +130,7 @@ class Elector {
   SteadyTime step_follower(SteadyTime now);
   SteadyTime step_leader(SteadyTime now);
   void become_leader(const Lease& lease, SteadyTime sent);
-  void step_down(const std::string& why);
+  void step_down(const std::string& why, int level = 2 /*warn*/);
   // Records a Lease read from the API or the watch; restarts the expiry
   // clock when the election's fields changed.
   void absorb(const Lease& lease, SteadyTime now);
@@ -159,6 +161,7 @@ class Elector {
   // Leader view.
   bool leading_ = false;
   std::optional<Lease> current_;  // the Lease as last written by us
+  bool verify_ = false;           // the watch contradicted us: read before renewing
   SteadyTime valid_until_{};
 
   std::stop_token stop_;

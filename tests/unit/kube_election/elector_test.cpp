@@ -22,7 +22,9 @@ constexpr const char* kOldTime = "2026-07-24T14:00:00.000000Z";
 // A spec as another holder would have written it.
 json held_by(const std::string& holder, int duration = 15, int transitions = 0,
              const std::string& renew = kOldTime) {
-  json s{{"holderIdentity", holder}, {"acquireTime", kOldTime}, {"renewTime", renew},
+  json s{{"holderIdentity", holder},
+         {"acquireTime", kOldTime},
+         {"renewTime", renew},
          {"leaseTransitions", transitions}};
   if (duration > 0) s["leaseDurationSeconds"] = duration;
   return s;
@@ -194,9 +196,7 @@ TEST_F(ElectorTest, NoTakeoverOfALiveHolderWhoseRenewalsKeepRestartingTheClock) 
   // The holder renews every 5 s (just before each of a's polls) for a minute.
   for (int k = 1; k <= 12; ++k) {
     a->run_until(a->at(std::chrono::seconds(5 * k)) - 1ms);
-    server.modify([&](json& o) {
-      o["spec"]["renewTime"] = wire(a->clock.wall());
-    });
+    server.modify([&](json& o) { o["spec"]["renewTime"] = wire(a->clock.wall()); });
     a->run_until(a->at(std::chrono::seconds(5 * k)));
     EXPECT_FALSE(a->elector.leading()) << "at " << 5 * k << "s";
   }
@@ -332,6 +332,24 @@ TEST_F(ElectorTest, RenewFallbackStepsDownWhenTheReadShowsAnotherHolder) {
   EXPECT_EQ(server.resource_version(), rv) << "never writes over the new holder";
   EXPECT_EQ(a->last_report().holder, "pod-b_2");
   EXPECT_TRUE(a->logged("stopped leading: the Lease is now held by \"pod-b_2\"", 2));
+}
+
+TEST_F(ElectorTest, RenewFallbackStepsDownWhenTheReadShowsAnotherTermUnderOurIdentity) {
+  // Same holder name and uid, but leaseTransitions moved on: another
+  // elector (a duplicate identity) started a term. Renewing it would change
+  // this leader's epoch in the middle of its term.
+  auto a = leader();
+  a->run_until(a->at(5s) - 1ms);
+  server.modify([](json& o) { o["spec"]["leaseTransitions"] = 1; });
+  const std::string rv = server.resource_version();
+  a->clock.advance(1ms);
+  a->step();
+  EXPECT_FALSE(a->elector.leading());
+  EXPECT_THAT(a->link.methods(), ElementsAre("GET", "POST", "PUT", "GET"));
+  EXPECT_EQ(server.resource_version(), rv);
+  for (const auto& r : leading_reports(*a)) EXPECT_EQ(r.transitions, 0);
+  EXPECT_TRUE(a->logged("is another replica running with identity \"pod-a_1\"?", 2))
+      << a->all_logs();
 }
 
 TEST_F(ElectorTest, MalformedRenewResponseFallsBackToARead) {
@@ -767,6 +785,16 @@ TEST_F(ElectorTest, StaleReleaseAfterATakeoverWritesNothing) {
   EXPECT_TRUE(a->logged("the Lease is held by \"pod-b_2\" now; nothing to release", 1));
 }
 
+TEST_F(ElectorTest, ReleaseWritesNothingWhenTheReadShowsAnotherTermUnderOurIdentity) {
+  auto a = leader();
+  server.modify([](json& o) { o["spec"]["leaseTransitions"] = 1; });
+  const std::string rv = server.resource_version();
+  EXPECT_EQ(a->elector.release(a->clock.steady() + 2s), ReleaseOutcome::kNotHolder);
+  EXPECT_EQ(server.resource_version(), rv);
+  EXPECT_EQ(server.spec()["holderIdentity"], "pod-a_1");
+  EXPECT_TRUE(a->logged("release: the Lease shows another term under this identity", 2));
+}
+
 TEST_F(ElectorTest, ReleaseWhileFollowingWritesNothing) {
   server.put_lease(held_by("pod-b_2"));
   auto a = make();
@@ -934,10 +962,32 @@ TEST_F(ElectorTest, FollowerThatSawAHolderWaitsBeforeRecreatingADeletedLease) {
   a->step();  // saw pod-b_2 at 0 s
   a->run_until(a->at(2s));
   server.delete_lease();
-  a->run_until(a->at(15s) - 1ns);
+  // The 404 at 5 s is the last change a saw: pod-b_2 may have renewed
+  // unseen just before the deletion, so a full duration counts from 5 s.
+  a->run_until(a->at(20s) - 1ns);
   EXPECT_FALSE(server.lease().has_value()) << "pod-b_2 may act until its lease runs out";
   EXPECT_FALSE(a->elector.leading());
-  a->run_until(a->at(60s));
+  a->run_until(a->at(20s));
+  EXPECT_TRUE(a->elector.leading());
+  EXPECT_EQ(a->sent_times("POST"), std::vector<SteadyTime>{a->at(20s)});
+}
+
+TEST_F(ElectorTest, FormerLeaderThatSawItsOwnLeaseDeletedWaitsBeforeRecreating) {
+  // a's term ended at its deadline (partitioned); the Lease it last saw names
+  // itself, but another replica may have taken it over unseen since. A 404
+  // then says nothing about who held it last: wait a full duration.
+  auto a = leader();
+  a->partition();
+  a->run_until(a->at(30s));
+  ASSERT_FALSE(a->elector.leading());
+  server.delete_lease();
+  a->heal();
+  a->run_until(a->next);
+  const SteadyTime saw_404 = a->sent_times("GET").back();
+  EXPECT_FALSE(server.lease().has_value());
+  a->run_until(saw_404 + 15s - 1ns);
+  EXPECT_FALSE(server.lease().has_value());
+  a->run_until(saw_404 + 15s);
   EXPECT_TRUE(a->elector.leading());
 }
 

@@ -166,7 +166,8 @@ Nanos FakeClock::timeline_of(SteadyTime t) const {
   const Nanos d = t - options_.steady_origin - steady_jump_;
   if (d <= Nanos::zero()) return Nanos::zero();
   if (options_.rate == 1.0) return d;
-  auto x = Nanos(static_cast<std::int64_t>(std::ceil(static_cast<double>(d.count()) / options_.rate)));
+  auto x =
+      Nanos(static_cast<std::int64_t>(std::ceil(static_cast<double>(d.count()) / options_.rate)));
   while (scaled(x) < d) x += Nanos(1);
   while (x > Nanos::zero() && scaled(x - Nanos(1)) >= d) x -= Nanos(1);
   return x;
@@ -251,15 +252,14 @@ std::optional<Fault> Faults::take(const ApiRequest& r, Nanos now) {
 
 std::string status_body(int code, std::string_view reason, std::string_view message,
                         const json& details) {
-  json j{{"kind", "Status"},           {"apiVersion", "v1"},      {"metadata", json::object()},
-         {"status", "Failure"},        {"message", message},      {"reason", reason},
+  json j{{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", json::object()},
+         {"status", "Failure"}, {"message", message}, {"reason", reason},
          {"code", code}};
   if (!details.is_null()) j["details"] = details;
   return j.dump();
 }
 
-ApiResponse apply_fault(const Fault& f, const ApiRequest& r,
-                        const std::function<void(Nanos)>& pass,
+ApiResponse apply_fault(const Fault& f, const ApiRequest& r, const std::function<void(Nanos)>& pass,
                         const std::function<ApiResponse()>& serve) {
   ApiResponse out;
   switch (f.kind) {
@@ -312,15 +312,16 @@ FakeApiServer::FakeApiServer(Timeline& timeline, std::string ns)
 std::string FakeApiServer::new_uid() {
   char buf[64];
   ++uids_;
-  std::snprintf(buf, sizeof buf, "%08x-7d2c-4e0b-9b1a-%012llx", 0x5eed0000u + static_cast<unsigned>(uids_),
+  std::snprintf(buf, sizeof buf, "%08x-7d2c-4e0b-9b1a-%012llx",
+                0x5eed0000u + static_cast<unsigned>(uids_),
                 0xa11ce0000ULL + static_cast<unsigned long long>(uids_));
   return buf;
 }
 
 std::string FakeApiServer::now_timestamp() const {
   // The API server's own wall clock: RFC 3339, whole seconds.
-  const auto wall = default_wall_origin() +
-                    std::chrono::duration_cast<WallTime::duration>(timeline_.now());
+  const auto wall =
+      default_wall_origin() + std::chrono::duration_cast<WallTime::duration>(timeline_.now());
   const std::time_t tt = std::chrono::system_clock::to_time_t(wall);
   std::tm tm{};
   gmtime_r(&tt, &tm);
@@ -346,9 +347,9 @@ ApiResponse FakeApiServer::handle(const ApiRequest& request,
 }
 
 ApiResponse FakeApiServer::not_found(const std::string& name) const {
-  return response(404, status_body(404, "NotFound",
-                                   "leases.coordination.k8s.io \"" + name + "\" not found",
-                                   details_for(name)));
+  return response(
+      404, status_body(404, "NotFound", "leases.coordination.k8s.io \"" + name + "\" not found",
+                       details_for(name)));
 }
 
 ApiResponse FakeApiServer::forbidden(const std::string& verb, const std::string& name) const {
@@ -367,8 +368,8 @@ ApiResponse FakeApiServer::serve(const ApiRequest& r) {
   ++served_;
   const ParsedPath p = parse_path(r.path);
   if (!p.ok) {
-    return response(404, status_body(404, "NotFound",
-                                     "the server could not find the requested resource"));
+    return response(
+        404, status_body(404, "NotFound", "the server could not find the requested resource"));
   }
   const std::string verb = verb_of(r.method);
   if (denied_.count(verb)) return forbidden(verb, p.name);
@@ -410,15 +411,17 @@ std::optional<ApiResponse> FakeApiServer::validate(const json& o, const std::str
   }
   const json spec = o.value("spec", json::object());
   if (!spec.is_object()) {
-    return bad_request("Lease in version \"v1\" cannot be handled as a Lease: spec is not an "
-                       "object");
+    return bad_request(
+        "Lease in version \"v1\" cannot be handled as a Lease: spec is not an "
+        "object");
   }
-  for (const char* key : {"holderIdentity", "acquireTime", "renewTime", "strategy",
-                          "preferredHolder"}) {
+  for (const char* key :
+       {"holderIdentity", "acquireTime", "renewTime", "strategy", "preferredHolder"}) {
     if (spec.contains(key) && !spec[key].is_null() && !spec[key].is_string()) {
-      return bad_request(std::string("Lease in version \"v1\" cannot be handled as a Lease: "
-                                     "json: cannot unmarshal into Go struct field LeaseSpec.spec.") +
-                         key);
+      return bad_request(
+          std::string("Lease in version \"v1\" cannot be handled as a Lease: "
+                      "json: cannot unmarshal into Go struct field LeaseSpec.spec.") +
+          key);
     }
   }
   json causes = json::array();
@@ -430,8 +433,9 @@ std::optional<ApiResponse> FakeApiServer::validate(const json& o, const std::str
   if (spec.contains("leaseDurationSeconds") && !spec["leaseDurationSeconds"].is_null()) {
     const auto& d = spec["leaseDurationSeconds"];
     if (!d.is_number_integer()) {
-      return bad_request("Lease in version \"v1\" cannot be handled as a Lease: json: cannot "
-                         "unmarshal into Go struct field LeaseSpec.spec.leaseDurationSeconds");
+      return bad_request(
+          "Lease in version \"v1\" cannot be handled as a Lease: json: cannot "
+          "unmarshal into Go struct field LeaseSpec.spec.leaseDurationSeconds");
     }
     if (d.get<std::int64_t>() <= 0) {
       invalid("spec.leaseDurationSeconds",
@@ -441,8 +445,9 @@ std::optional<ApiResponse> FakeApiServer::validate(const json& o, const std::str
   if (spec.contains("leaseTransitions") && !spec["leaseTransitions"].is_null()) {
     const auto& t = spec["leaseTransitions"];
     if (!t.is_number_integer()) {
-      return bad_request("Lease in version \"v1\" cannot be handled as a Lease: json: cannot "
-                         "unmarshal into Go struct field LeaseSpec.spec.leaseTransitions");
+      return bad_request(
+          "Lease in version \"v1\" cannot be handled as a Lease: json: cannot "
+          "unmarshal into Go struct field LeaseSpec.spec.leaseTransitions");
     }
     if (t.get<std::int64_t>() < 0) {
       invalid("spec.leaseTransitions",
@@ -454,13 +459,13 @@ std::optional<ApiResponse> FakeApiServer::validate(const json& o, const std::str
     invalid("spec.preferredHolder", "Forbidden: may only be specified if `strategy` is defined");
   }
   if (!causes.empty()) {
-    return response(
-        422, status_body(422, "Invalid",
-                         "Lease.coordination.k8s.io \"" + name + "\" is invalid: " + first,
-                         json{{"name", name},
-                              {"group", "coordination.k8s.io"},
-                              {"kind", "Lease"},
-                              {"causes", causes}}));
+    return response(422,
+                    status_body(422, "Invalid",
+                                "Lease.coordination.k8s.io \"" + name + "\" is invalid: " + first,
+                                json{{"name", name},
+                                     {"group", "coordination.k8s.io"},
+                                     {"kind", "Lease"},
+                                     {"causes", causes}}));
   }
   return std::nullopt;
 }
@@ -472,10 +477,9 @@ ApiResponse FakeApiServer::serve_create(const ApiRequest& r) {
                                      "Lease in version \"v1\" cannot be handled as a Lease: "
                                      "invalid character"));
   }
-  const std::string name =
-      o.is_object() && o.contains("metadata") && o["metadata"].is_object()
-          ? o["metadata"].value("name", std::string())
-          : std::string();
+  const std::string name = o.is_object() && o.contains("metadata") && o["metadata"].is_object()
+                               ? o["metadata"].value("name", std::string())
+                               : std::string();
   if (auto bad = validate(o, name)) return *bad;
   if (name.empty()) {
     return response(
@@ -534,13 +538,14 @@ ApiResponse FakeApiServer::serve_update(const ApiRequest& r, const std::string& 
   }
   const std::string uid = o["metadata"].value("uid", std::string());
   if (!uid.empty() && uid != stored["metadata"]["uid"].get<std::string>()) {
-    return response(409, status_body(409, "Conflict",
-                                     "Operation cannot be fulfilled on leases.coordination.k8s.io "
-                                     "\"" +
-                                         name + "\": Precondition failed: UID in precondition: " +
-                                         uid + ", UID in object meta: " +
-                                         stored["metadata"]["uid"].get<std::string>(),
-                                     details_for(name)));
+    return response(
+        409,
+        status_body(409, "Conflict",
+                    "Operation cannot be fulfilled on leases.coordination.k8s.io "
+                    "\"" +
+                        name + "\": Precondition failed: UID in precondition: " + uid +
+                        ", UID in object meta: " + stored["metadata"]["uid"].get<std::string>(),
+                    details_for(name)));
   }
   if (rv != stored["metadata"]["resourceVersion"].get<std::string>()) {
     return response(409, status_body(409, "Conflict",
@@ -755,13 +760,12 @@ Replica::Replica(std::string identity, FakeApiServer& server, Timeline& tl, Repl
             logs.emplace_back(level, m);
             log_times.push_back(timeline.now());
           },
-          ElectorEvents{[this](bool ok, std::chrono::duration<double>) {
-                          ok ? ++acquire_ok : ++acquire_failed;
-                        },
-                        [this](bool ok, std::chrono::duration<double>) {
-                          ok ? ++renew_ok : ++renew_failed;
-                        },
-                        [this] { ++conflicts; }}) {
+          ElectorEvents{
+              [this](bool ok, std::chrono::duration<double>) {
+                ok ? ++acquire_ok : ++acquire_failed;
+              },
+              [this](bool ok, std::chrono::duration<double>) { ok ? ++renew_ok : ++renew_failed; },
+              [this] { ++conflicts; }}) {
   transport.delegate_to(link);
   next = clock.steady();
 }
@@ -868,13 +872,14 @@ std::string Replica::history() const {
   for (std::size_t i = 0; i < reports.size(); ++i) {
     const auto& s = reports[i];
     lines.emplace_back(report_times[i],
-                       std::string("report leading=") + (s.leading ? "1" : "0") + " holder=" +
-                           s.holder + " epoch=(" + s.uid + "," + std::to_string(s.transitions) +
-                           ") valid_until=" +
+                       std::string("report leading=") + (s.leading ? "1" : "0") +
+                           " holder=" + s.holder + " epoch=(" + s.uid + "," +
+                           std::to_string(s.transitions) + ") valid_until=" +
                            (s.leading ? ms(clock.timeline_of(s.valid_until)) : std::string("-")));
   }
   for (std::size_t i = 0; i < logs.size(); ++i) {
-    lines.emplace_back(log_times[i], "log[" + std::to_string(logs[i].first) + "] " + logs[i].second);
+    lines.emplace_back(log_times[i],
+                       "log[" + std::to_string(logs[i].first) + "] " + logs[i].second);
   }
   std::stable_sort(lines.begin(), lines.end(),
                    [](const auto& x, const auto& y) { return x.first < y.first; });
@@ -926,8 +931,8 @@ void IntervalChecker::on_report(int who, Nanos at, const ElectorState& s, Nanos 
 void IntervalChecker::on_step(int who, Nanos at, bool leading, const ElectorState& last,
                               Nanos valid_until) {
   if (leading && !last.leading) {
-    notes_.push_back("elector " + std::to_string(who) +
-                     " leads without having reported it, at " + std::to_string(at.count()));
+    notes_.push_back("elector " + std::to_string(who) + " leads without having reported it, at " +
+                     std::to_string(at.count()));
   }
   snapshots_.push_back(Snapshot{at, who, leading, last.uid, last.transitions, valid_until});
 }

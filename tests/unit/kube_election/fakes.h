@@ -235,8 +235,7 @@ class FakeApiServer {
 
 // Fault output shared by the server and the links. `pass(d)` lets d of
 // time pass while the request is in flight.
-ApiResponse apply_fault(const Fault& f, const ApiRequest& r,
-                        const std::function<void(Nanos)>& pass,
+ApiResponse apply_fault(const Fault& f, const ApiRequest& r, const std::function<void(Nanos)>& pass,
                         const std::function<ApiResponse()>& serve);
 
 // One replica's network path to the server.
@@ -287,8 +286,7 @@ class MockTransport : public ApiTransport {
   MOCK_METHOD(ApiResponse, send, (const ApiRequest& request), (override));
   MOCK_METHOD(WatchResult, watch,
               (const std::string& path, std::chrono::milliseconds idle_timeout,
-               (const std::function<bool(std::string_view line)>& on_line),
-               std::stop_token stop),
+               (const std::function<bool(std::string_view line)>& on_line), std::stop_token stop),
               (override));
 
   void delegate_to(Link& link) {
@@ -360,7 +358,7 @@ struct Replica {
   bool watching = false;
   std::int64_t watch_rv = 0;
   bool partitioned = false;
-  bool stopped = false;  // shut down: a Sim no longer runs it
+  bool stopped = false;   // shut down: a Sim no longer runs it
   Nanos paused_until{0};  // SIGSTOP: a Sim neither steps it nor feeds its watch before this
 };
 

@@ -115,8 +115,9 @@ TEST_F(LeaseApiTest, RequestHookSeesVerbAndStatus) {
   api.update(*c.lease, held_by("a"), 1s);
   link.faults().next(1, Fault::refused());
   api.get(1s);
-  EXPECT_EQ(seen, (std::vector<std::pair<std::string, int>>{
-                      {"get", 404}, {"create", 201}, {"create", 409}, {"update", 200}, {"get", 0}}));
+  EXPECT_EQ(seen,
+            (std::vector<std::pair<std::string, int>>{
+                {"get", 404}, {"create", 201}, {"create", 409}, {"update", 200}, {"get", 0}}));
 }
 
 // ---------------------------------------------------------------- classify
@@ -319,9 +320,9 @@ TEST_F(LeaseApiTest, MalformedSuccessBodiesAreClassifiedMalformed) {
       EXPECT_FALSE(r.ok()) << body;
       EXPECT_EQ(r.error.kind, ApiErrorKind::kMalformed) << body;
       EXPECT_EQ(r.error.status, 200);
-      EXPECT_THAT(r.error.message, HasSubstr(std::string(verb) +
-                                             " lease pgdog/pgdog-control-leader: malformed "
-                                             "response: "));
+      EXPECT_THAT(r.error.message,
+                  HasSubstr(std::string(verb) + " lease pgdog/pgdog-control-leader: malformed "
+                                                "response: "));
       EXPECT_THAT(r.error.message, HasSubstr(why)) << body;
     }
   }
@@ -359,7 +360,8 @@ TEST_F(LeaseApiTest, FakeServerCreateAssignsUidVersionAndTimestamp) {
   ASSERT_TRUE(server.delete_lease());
   ASSERT_TRUE(api.create(held_by("c"), 1s).ok());
   EXPECT_NE(server.uid(), uid);
-  EXPECT_GT(std::stoll(server.resource_version()), std::stoll(o["metadata"]["resourceVersion"].get<std::string>()));
+  EXPECT_GT(std::stoll(server.resource_version()),
+            std::stoll(o["metadata"]["resourceVersion"].get<std::string>()));
 }
 
 TEST_F(LeaseApiTest, FakeServerRejectsZeroDurationWith422) {
@@ -419,17 +421,17 @@ TEST_F(LeaseApiTest, FakeServerWatchStreamsEventsAfterAVersion) {
   server.delete_lease();
   std::vector<json> lines;
   std::stop_source never;
-  const WatchResult w =
-      transport.watch(std::string(kCollectionPath) +
-                          "?watch=1&fieldSelector=metadata.name%3Dpgdog-control-leader&"
-                          "resourceVersion=" +
-                          a.lease->resource_version(),
-                      1s,
-                      [&](std::string_view l) {
-                        lines.push_back(json::parse(l));
-                        return true;
-                      },
-                      never.get_token());
+  const WatchResult w = transport.watch(
+      std::string(kCollectionPath) +
+          "?watch=1&fieldSelector=metadata.name%3Dpgdog-control-leader&"
+          "resourceVersion=" +
+          a.lease->resource_version(),
+      1s,
+      [&](std::string_view l) {
+        lines.push_back(json::parse(l));
+        return true;
+      },
+      never.get_token());
   EXPECT_EQ(w.status, 200);
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0]["type"], "MODIFIED");

@@ -96,28 +96,28 @@ TEST(MicroTime, RejectsGarbage) {
            "",
            "now",
            "2026-07-24",
-           "2026-07-24T14:05:30",         // no zone
-           "2026-07-24 14:05:30Z",        // space instead of T
-           "2026-07-24T14:05:30.Z",       // a dot without digits
-           "2026-07-24T14:05:30.123ZZ",   // trailing junk
-           "2026-07-24T14:05:30.123Z ",   // trailing space
-           " 2026-07-24T14:05:30Z",       // leading space
-           "2026-07-24T14:05:30+0100",    // offset without colon
-           "2026-07-24T14:05:30+01",      // short offset
-           "2026-07-24T14:05:30+01:0",    // short offset minutes
-           "2026-13-01T00:00:00Z",        // month 13
-           "2026-00-01T00:00:00Z",        // month 0
-           "2026-07-00T00:00:00Z",        // day 0
-           "2026-07-32T00:00:00Z",        // day 32
-           "2026-07-24T24:00:00Z",        // hour 24
-           "2026-07-24T14:60:00Z",        // minute 60
-           "2026-07-24T14:05:61Z",        // second 61
-           "2026/07/24T14:05:30Z",        // wrong separators
-           "2026-07-24T14-05-30Z",        //
-           "26-07-24T14:05:30Z",          // two-digit year
-           "2026-7-24T14:05:30Z",         // one-digit month
-           "2026-07-24T14:05:3aZ",        // a letter in a number
-           "+2026-07-24T14:05:30Z",       // sign
+           "2026-07-24T14:05:30",        // no zone
+           "2026-07-24 14:05:30Z",       // space instead of T
+           "2026-07-24T14:05:30.Z",      // a dot without digits
+           "2026-07-24T14:05:30.123ZZ",  // trailing junk
+           "2026-07-24T14:05:30.123Z ",  // trailing space
+           " 2026-07-24T14:05:30Z",      // leading space
+           "2026-07-24T14:05:30+0100",   // offset without colon
+           "2026-07-24T14:05:30+01",     // short offset
+           "2026-07-24T14:05:30+01:0",   // short offset minutes
+           "2026-13-01T00:00:00Z",       // month 13
+           "2026-00-01T00:00:00Z",       // month 0
+           "2026-07-00T00:00:00Z",       // day 0
+           "2026-07-32T00:00:00Z",       // day 32
+           "2026-07-24T24:00:00Z",       // hour 24
+           "2026-07-24T14:60:00Z",       // minute 60
+           "2026-07-24T14:05:61Z",       // second 61
+           "2026/07/24T14:05:30Z",       // wrong separators
+           "2026-07-24T14-05-30Z",       //
+           "26-07-24T14:05:30Z",         // two-digit year
+           "2026-7-24T14:05:30Z",        // one-digit month
+           "2026-07-24T14:05:3aZ",       // a letter in a number
+           "+2026-07-24T14:05:30Z",      // sign
        }) {
     EXPECT_FALSE(parse_micro_time(bad).has_value()) << '"' << bad << '"';
   }
@@ -171,8 +171,8 @@ TEST(Lease, AnObjectWithoutSpecHasAnEmptyElectionRecord) {
 
 TEST(Lease, NullElectionFieldsAreAbsent) {
   json o = server_lease();
-  for (const char* k : {"holderIdentity", "leaseDurationSeconds", "acquireTime", "renewTime",
-                        "leaseTransitions"}) {
+  for (const char* k :
+       {"holderIdentity", "leaseDurationSeconds", "acquireTime", "renewTime", "leaseTransitions"}) {
     o["spec"][k] = nullptr;
   }
   std::string error;
