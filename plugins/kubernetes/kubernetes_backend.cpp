@@ -105,6 +105,16 @@ void KubernetesBackend::init(std::string lease_namespace) {
         [this](int level, const std::string& m) { log(level, m); });
   }
 
+  if (!options_.pod_label.empty()) {
+    // Pod writes go through the lease transport: a label must not wait
+    // behind a watch, and they happen only on transitions.
+    labeler_ = std::make_unique<PodLabeler>(
+        *lease_transport_,
+        options_.pod_namespace.empty() ? lease_namespace : options_.pod_namespace,
+        options_.pod_name, options_.pod_label,
+        [this](int level, const std::string& m) { log(level, m); });
+  }
+
   leader_gauge_ = host_.gauge("kube_lease_leader", "1 while this replica holds the Lease.");
   transitions_ = host_.counter("kube_lease_transitions_total",
                                "Times this replica started or stopped holding the Lease.");
@@ -210,6 +220,12 @@ void KubernetesBackend::run(std::stop_token stop) {
     if (stop.stop_requested()) break;
     if (!now && clock_.steady() < next) continue;
     next = elector_->step();
+    if (labeler_) {
+      labeler_->set_leading(elector_->leading());
+      if (!stop.stop_requested() && !labeler_->reconcile(std::chrono::milliseconds(2000))) {
+        next = std::min(next, clock_.steady() + options_.lease_interval);  // retry soon
+      }
+    }
     host_.progress();
     last_renew_age_.set(elector_->leading()
                             ? static_cast<double>(host_.now_ns() - last_renew_ns_) / 1e9
@@ -218,9 +234,15 @@ void KubernetesBackend::run(std::stop_token stop) {
   // Shutdown: the host has stopped leader work; release if asked (the
   // elector re-reads and writes only if we still hold the Lease).
   ReleaseOutcome outcome = ReleaseOutcome::kNotHolder;
+  const auto deadline =
+      clock_.steady() + std::chrono::nanoseconds(release_deadline_ns_ - host_.now_ns());
+  if (labeler_) {
+    // Traffic first: stop the Service routing here, then hand the Lease over.
+    labeler_->set_leading(false);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_.steady());
+    if (left > std::chrono::milliseconds(0)) labeler_->reconcile(std::min(left / 2, std::chrono::milliseconds(2000)));
+  }
   if (release_requested_) {
-    const auto deadline =
-        clock_.steady() + std::chrono::nanoseconds(release_deadline_ns_ - host_.now_ns());
     outcome = elector_->release(deadline);
   } else if (elector_->leading()) {
     elector_->release(clock_.steady());  // step down only: deadline already passed

@@ -25,6 +25,7 @@
 #include "events.h"
 #include "lease_watch.h"
 #include "plugin_options.h"
+#include "pod_labeler.h"
 
 namespace pgdc::kube {
 
@@ -58,6 +59,7 @@ class KubernetesBackend final : public pgdc::Backend {
   ElectionInbox inbox_;
   std::unique_ptr<LeaseWatch> watch_;
   std::unique_ptr<EventRecorder> events_;
+  std::unique_ptr<PodLabeler> labeler_;  // leader-label routing, when options.pod_label is set
 
   // Shutdown hand-off to the runner.
   std::atomic<bool> release_requested_{false};

@@ -2,7 +2,11 @@
 
 #include <pgdog_control/plugin.hpp>
 
+#include <cstdlib>
+
 #include <nlohmann/json.hpp>
+
+#include "pod_labeler.h"
 
 namespace pgdc::kube {
 namespace {
@@ -62,9 +66,15 @@ PluginOptions parse_plugin_options(std::string_view config_json) {
   if (!opts_it->is_object()) fail("options: expected a map, got " + type_name(*opts_it));
   for (const auto& [key, value] : opts_it->items()) {
     const std::string where = "options." + key + ": ";
-    if (key == "kubeconfig" || key == "context") {
+    if (key == "kubeconfig" || key == "context" || key == "pod_label" || key == "pod_name" ||
+        key == "pod_namespace") {
       if (!value.is_string()) fail(where + "expected a string, got " + type_name(value));
-      (key == "kubeconfig" ? o.kubeconfig : o.context) = value.get<std::string>();
+      std::string& out = key == "kubeconfig"   ? o.kubeconfig
+                         : key == "context"    ? o.context
+                         : key == "pod_label"  ? o.pod_label
+                         : key == "pod_name"   ? o.pod_name
+                                               : o.pod_namespace;
+      out = value.get<std::string>();
     } else if (key == "watch" || key == "events") {
       if (!value.is_boolean()) {
         fail(where + "expected a boolean (true or false), got " + type_name(value));
@@ -78,7 +88,23 @@ PluginOptions parse_plugin_options(std::string_view config_json) {
       o.watch_timeout = std::chrono::seconds(value.get<std::int64_t>());
     } else {
       fail(where + "unknown option; known options: kubeconfig, context, watch, events, "
-                   "watch_timeout_secs");
+                   "watch_timeout_secs, pod_label, pod_name, pod_namespace");
+    }
+  }
+  if (!o.pod_label.empty()) {
+    if (!PodLabeler::valid_key(o.pod_label)) {
+      fail("options.pod_label: \"" + o.pod_label +
+           "\" is not a valid label key ([prefix/]name, e.g. pgdog.dev/control-leader)");
+    }
+    if (o.pod_name.empty()) {
+      if (const char* pod = std::getenv("POD_NAME"); pod != nullptr) o.pod_name = pod;
+    }
+    if (o.pod_name.empty()) {
+      fail("options.pod_label needs this replica's Pod name: set POD_NAME from the downward "
+           "API, or options.pod_name");
+    }
+    if (o.pod_namespace.empty()) {
+      if (const char* ns = std::getenv("POD_NAMESPACE"); ns != nullptr) o.pod_namespace = ns;
     }
   }
   return o;

@@ -26,6 +26,11 @@ struct PluginOptions {
   bool watch = true;       // options.watch: followers watch the Lease (false: poll)
   bool events = true;      // options.events: emit Kubernetes Events on transitions
   std::chrono::seconds watch_timeout{300};  // options.watch_timeout_secs: server-side watch length
+  // Leader-label routing (docs/high-availability.md): the label key put on the
+  // leader's own Pod; empty = off.
+  std::string pod_label;      // options.pod_label
+  std::string pod_name;       // options.pod_name, default $POD_NAME
+  std::string pod_namespace;  // options.pod_namespace, default $POD_NAMESPACE, then the lease's
 };
 
 // Parses the JSON object the host passes to create(). Throws

@@ -322,6 +322,48 @@ class KubernetesLease(unittest.TestCase):
         else:
             self.fail("no LeaderElection event for the lease")
 
+    def test_leader_label_moves_with_leadership(self):
+        label = "pgdog.dev/control-leader"
+
+        def pod(name):
+            kubectl("apply", "-f", "-", input=json.dumps({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": name, "namespace": KENV["KUBE_NAMESPACE"]},
+                "spec": {"containers": [{"name": "c", "image": "pgdog-control"}]}}))
+
+        def labeled():
+            r = kubectl("get", "pods", "-l", f"{label}=true", "-o", "json")
+            return sorted(p["metadata"]["name"] for p in json.loads(r.stdout)["items"])
+
+        names = [self.lease + "-a", self.lease + "-b"]
+        for n in names:
+            pod(n)
+        # A stale label left by an earlier leader must be removed by the new one.
+        kubectl("label", "pod", names[1], f"{label}=true")
+
+        def extra(n):
+            return f"    pod_label: {label}\n    pod_name: {n}\n"
+
+        a = d.Daemon(config(self.lease, "ADMIN", extra=extra(names[0])))
+        self.daemons.append(a)
+        a.wait_status("/readyz", 200)
+        b = d.Daemon(config(self.lease, "ADMIN", extra=extra(names[1])))
+        self.daemons.append(b)
+        b.wait_listening()
+        deadline = time.monotonic() + 10
+        while labeled() != [names[0]] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(labeled(), [names[0]], a.logs())
+        self.assertEqual(a.stop(), 0)
+        b.wait_status("/readyz", 200)
+        deadline = time.monotonic() + 10
+        while labeled() != [names[1]] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(labeled(), [names[1]], b.logs())
+        check_safety(self, self.daemons)
+        for n in names:
+            kubectl("delete", "pod", n, "--wait=false")
+
     def test_narrow_rbac_is_enough_for_its_lease(self):
         self.lease = "pgdog-control"
         kubectl("delete", "lease", self.lease, "--ignore-not-found")

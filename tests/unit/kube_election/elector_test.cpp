@@ -1038,20 +1038,52 @@ TEST_F(ElectorTest, ObserveOfAHeldLeaseDoesNotAskToRun) {
   EXPECT_EQ(a->last_report().holder, "pod-b_2");
 }
 
-TEST_F(ElectorTest, ObservedOtherHolderWhileLeadingStepsDownAtOnce) {
+// A watch event can be older than the leader's own last write (a list taken
+// before it, a slow stream). So a leader does not step down on the event
+// itself: observe() asks for a step at once, and that step re-reads the Lease
+// and steps down only if the read confirms the event.
+TEST_F(ElectorTest, ObservedOtherHolderWhileLeadingStepsDownAfterOneConfirmingRead) {
   auto a = leader();
   a->run_until(a->at(3s));
   server.modify([](json& o) {
     o["spec"]["holderIdentity"] = "pod-b_2";
     o["spec"]["leaseTransitions"] = 1;
   });
-  EXPECT_CALL(a->transport, send(_)).Times(0);
+  const std::string rv = server.resource_version();
+  a->link.clear();
+  {
+    InSequence seq;
+    EXPECT_CALL(a->transport, send(Method("GET")));
+  }
   std::string why;
-  EXPECT_TRUE(a->elector.observe(*Lease::from_json(*server.lease(), &why)));
+  EXPECT_TRUE(a->elector.observe(*Lease::from_json(*server.lease(), &why)))
+      << "asks to run at once";
+  EXPECT_THAT(a->link.methods(), IsEmpty()) << "observe() itself sends nothing";
+  a->step();
   EXPECT_FALSE(a->elector.leading());
-  EXPECT_EQ(*a->last_report_time(false), a->clock.timeline_of(a->at(3s)));
+  EXPECT_EQ(*a->last_report_time(false), a->clock.timeline_of(a->at(3s)))
+      << "stepped down in the same instant, after one read";
   EXPECT_EQ(a->last_report().holder, "pod-b_2");
-  EXPECT_TRUE(a->logged("the watch shows the Lease held by \"pod-b_2\"", 2));
+  EXPECT_EQ(server.resource_version(), rv) << "never writes over the new holder";
+  EXPECT_TRUE(a->logged("stopped leading: the Lease is now held by \"pod-b_2\"", 2))
+      << a->all_logs();
+}
+
+TEST_F(ElectorTest, StaleWatchEventOfAnotherHolderDoesNotCostLeadership) {
+  server.put_lease(held_by("pod-b_2", 1, 4));
+  std::string why;
+  const Lease stale = *Lease::from_json(*server.lease(), &why);  // b's, before a took over
+  auto a = make();
+  a->run_until(a->at(1s));
+  ASSERT_TRUE(a->elector.leading());
+  a->run_until(a->at(3s));
+  a->link.clear();
+  EXPECT_TRUE(a->elector.observe(stale));
+  a->step();
+  EXPECT_TRUE(a->elector.leading()) << a->all_logs();
+  EXPECT_FALSE(lost_leadership(*a));
+  EXPECT_THAT(a->link.methods(), ElementsAre("GET", "PUT")) << "checked, then renewed";
+  EXPECT_EQ(a->last_report().transitions, 5) << "the same term";
 }
 
 TEST_F(ElectorTest, ObservedOwnRenewalWhileLeadingIsIgnored) {
@@ -1059,18 +1091,25 @@ TEST_F(ElectorTest, ObservedOwnRenewalWhileLeadingIsIgnored) {
   a->run_until(a->at(5s));
   std::string why;
   const std::size_t reports = a->reports.size();
+  a->link.clear();
   EXPECT_FALSE(a->elector.observe(*Lease::from_json(*server.lease(), &why)));
   EXPECT_TRUE(a->elector.leading());
   EXPECT_EQ(a->reports.size(), reports);
+  a->run_until(a->at(10s));
+  EXPECT_THAT(a->link.methods(), ElementsAre("PUT")) << "no extra read for our own echo";
 }
 
 TEST_F(ElectorTest, ObservedRecreatedLeaseWithOurNameButAnotherUidStepsDown) {
   auto a = leader();
+  const std::string uid1 = server.uid();
   server.delete_lease();
   server.put_lease(held_by("pod-a_1"));  // same holder name, new object
   std::string why;
   EXPECT_TRUE(a->elector.observe(*Lease::from_json(*server.lease(), &why)));
+  a->step();
   EXPECT_FALSE(a->elector.leading());
+  EXPECT_NE(server.uid(), uid1);
+  for (const auto& r : leading_reports(*a)) EXPECT_EQ(r.uid, uid1) << "never led the new object";
 }
 
 TEST_F(ElectorTest, ObservedDeletionWhileLeadingStepsDownAndRecreates) {
@@ -1078,11 +1117,16 @@ TEST_F(ElectorTest, ObservedDeletionWhileLeadingStepsDownAndRecreates) {
   const std::string uid1 = server.uid();
   a->run_until(a->at(2s));
   server.delete_lease();
+  a->link.clear();
   EXPECT_TRUE(a->elector.observe_deleted());
+  a->step();  // reads: 404, the deletion is confirmed
   EXPECT_FALSE(a->elector.leading());
-  a->step();
+  EXPECT_TRUE(a->logged("stopped leading: the Lease was deleted", 2));
+  a->step();  // it was the holder: nobody else can act, re-create at once
   EXPECT_TRUE(a->elector.leading());
   EXPECT_NE(server.uid(), uid1);
+  EXPECT_EQ(a->last_report().uid, server.uid());
+  EXPECT_THAT(a->link.methods(), ElementsAre("GET", "GET", "POST"));
 }
 
 TEST_F(ElectorTest, ObservedDeletionOfAHeldLeaseWaitsOutTheHoldersDuration) {

@@ -515,7 +515,7 @@ TEST(MultiElector, ThrottlingForEveryoneKeepsAtMostOneLeader) {
 // each, many seeds. PGDC_SIM_HISTORY=1 prints a failing seed's history.
 TEST(MultiElector, RandomFaultScheduleNeverHasTwoLeadersAtOnce) {
   int total_terms = 0;
-  for (unsigned seed = 1; seed <= 40; ++seed) {
+  for (unsigned seed = 1; seed <= 24; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     std::mt19937 rng(seed);
     auto uniform = [&](double lo, double hi) {
@@ -611,7 +611,7 @@ TEST(MultiElector, RandomFaultScheduleNeverHasTwoLeadersAtOnce) {
     }
     total_terms += static_cast<int>(sim.checker.terms().size());
   }
-  EXPECT_GT(total_terms, 80) << "the schedule must actually move leadership around";
+  EXPECT_GT(total_terms, 48) << "the schedule must actually move leadership around";
 }
 
 }  // namespace
