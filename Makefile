@@ -10,7 +10,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 CONFIG     ?=
 
-.PHONY: all setup build run test test-default test-asan test-tsan format format-check bench clean
+.PHONY: all setup build run test test-default test-asan test-tsan format format-check bench bench-kube clean
 
 all: build
 
@@ -24,7 +24,9 @@ build: setup $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
 # Without CONFIG: the embedded default (no-op plugin, one replica, :8080).
-run: build
+# Builds only the daemon and its plugins, not the tests.
+run: setup $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS) --target pgdog-control pgdc_plugin_noop pgdc_plugin_kubernetes
 	$(BUILD)/bin/pgdog-control $(if $(CONFIG),--config $(CONFIG),)
 
 test: format-check test-default test-asan test-tsan
@@ -57,6 +59,10 @@ format-check: setup
 
 bench: build
 	python3 tests/bench/bench_daemon.py $(BUILD)
+
+# Leader election on a real kube-apiserver (starts its own; ~5 minutes).
+bench-kube: build
+	python3 tests/bench/bench_kube.py $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN)

@@ -21,6 +21,12 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# Go builds the test kube-apiserver, etcd and kubectl (tests/kube); Debian's
+# Go is too old for Kubernetes 1.37, so it is not installed from here.
+if ! command -v go >/dev/null 2>&1; then
+  echo "setup: warning: no 'go' on PATH; the tests against a real kube-apiserver need Go >= 1.26" >&2
+fi
+
 if ((${#missing[@]} == 0)); then
   exit 0
 fi
