@@ -7,7 +7,8 @@ std::pair<std::string, std::string> CountingTransport::classify(std::string_view
   const auto q = path.find('?');
   const std::string_view query = q == std::string_view::npos ? "" : path.substr(q + 1);
   std::string_view p = path.substr(0, q);
-  // /api/v1/namespaces/<ns>/<resource>[/<name>] or /apis/<g>/<v>/namespaces/<ns>/<resource>[/<name>]
+  // /api/v1/namespaces/<ns>/<resource>[/<name>] or
+  // /apis/<g>/<v>/namespaces/<ns>/<resource>[/<name>]
   std::string resource;
   bool named = false;
   const auto ns = p.find("/namespaces/");

@@ -88,9 +88,9 @@ void EventRecorder::post(const Pending& e) {
       {"firstTimestamp", now},
       {"lastTimestamp", now},
       {"count", 1}};
-  const ApiResponse r = transport_.send(ApiRequest{"POST", "/api/v1/namespaces/" + ns_ + "/events",
-                                                   event.dump(), "application/json",
-                                                   std::chrono::milliseconds(5000)});
+  const ApiResponse r =
+      transport_.send(ApiRequest{"POST", "/api/v1/namespaces/" + ns_ + "/events", event.dump(),
+                                 "application/json", std::chrono::milliseconds(5000)});
   if (r.status >= 200 && r.status < 300) return;
   if (r.status == 403) {
     {

@@ -23,9 +23,8 @@ pgdc::LogLevel to_level(int level) {
 }
 
 // Request latency buckets: lease traffic is loopback-fast to WAN-slow.
-constexpr std::initializer_list<double> kLatencyBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                           0.05,  0.1,    0.25,  0.5,  1,
-                                                           2.5,   5,      10};
+constexpr std::initializer_list<double> kLatencyBuckets = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
 }  // namespace
 
@@ -39,9 +38,9 @@ KubernetesBackend::KubernetesBackend(pgdc::Host host, std::string_view config_js
   const LogFn client_log = [this](LogSeverity severity, std::string_view message) {
     log(static_cast<int>(severity), std::string(message));
   };
-  auto tokens = std::make_shared<TokenSource>(
-      cluster.config.token, cluster.config.token_file, TokenSource::kDefaultReloadInterval,
-      &std::chrono::steady_clock::now, client_log);
+  auto tokens = std::make_shared<TokenSource>(cluster.config.token, cluster.config.token_file,
+                                              TokenSource::kDefaultReloadInterval,
+                                              &std::chrono::steady_clock::now, client_log);
   for (const auto& [out, name] :
        {std::pair{&lease_transport_, "lease"}, std::pair{&aux_transport_, "watch"}}) {
     TransportOptions t;
@@ -95,8 +94,8 @@ void KubernetesBackend::init(std::string lease_namespace) {
       [this](int level, const std::string& m) { log(level, m); }, std::move(events));
   if (options_.watch) {
     watch_ = std::make_unique<LeaseWatch>(
-        *aux_transport_, api_->collection_path(), api_->object_path(), options_.lease_name,
-        inbox_, options_.lease_interval, options_.watch_timeout,
+        *aux_transport_, api_->collection_path(), api_->object_path(), options_.lease_name, inbox_,
+        options_.lease_interval, options_.watch_timeout,
         [this](int level, const std::string& m) { log(level, m); });
   }
   if (options_.events) {
@@ -120,9 +119,9 @@ void KubernetesBackend::init(std::string lease_namespace) {
                                "Times this replica started or stopped holding the Lease.");
   conflicts_ = host_.counter("kube_lease_conflicts_total",
                              "Lease writes that lost a race (409 Conflict or AlreadyExists).");
-  last_renew_age_ =
-      host_.gauge("kube_lease_last_renew_age_seconds",
-                  "Seconds since this replica last renewed the Lease successfully (0: not leader).");
+  last_renew_age_ = host_.gauge(
+      "kube_lease_last_renew_age_seconds",
+      "Seconds since this replica last renewed the Lease successfully (0: not leader).");
   const char* acquire_help = "Time taken by attempts to acquire the Lease, by result.";
   acquire_ok_ = host_.histogram("kube_lease_acquire_duration_seconds", acquire_help,
                                 R"({"result":"acquired"})", kLatencyBuckets);
@@ -158,12 +157,12 @@ void KubernetesBackend::count_request(std::string_view verb, std::string_view re
     auto it = request_metrics_.find(key);
     if (it == request_metrics_.end()) {
       it = request_metrics_
-               .emplace(key, host_.counter("kube_api_requests_total",
-                                           "Kubernetes API requests by verb, resource and HTTP "
-                                           "status code (error: no response).",
-                                           R"({"verb":")" + std::string(verb) +
-                                               R"(","resource":")" + std::string(resource) +
-                                               R"(","code":")" + code + R"("})"))
+               .emplace(key,
+                        host_.counter("kube_api_requests_total",
+                                      "Kubernetes API requests by verb, resource and HTTP "
+                                      "status code (error: no response).",
+                                      R"({"verb":")" + std::string(verb) + R"(","resource":")" +
+                                          std::string(resource) + R"(","code":")" + code + R"("})"))
                .first;
     }
     m = it->second;
@@ -178,11 +177,10 @@ void KubernetesBackend::report(const ElectorState& s) {
   l.holder = s.holder;
   l.epoch_scope = s.uid;
   l.epoch = s.leading ? static_cast<std::uint64_t>(s.transitions) : 0;
-  l.valid_until_ns =
-      s.leading ? now_ns + std::chrono::duration_cast<std::chrono::nanoseconds>(
-                               s.valid_until - std::chrono::steady_clock::now())
-                               .count()
-                : 0;
+  l.valid_until_ns = s.leading ? now_ns + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                              s.valid_until - std::chrono::steady_clock::now())
+                                              .count()
+                               : 0;
   host_.report(l);  // returns only after the host stopped leader work, on a loss
   leader_gauge_.set(s.leading ? 1 : 0);
   if (s.leading) last_renew_ns_ = now_ns;
@@ -227,9 +225,8 @@ void KubernetesBackend::run(std::stop_token stop) {
       }
     }
     host_.progress();
-    last_renew_age_.set(elector_->leading()
-                            ? static_cast<double>(host_.now_ns() - last_renew_ns_) / 1e9
-                            : 0.0);
+    last_renew_age_.set(
+        elector_->leading() ? static_cast<double>(host_.now_ns() - last_renew_ns_) / 1e9 : 0.0);
   }
   // Shutdown: the host has stopped leader work; release if asked (the
   // elector re-reads and writes only if we still hold the Lease).
@@ -239,8 +236,10 @@ void KubernetesBackend::run(std::stop_token stop) {
   if (labeler_) {
     // Traffic first: stop the Service routing here, then hand the Lease over.
     labeler_->set_leading(false);
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_.steady());
-    if (left > std::chrono::milliseconds(0)) labeler_->reconcile(std::min(left / 2, std::chrono::milliseconds(2000)));
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_.steady());
+    if (left > std::chrono::milliseconds(0))
+      labeler_->reconcile(std::min(left / 2, std::chrono::milliseconds(2000)));
   }
   if (release_requested_) {
     outcome = elector_->release(deadline);
@@ -264,12 +263,14 @@ bool KubernetesBackend::stop(bool release, std::int64_t deadline_ns) {
   if (events_) events_->stop();
   if (!started) return true;  // never campaigned: nothing held
   const ReleaseOutcome outcome = released_.get_future().get();
-  host_.counter("kube_lease_releases_total", "Lease releases at shutdown, by outcome.",
-                R"({"outcome":")" + std::string(release_outcome_name(outcome)) + R"("})")
+  host_
+      .counter("kube_lease_releases_total", "Lease releases at shutdown, by outcome.",
+               R"({"outcome":")" + std::string(release_outcome_name(outcome)) + R"("})")
       .add();
   if (release && outcome == ReleaseOutcome::kFailed) {
-    log(2, "the Lease could not be released before the deadline; other replicas take over when "
-           "it expires");
+    log(2,
+        "the Lease could not be released before the deadline; other replicas take over when "
+        "it expires");
     return false;
   }
   return true;

@@ -76,8 +76,8 @@ class KubernetesBackend final : public pgdc::Backend {
   pgdc::Metric acquire_ok_, acquire_failed_, renew_ok_, renew_failed_;
   std::mutex request_metrics_mutex_;
   std::map<std::string, pgdc::Metric> request_metrics_;  // "verb/resource/code"
-  std::int64_t last_renew_ns_ = 0;  // runner thread only
-  bool was_leading_ = false;        // runner thread only
+  std::int64_t last_renew_ns_ = 0;                       // runner thread only
+  bool was_leading_ = false;                             // runner thread only
 };
 
 }  // namespace pgdc::kube

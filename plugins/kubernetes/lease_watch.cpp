@@ -25,8 +25,7 @@ void ElectionInbox::wake() {
   cv_.notify_all();
 }
 
-std::vector<ElectionInbox::Event> ElectionInbox::wait(SteadyTime until,
-                                                      const std::stop_token& stop,
+std::vector<ElectionInbox::Event> ElectionInbox::wait(SteadyTime until, const std::stop_token& stop,
                                                       bool* healthy) {
   std::unique_lock lock(mutex_);
   cv_.wait_until(lock, stop, until, [this] { return !events_.empty() || woken_; });
@@ -62,8 +61,8 @@ bool LeaseWatch::list(std::string* rv, const std::stop_token& stop) {
   // The object itself (verb get) gives the version to watch from; only when
   // it does not exist do we need the collection's (verb list).
   ++requests_;
-  ApiResponse r = transport_.send(ApiRequest{"GET", object_path_, "", "application/json",
-                                             std::chrono::milliseconds(5000)});
+  ApiResponse r = transport_.send(
+      ApiRequest{"GET", object_path_, "", "application/json", std::chrono::milliseconds(5000)});
   if (stop.stop_requested()) return false;
   if (r.status == 200) {
     std::string why;
@@ -79,10 +78,9 @@ bool LeaseWatch::list(std::string* rv, const std::stop_token& stop) {
   }
   if (r.status == 404) {
     ++requests_;
-    r = transport_.send(ApiRequest{"GET",
-                                   collection_path_ + "?fieldSelector=metadata.name%3D" +
-                                       lease_name_ + "&limit=1",
-                                   "", "application/json", std::chrono::milliseconds(5000)});
+    r = transport_.send(ApiRequest{
+        "GET", collection_path_ + "?fieldSelector=metadata.name%3D" + lease_name_ + "&limit=1", "",
+        "application/json", std::chrono::milliseconds(5000)});
     if (r.status == 200) {
       const auto j = nlohmann::json::parse(r.body, nullptr, false);
       if (j.is_object() && j.contains("metadata") && j["metadata"].is_object() &&
@@ -173,9 +171,9 @@ void LeaseWatch::run(std::stop_token stop) {
       continue;
     }
     inbox_.set_healthy(false);
-    const std::string error = "watch: " + (w.status == 0 ? w.transport_error
-                                                         : "HTTP " + std::to_string(w.status)) +
-                              "; polling every retry period until it works again";
+    const std::string error =
+        "watch: " + (w.status == 0 ? w.transport_error : "HTTP " + std::to_string(w.status)) +
+        "; polling every retry period until it works again";
     if (error != last_error_) log_(2, error);
     last_error_ = error;
     if (w.status == 403) rv.clear();

@@ -69,11 +69,11 @@ PluginOptions parse_plugin_options(std::string_view config_json) {
     if (key == "kubeconfig" || key == "context" || key == "pod_label" || key == "pod_name" ||
         key == "pod_namespace") {
       if (!value.is_string()) fail(where + "expected a string, got " + type_name(value));
-      std::string& out = key == "kubeconfig"   ? o.kubeconfig
-                         : key == "context"    ? o.context
-                         : key == "pod_label"  ? o.pod_label
-                         : key == "pod_name"   ? o.pod_name
-                                               : o.pod_namespace;
+      std::string& out = key == "kubeconfig"  ? o.kubeconfig
+                         : key == "context"   ? o.context
+                         : key == "pod_label" ? o.pod_label
+                         : key == "pod_name"  ? o.pod_name
+                                              : o.pod_namespace;
       out = value.get<std::string>();
     } else if (key == "watch" || key == "events") {
       if (!value.is_boolean()) {
@@ -87,8 +87,9 @@ PluginOptions parse_plugin_options(std::string_view config_json) {
       }
       o.watch_timeout = std::chrono::seconds(value.get<std::int64_t>());
     } else {
-      fail(where + "unknown option; known options: kubeconfig, context, watch, events, "
-                   "watch_timeout_secs, pod_label, pod_name, pod_namespace");
+      fail(where +
+           "unknown option; known options: kubeconfig, context, watch, events, "
+           "watch_timeout_secs, pod_label, pod_name, pod_namespace");
     }
   }
   if (!o.pod_label.empty()) {
@@ -100,8 +101,9 @@ PluginOptions parse_plugin_options(std::string_view config_json) {
       if (const char* pod = std::getenv("POD_NAME"); pod != nullptr) o.pod_name = pod;
     }
     if (o.pod_name.empty()) {
-      fail("options.pod_label needs this replica's Pod name: set POD_NAME from the downward "
-           "API, or options.pod_name");
+      fail(
+          "options.pod_label needs this replica's Pod name: set POD_NAME from the downward "
+          "API, or options.pod_name");
     }
     if (o.pod_namespace.empty()) {
       if (const char* ns = std::getenv("POD_NAMESPACE"); ns != nullptr) o.pod_namespace = ns;

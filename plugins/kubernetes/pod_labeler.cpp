@@ -45,8 +45,8 @@ bool PodLabeler::valid_key(const std::string& key) {
       return false;
     }
     for (char c : prefix) {
-      if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-            c == '-' || c == '.')) {
+      if (!(std::islower(static_cast<unsigned char>(c)) ||
+            std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '.')) {
         return false;
       }
     }
@@ -67,16 +67,16 @@ void PodLabeler::report(int level, const std::string& message) {
 bool PodLabeler::patch(const std::string& pod, bool set, std::chrono::milliseconds timeout) {
   const nlohmann::json body{
       {"metadata", {{"labels", {{key_, set ? nlohmann::json("true") : nlohmann::json()}}}}}};
-  const ApiResponse r = transport_.send(ApiRequest{"PATCH",
-                                                   "/api/v1/namespaces/" + ns_ + "/pods/" + pod,
-                                                   body.dump(), "application/merge-patch+json",
-                                                   timeout});
+  const ApiResponse r =
+      transport_.send(ApiRequest{"PATCH", "/api/v1/namespaces/" + ns_ + "/pods/" + pod, body.dump(),
+                                 "application/merge-patch+json", timeout});
   if (r.status >= 200 && r.status < 300) return true;
   std::string why = r.status == 0 ? r.transport_error : "HTTP " + std::to_string(r.status);
   if (r.status == 403) {
     why += "; grant it with " + rbac_hint("patch", "pods", ns_, "");
   } else if (r.status == 404) {
-    why += "; no Pod \"" + pod + "\" in namespace \"" + ns_ + "\" (check POD_NAME/options.pod_name)";
+    why +=
+        "; no Pod \"" + pod + "\" in namespace \"" + ns_ + "\" (check POD_NAME/options.pod_name)";
   }
   report(2, std::string("pod label: cannot ") + (set ? "set" : "remove") + " " + key_ + " on pod " +
                 ns_ + "/" + pod + ": " + why + "; retrying");
@@ -84,10 +84,9 @@ bool PodLabeler::patch(const std::string& pod, bool set, std::chrono::millisecon
 }
 
 void PodLabeler::strip_others(std::chrono::milliseconds timeout) {
-  const ApiResponse r = transport_.send(
-      ApiRequest{"GET",
-                 "/api/v1/namespaces/" + ns_ + "/pods?labelSelector=" + url_encode(key_ + "=true"),
-                 "", "application/json", timeout});
+  const ApiResponse r = transport_.send(ApiRequest{
+      "GET", "/api/v1/namespaces/" + ns_ + "/pods?labelSelector=" + url_encode(key_ + "=true"), "",
+      "application/json", timeout});
   if (r.status != 200) return;  // best effort; the old leader removes its own label too
   const auto list = nlohmann::json::parse(r.body, nullptr, false);
   if (!list.is_object() || !list.contains("items") || !list["items"].is_array()) return;

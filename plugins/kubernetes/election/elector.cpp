@@ -255,9 +255,12 @@ SteadyTime Elector::step_leader(SteadyTime now) {
     verify_ = false;
     LeaseResult g = api_.get(request_timeout(now));
     if (g.ok()) {
-      if (g.lease->spec().holder != identity_ || g.lease->uid() != current_->uid()) {
+      if (g.lease->spec().holder != identity_ || g.lease->uid() != current_->uid() ||
+          g.lease->spec().transitions != current_->spec().transitions) {
         absorb(*g.lease, clock_.steady());
-        step_down("the Lease is now held by \"" + g.lease->spec().holder + "\"");
+        step_down("the Lease is now held by \"" + g.lease->spec().holder + "\" (uid " +
+                  g.lease->uid() + ", leaseTransitions " +
+                  std::to_string(g.lease->spec().transitions) + ")");
         return clock_.steady();
       }
       current_ = *g.lease;

@@ -67,8 +67,8 @@ class SystemElectorClock final : public ElectorClock {
 // validity (a leader reports each successful renewal).
 struct ElectorState {
   bool leading = false;
-  std::string holder;  // last known holder ("" when none or unknown)
-  std::string uid;     // Lease UID of the current term (epoch scope)
+  std::string holder;            // last known holder ("" when none or unknown)
+  std::string uid;               // Lease UID of the current term (epoch scope)
   std::int32_t transitions = 0;  // leaseTransitions of the current term (epoch)
   SteadyTime valid_until{};      // while leading: last renew sent + renew deadline
 };
@@ -81,9 +81,9 @@ struct ElectorEvents {
 };
 
 enum class ReleaseOutcome {
-  kReleased,      // the Lease now has no holder
-  kNotHolder,     // a fresh read showed another holder (or no Lease): nothing written
-  kFailed,        // could not read or write before the deadline
+  kReleased,   // the Lease now has no holder
+  kNotHolder,  // a fresh read showed another holder (or no Lease): nothing written
+  kFailed,     // could not read or write before the deadline
 };
 std::string_view release_outcome_name(ReleaseOutcome outcome);
 

@@ -40,8 +40,8 @@ std::optional<std::string> string_field(const nlohmann::json& spec, const char* 
   return it->get<std::string>();
 }
 
-bool int32_field(const nlohmann::json& spec, const char* key, std::int32_t min,
-                 std::int32_t* out, std::string* error) {
+bool int32_field(const nlohmann::json& spec, const char* key, std::int32_t min, std::int32_t* out,
+                 std::string* error) {
   const auto it = spec.find(key);
   if (it == spec.end() || it->is_null()) return true;
   if (!it->is_number_integer()) {
@@ -67,8 +67,8 @@ bool time_field(const nlohmann::json& spec, const char* key, std::optional<WallT
   }
   *out = parse_micro_time(it->get<std::string>());
   if (!*out) {
-    *error = std::string("spec.") + key + " is not an RFC 3339 time: \"" +
-             it->get<std::string>() + "\"";
+    *error =
+        std::string("spec.") + key + " is not an RFC 3339 time: \"" + it->get<std::string>() + "\"";
     return false;
   }
   return true;
@@ -151,9 +151,9 @@ std::optional<WallTime> parse_micro_time(std::string_view s) {
     return std::nullopt;
   }
   if (pos != s.size()) return std::nullopt;
-  const std::int64_t secs = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) *
-                                86400 +
-                            h * 3600 + mi * 60 + se - offset_secs;
+  const std::int64_t secs =
+      days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
+      mi * 60 + se - offset_secs;
   return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::seconds(secs) +
                                                                  std::chrono::nanoseconds(nanos)));
 }

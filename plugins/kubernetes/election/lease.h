@@ -27,7 +27,7 @@ std::optional<WallTime> parse_micro_time(std::string_view text);
 // The fields the election owns. Times are informational only: expiry is
 // judged on the observer's steady clock, never from renewTime.
 struct LeaseSpec {
-  std::string holder;  // "" when nobody holds the lease
+  std::string holder;              // "" when nobody holds the lease
   std::int32_t duration_secs = 0;  // 0 when absent
   std::optional<WallTime> acquire_time;
   std::optional<WallTime> renew_time;

@@ -84,8 +84,7 @@ ApiError KubeLeaseApi::classify(const ApiResponse& r, std::string_view verb) con
   ApiError e;
   e.status = r.status;
   e.retry_after = r.retry_after;
-  const std::string what =
-      std::string(verb) + " lease " + ns_ + "/" + name_ + ": ";
+  const std::string what = std::string(verb) + " lease " + ns_ + "/" + name_ + ": ";
   if (r.status == 0) {
     e.kind = r.timed_out ? ApiErrorKind::kTimeout : ApiErrorKind::kUnavailable;
     e.message = what + (r.timed_out ? "no answer within the request timeout" : "") +
@@ -108,8 +107,9 @@ ApiError KubeLeaseApi::classify(const ApiResponse& r, std::string_view verb) con
       break;
     case 401:
       e.kind = ApiErrorKind::kUnauthorized;
-      e.message = what + "401 Unauthorized: the API server rejected the credentials (check the "
-                         "token or the service account; it was re-read once)";
+      e.message = what +
+                  "401 Unauthorized: the API server rejected the credentials (check the "
+                  "token or the service account; it was re-read once)";
       break;
     case 403:
       e.kind = ApiErrorKind::kForbidden;
@@ -151,8 +151,8 @@ LeaseResult KubeLeaseApi::finish(const ApiResponse& r, std::string_view verb) {
   if (!out.lease) {
     out.error.kind = ApiErrorKind::kMalformed;
     out.error.status = r.status;
-    out.error.message = std::string(verb) + " lease " + ns_ + "/" + name_ +
-                        ": malformed response: " + why;
+    out.error.message =
+        std::string(verb) + " lease " + ns_ + "/" + name_ + ": malformed response: " + why;
   }
   return out;
 }
@@ -163,10 +163,10 @@ LeaseResult KubeLeaseApi::get(std::chrono::milliseconds timeout) {
 }
 
 LeaseResult KubeLeaseApi::create(const LeaseSpec& spec, std::chrono::milliseconds timeout) {
-  return finish(send("create", ApiRequest{"POST", collection_path(),
-                                          Lease::new_object(name_, ns_, spec), "application/json",
-                                          timeout}),
-                "create");
+  return finish(
+      send("create", ApiRequest{"POST", collection_path(), Lease::new_object(name_, ns_, spec),
+                                "application/json", timeout}),
+      "create");
 }
 
 LeaseResult KubeLeaseApi::update(const Lease& base, const LeaseSpec& spec,

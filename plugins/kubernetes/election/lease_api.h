@@ -78,8 +78,8 @@ class KubeLeaseApi final : public LeaseApi {
 
   // The lease requests issued so far, by verb and status code, for metrics:
   // called after every request.
-  using RequestHook = std::function<void(std::string_view verb, int status,
-                                         std::chrono::duration<double> latency)>;
+  using RequestHook =
+      std::function<void(std::string_view verb, int status, std::chrono::duration<double> latency)>;
   void on_request(RequestHook hook) { hook_ = std::move(hook); }
 
  private:
