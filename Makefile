@@ -64,5 +64,17 @@ bench: build
 bench-kube: build
 	python3 tests/bench/bench_kube.py $(BUILD)
 
+# The OCI image (docs/deployment.md): daemon, plugins and their exact library
+# closure FROM scratch, built daemonless with buildah. Writes
+# $(BUILD)/image/pgdog-control-<version>.oci.tar and $(BUILD)/image/manifest.tsv.
+.PHONY: image image-test
+image: setup $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS) --target pgdog-control pgdc_plugin_noop pgdc_plugin_kubernetes
+	helm/image/build-image.sh --build-dir $(BUILD)
+
+# Only the image tests (podman; also part of test-default, CTest label "image").
+image-test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L image --timeout 600
+
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN)

@@ -12,6 +12,10 @@ packages=(
   libgtest-dev libgmock-dev prometheus-cpp-dev
   # test and benchmark tools: promtool (checks /metrics), wrk (HTTP load), curl
   prometheus wrk curl procps python3 openssl
+  # the OCI image (make image) and its tests: buildah builds it daemonless,
+  # podman runs it with runc (crun fails on these hosts' hybrid cgroups);
+  # CNI plugins and iptables publish container ports
+  buildah podman runc containernetworking-plugins iptables ca-certificates
 )
 
 missing=()

@@ -31,14 +31,20 @@ EventRecorder::EventRecorder(ApiTransport& transport, std::string ns, std::strin
       identity_(std::move(identity)),
       log_(std::move(log)) {}
 
-EventRecorder::~EventRecorder() { stop(); }
+EventRecorder::~EventRecorder() { stop(std::chrono::milliseconds(0)); }
 
 void EventRecorder::start() {
   thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
 }
 
-void EventRecorder::stop() {
+void EventRecorder::stop(std::chrono::milliseconds flush) {
   if (thread_.joinable()) {
+    {
+      // Give queued events (the "stopped leading" of a shutdown) a bounded
+      // chance to go out; each post has its own timeout.
+      std::unique_lock lock(mutex_);
+      idle_cv_.wait_for(lock, flush, [this] { return queue_.empty() && !posting_; });
+    }
     thread_.request_stop();
     cv_.notify_all();
     thread_.join();
@@ -62,8 +68,14 @@ void EventRecorder::run(std::stop_token stop) {
       if (!cv_.wait(lock, stop, [this] { return !queue_.empty(); })) return;
       next = std::move(queue_.front());
       queue_.pop_front();
+      posting_ = true;
     }
     post(next);
+    {
+      std::lock_guard lock(mutex_);
+      posting_ = false;
+    }
+    idle_cv_.notify_all();
   }
 }
 

@@ -4,6 +4,7 @@
 // rule that would allow them).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -25,7 +26,8 @@ class EventRecorder {
   ~EventRecorder();  // stops the thread; queued events are dropped
 
   void start();
-  void stop();
+  // Waits up to `flush` for queued events to be posted, then stops.
+  void stop(std::chrono::milliseconds flush);
 
   // reason: "LeaderElection"; message e.g. "pod-a_1f2e became leader".
   void record(std::string reason, std::string message, std::string lease_uid);
@@ -46,6 +48,8 @@ class EventRecorder {
   Log log_;
   std::mutex mutex_;
   std::condition_variable_any cv_;
+  std::condition_variable_any idle_cv_;  // queue drained and nothing being posted
+  bool posting_ = false;
   std::deque<Pending> queue_;
   bool disabled_ = false;
   std::jthread thread_;

@@ -1,5 +1,6 @@
 #include "kubernetes_backend.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "cluster_config.h"
@@ -140,7 +141,7 @@ KubernetesBackend::~KubernetesBackend() {
   inbox_.wake();
   if (runner_.joinable()) runner_.join();
   if (watcher_.joinable()) watcher_.join();
-  if (events_) events_->stop();
+  if (events_) events_->stop(std::chrono::milliseconds(0));
 }
 
 void KubernetesBackend::log(int level, const std::string& message) {
@@ -217,7 +218,15 @@ void KubernetesBackend::run(std::stop_token stop) {
     elector_->set_watch_healthy(watch_ != nullptr && healthy);
     if (stop.stop_requested()) break;
     if (!now && clock_.steady() < next) continue;
+    {
+      std::lock_guard lock(step_mutex_);
+      in_step_ = true;
+    }
     next = elector_->step();
+    {
+      std::lock_guard lock(step_mutex_);
+      in_step_ = false;
+    }
     if (labeler_) {
       labeler_->set_leading(elector_->leading());
       if (!stop.stop_requested() && !labeler_->reconcile(std::chrono::milliseconds(2000))) {
@@ -255,12 +264,20 @@ bool KubernetesBackend::stop(bool release, std::int64_t deadline_ns) {
   watcher_.request_stop();
   runner_.request_stop();
   inbox_.wake();
-  lease_transport_->cancel_inflight();  // a hung renewal must not eat the deadline
-  aux_transport_->cancel_inflight();
+  {
+    // A hung renewal must not eat the release deadline: cancel what the
+    // current step is waiting for, but never the release that follows it.
+    std::lock_guard lock(step_mutex_);
+    if (in_step_) lease_transport_->cancel_inflight();
+  }
   const bool started = runner_.joinable();
   if (runner_.joinable()) runner_.join();
   if (watcher_.joinable()) watcher_.join();
-  if (events_) events_->stop();
+  if (events_) {
+    const auto left = std::chrono::nanoseconds(deadline_ns - host_.now_ns());
+    events_->stop(std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(left),
+                             std::chrono::milliseconds(0), std::chrono::milliseconds(1000)));
+  }
   if (!started) return true;  // never campaigned: nothing held
   const ReleaseOutcome outcome = released_.get_future().get();
   host_

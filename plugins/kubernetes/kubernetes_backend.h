@@ -65,6 +65,8 @@ class KubernetesBackend final : public pgdc::Backend {
   std::atomic<bool> release_requested_{false};
   std::atomic<std::int64_t> release_deadline_ns_{0};
   std::promise<ReleaseOutcome> released_;
+  std::mutex step_mutex_;  // guards in_step_: stop() cancels requests only mid-step
+  bool in_step_ = false;
   std::jthread runner_;
   std::jthread watcher_;
 

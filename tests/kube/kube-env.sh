@@ -144,7 +144,9 @@ start_etcd() {
     local pid=$! deadline=$((SECONDS + 30))
     set_pid etcd "$pid"
     while (( SECONDS < deadline )); do
-      if ! alive "$pid"; then break; fi
+      # kill -0, not alive(): right after the fork the child has not exec'd yet
+      # and its command line does not name the binary.
+      if ! kill -0 "$pid" 2>/dev/null; then break; fi
       if [[ "$(curl -fsS --max-time 2 "http://127.0.0.1:$client/health" 2>/dev/null || true)" == *'"health":"true"'* ]]; then
         echo "ETCD_CLIENT_PORT=$client" >"$DIR/ports"
         echo "ETCD_PEER_PORT=$peer" >>"$DIR/ports"
@@ -199,7 +201,7 @@ wait_apiserver_ready() { # port pid -> 0 ready, 1 died, dies on timeout
   local port="$1" pid="$2" deadline=$((SECONDS + READY_TIMEOUT)) out=""
   local tok; tok="$(admin_token)"
   while (( SECONDS < deadline )); do
-    alive "$pid" || return 1
+    kill -0 "$pid" 2>/dev/null || return 1  # not alive(): the child may not have exec'd yet
     # -k only while the serving cert may not exist yet; the CA is checked below.
     out="$(curl -ksS --max-time 5 -H "Authorization: Bearer $tok" "https://127.0.0.1:$port/readyz" 2>&1 || true)"
     if [[ "$out" == ok ]]; then return 0; fi

@@ -1,0 +1,132 @@
+{{/* Names ------------------------------------------------------------------ */}}
+
+{{- define "pgdog-control.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "pgdog-control.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "pgdog-control.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels ----------------------------------------------------------------- */}}
+
+{{- define "pgdog-control.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "pgdog-control.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "pgdog-control.labels" -}}
+helm.sh/chart: {{ include "pgdog-control.chart" . }}
+{{ include "pgdog-control.selectorLabels" . }}
+app.kubernetes.io/version: {{ (.Values.control.image.tag | default .Chart.AppVersion) | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/component: control-plane
+app.kubernetes.io/part-of: pgdog
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* The label the leader puts on its own pod in leader-label routing (the
+     plugin option pod_label; the plugin sets the value "true"). */}}
+{{- define "pgdog-control.leaderLabelKey" -}}
+pgdog.dev/control-leader
+{{- end -}}
+
+{{/* Leader election --------------------------------------------------------- */}}
+
+{{- define "pgdog-control.election" -}}
+{{- if .Values.control.config.leader.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{- define "pgdog-control.leaseName" -}}
+{{- .Values.control.config.leader.lease_name | default (include "pgdog-control.fullname" .) -}}
+{{- end -}}
+
+{{- define "pgdog-control.leaseNamespace" -}}
+{{- .Values.control.config.leader.namespace | default .Release.Namespace -}}
+{{- end -}}
+
+{{- define "pgdog-control.builtinBackend" -}}
+{{- if has .Values.control.config.leader.backend (list "kubernetes" "noop") -}}true{{- end -}}
+{{- end -}}
+
+{{- define "pgdog-control.pluginsMounted" -}}
+{{- if or .Values.control.plugins.initContainer.image .Values.control.plugins.volume -}}true{{- end -}}
+{{- end -}}
+
+{{- define "pgdog-control.serviceAccountName" -}}
+{{- if and (include "pgdog-control.election" .) .Values.serviceAccount.create -}}
+{{- default (include "pgdog-control.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Port of control.config.listen ("host:port"). */}}
+{{- define "pgdog-control.containerPort" -}}
+{{- regexFind "[0-9]+$" .Values.control.config.listen -}}
+{{- end -}}
+
+{{/* The daemon's config file. Keys left empty in the values are left out, so
+     the daemon applies its own defaults (docs/configuration.md). */}}
+{{- define "pgdog-control.configYaml" -}}
+{{- $c := deepCopy .Values.control.config -}}
+{{- range $k := list "plugin_dir" "advertise_address" -}}
+{{- if not (get $c $k) }}{{ $_ := unset $c $k }}{{ end -}}
+{{- end -}}
+{{- $l := $c.leader -}}
+{{- $_ := set $l "lease_name" (include "pgdog-control.leaseName" .) -}}
+{{- range $k := list "namespace" "identity" "renew_deadline_secs" -}}
+{{- if kindIs "invalid" (get $l $k) }}{{ $_ := unset $l $k }}{{ else if eq (toString (get $l $k)) "" }}{{ $_ := unset $l $k }}{{ end -}}
+{{- end -}}
+{{- $opts := deepCopy (default (dict) $l.options) -}}
+{{- if eq .Values.control.routing "leader-label" -}}
+{{- $_ := set $opts "pod_label" (include "pgdog-control.leaderLabelKey" .) -}}
+{{- end -}}
+{{- if $opts }}{{ $_ := set $l "options" $opts }}{{ else }}{{ $_ := unset $l "options" }}{{ end -}}
+{{- if and (include "pgdog-control.pluginsMounted" .) (not (include "pgdog-control.builtinBackend" .)) (not (contains "/" $l.backend)) -}}
+{{- $_ := set $l "backend" (printf "%s/%s.so" (trimSuffix "/" .Values.control.plugins.mountPath) $l.backend) -}}
+{{- end -}}
+{{- if not $c.http }}{{ $_ := unset $c "http" }}{{ end -}}
+{{- if not $c.log }}{{ $_ := unset $c "log" }}{{ end -}}
+{{- toYaml $c -}}
+{{- end -}}
+
+{{/* Seconds Kubernetes waits after SIGTERM: the release, the HTTP drain and a
+     margin, unless set. */}}
+{{- define "pgdog-control.terminationGracePeriodSeconds" -}}
+{{- if not (kindIs "invalid" .Values.control.terminationGracePeriodSeconds) -}}
+{{- .Values.control.terminationGracePeriodSeconds | int -}}
+{{- else -}}
+{{- $release := .Values.control.config.leader.release_timeout_secs | float64 | ceil | int -}}
+{{- $drainMs := 5000 -}}
+{{- if and .Values.control.config.http (hasKey .Values.control.config.http "drain_timeout_ms") -}}
+{{- $drainMs = .Values.control.config.http.drain_timeout_ms | int -}}
+{{- end -}}
+{{- $drain := divf $drainMs 1000 | ceil | int -}}
+{{- add $release $drain 5 -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "pgdog-control.image" -}}
+{{- $img := .Values.control.image -}}
+{{- if $img.digest -}}
+{{- printf "%s@%s" $img.repository $img.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $img.repository (toString ($img.tag | default .Chart.AppVersion)) -}}
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,411 @@
+#!/usr/bin/env python3
+"""The pgdog-control chart rendered offline: `helm lint --strict` and
+`helm template` over the values matrix in tests/helm/values/, each invalid
+values file refused with its message, and assertions on the rendered objects
+(RBAC, probes, env, grace period, spread, PDB, security, Service, Ingress, the
+rendered daemon config and its checksum). No API server needed.
+
+Environment: HELM_BIN (else build-helm.sh --print-env), PGDC_BIN (optional:
+the rendered single-replica config is checked with `pgdog-control --check`),
+PGDC_TMP.
+"""
+import hashlib
+import math
+import os
+import subprocess
+import sys
+import unittest
+
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import helm_common as h  # noqa: E402
+
+SELECTOR = {"app.kubernetes.io/name": "pgdog-control", "app.kubernetes.io/instance": h.RELEASE}
+STANDARD_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version",
+                   "app.kubernetes.io/managed-by", "app.kubernetes.io/component",
+                   "app.kubernetes.io/part-of", "helm.sh/chart")
+
+
+def chart_app_version():
+    with open(os.path.join(h.CHART, "Chart.yaml")) as f:
+        return h.load(f.read())["appVersion"]
+
+
+LEASE_RULES = lambda name: [  # noqa: E731
+    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": [name],
+     "verbs": ["get", "update", "watch", "list"]},
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
+]
+POD_RULES = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "patch"]}]
+
+
+class Matrix(unittest.TestCase):
+    """Every values file: lint, render, and the properties every install has."""
+
+    def test_lint_strict_every_valid_case(self):
+        cases = h.valid_cases()
+        self.assertGreaterEqual(len(cases), 6)
+        for case in cases:
+            with self.subTest(case=case):
+                r = h.helm("lint", "--strict", h.CHART, "--kube-version", h.KUBE_VERSION,
+                           *h.values_args(case), check=False)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                self.assertIn("0 chart(s) failed", r.stdout)
+
+    def test_every_invalid_case_is_refused_with_its_message(self):
+        cases = h.invalid_cases()
+        self.assertGreaterEqual(len(cases), 15)
+        for case, expected in cases:
+            with self.subTest(case=case):
+                r = h.template(case, check=False)
+                self.assertNotEqual(r.returncode, 0, f"{case} rendered:\n{r.stdout[:2000]}")
+                self.assertIn(expected, r.stderr)
+                lint = h.helm("lint", "--strict", h.CHART, "--kube-version", h.KUBE_VERSION,
+                              *h.values_args(case), check=False)
+                # helm lint runs templates in lint mode, where `fail` is only
+                # logged ("[INFO] Fail: ..."); schema violations fail the lint.
+                if lint.returncode == 0:
+                    self.assertIn("Fail: " + expected, lint.stdout + lint.stderr, f"helm lint accepted {case}")
+
+    def test_common_properties_of_every_valid_case(self):
+        for case in h.valid_cases():
+            with self.subTest(case=case):
+                self.check_common(case, h.render(case))
+
+    def check_common(self, case, objs):
+        kinds = sorted(o["kind"] for o in objs)
+        self.assertTrue({"ConfigMap", "Deployment", "Service"} <= set(kinds), kinds)
+        for o in objs:
+            labels = o["metadata"].get("labels", {})
+            for key in STANDARD_LABELS:
+                self.assertIn(key, labels, f"{o['kind']} {o['metadata']['name']} lacks label {key}")
+            self.assertEqual(labels["app.kubernetes.io/managed-by"], "Helm")
+            self.assertEqual(o["metadata"]["namespace"], h.NAMESPACE)
+
+        dep = h.one(objs, "Deployment")
+        spec, pod = dep["spec"], dep["spec"]["template"]["spec"]
+        tpl_labels = dep["spec"]["template"]["metadata"]["labels"]
+        self.assertEqual(spec["selector"]["matchLabels"], SELECTOR)
+        self.assertLessEqual(SELECTOR.items(), tpl_labels.items())
+        cfg = h.daemon_config(objs)
+        leader = cfg["leader"]
+        replicas = spec["replicas"]
+        routing = dep["metadata"]["annotations"]["pgdog.dev/routing"]
+        self.assertIn(routing, ("readiness", "leader-label"))
+
+        # Config file: mounted read-only from the ConfigMap, named by PGDOG_CONTROL_CONFIG.
+        c = h.container(dep)
+        env = h.env_of(c)
+        mounts = {m["name"]: m for m in c["volumeMounts"]}
+        self.assertTrue(mounts["config"]["readOnly"])
+        self.assertEqual(env["PGDOG_CONTROL_CONFIG"]["value"], mounts["config"]["mountPath"] + "/config.yaml")
+        vols = {v["name"]: v for v in pod["volumes"]}
+        self.assertEqual(vols["config"]["configMap"]["name"], h.one(objs, "ConfigMap")["metadata"]["name"])
+        # Downward API.
+        for name, path in (("POD_NAME", "metadata.name"), ("POD_NAMESPACE", "metadata.namespace"),
+                           ("POD_IP", "status.podIP")):
+            self.assertEqual(env[name]["valueFrom"], {"fieldRef": {"fieldPath": path}}, name)
+
+        # Ports and probes.
+        self.assertEqual(c["ports"], [{"name": "http", "containerPort": 8080, "protocol": "TCP"}])
+        self.assertEqual(c["livenessProbe"]["httpGet"], {"path": "/healthz", "port": "http"})
+        self.assertEqual(c["livenessProbe"]["periodSeconds"], 10)
+        ready_path = "/readyz" if routing == "readiness" else "/healthz"
+        self.assertEqual(c["readinessProbe"]["httpGet"], {"path": ready_path, "port": "http"})
+        self.assertEqual(c["readinessProbe"]["periodSeconds"], 2)
+        self.assertEqual(c["readinessProbe"]["failureThreshold"], 1)
+
+        # Security: non-root 1000, read-only root, no capabilities, seccomp, no escalation.
+        psc = pod["securityContext"]
+        self.assertEqual((psc["runAsNonRoot"], psc["runAsUser"], psc["seccompProfile"]),
+                         (True, 1000, {"type": "RuntimeDefault"}))
+        for ct in pod["containers"] + pod.get("initContainers", []):
+            sc = ct["securityContext"]
+            self.assertIs(sc["allowPrivilegeEscalation"], False, ct["name"])
+            self.assertIs(sc["readOnlyRootFilesystem"], True, ct["name"])
+            self.assertIs(sc["runAsNonRoot"], True, ct["name"])
+            self.assertEqual(sc["runAsUser"], 1000, ct["name"])
+            self.assertEqual(sc["capabilities"], {"drop": ["ALL"]}, ct["name"])
+            self.assertEqual(sc["seccompProfile"], {"type": "RuntimeDefault"}, ct["name"])
+
+        # Grace period: the release, the HTTP drain and a margin.
+        grace = pod["terminationGracePeriodSeconds"]
+        self.assertGreater(grace, leader["release_timeout_secs"])
+        drain_ms = cfg.get("http", {}).get("drain_timeout_ms", 5000)
+        self.assertEqual(grace, math.ceil(leader["release_timeout_secs"]) + math.ceil(drain_ms / 1000) + 5)
+
+        # Spread only with several replicas; PDB only for HA with leader-label routing.
+        spread = pod.get("topologySpreadConstraints")
+        pdbs = h.by_kind(objs, "PodDisruptionBudget")
+        if replicas > 1:
+            self.assertTrue(leader["enabled"], "several replicas need leader election")
+            self.assertEqual(sorted(s["topologyKey"] for s in spread),
+                             ["kubernetes.io/hostname", "topology.kubernetes.io/zone"])
+            for s in spread:
+                self.assertEqual(s["labelSelector"]["matchLabels"], SELECTOR)
+                self.assertEqual(s["maxSkew"], 1)
+                self.assertEqual(s["matchLabelKeys"], ["pod-template-hash"])
+            self.assertEqual(len(pdbs), 1 if routing == "leader-label" else 0)
+        else:
+            self.assertIsNone(spread)
+            self.assertEqual(pdbs, [])
+        for pdb in pdbs:
+            self.assertEqual(pdb["spec"]["selector"]["matchLabels"], SELECTOR)
+            self.assertEqual(pdb["spec"]["maxUnavailable"], 1)
+            self.assertEqual(pdb["spec"]["unhealthyPodEvictionPolicy"], "AlwaysAllow")
+
+        # Rollout strategy by routing.
+        ru = spec["strategy"]["rollingUpdate"]
+        if routing == "leader-label":
+            self.assertEqual((ru["maxSurge"], ru["maxUnavailable"]), (1, 0))
+        else:
+            self.assertEqual((ru["maxSurge"], ru["maxUnavailable"]), (0, "100%"))
+
+        # Service: port 80 -> the container's http port; leader label in leader-label routing.
+        svc = h.one(objs, "Service")
+        self.assertEqual(svc["spec"]["ports"], [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}])
+        want_selector = dict(SELECTOR)
+        if routing == "leader-label":
+            want_selector[h.LEADER_LABEL] = "true"
+        self.assertEqual(svc["spec"]["selector"], want_selector)
+
+        # Service account and RBAC only with leader election.
+        sas, roles = h.by_kind(objs, "ServiceAccount"), h.by_kind(objs, "Role")
+        if leader["enabled"]:
+            self.assertEqual(len(sas), 1)
+            self.assertEqual(pod["serviceAccountName"], sas[0]["metadata"]["name"])
+            self.assertIs(pod["automountServiceAccountToken"], True)
+        else:
+            self.assertEqual(sas, [])
+            self.assertEqual(roles, [])
+            self.assertEqual(h.by_kind(objs, "RoleBinding"), [])
+            self.assertIs(pod["automountServiceAccountToken"], False)
+        for role in roles:
+            rb = [b for b in h.by_kind(objs, "RoleBinding") if b["metadata"]["name"] == role["metadata"]["name"]]
+            self.assertEqual(len(rb), 1)
+            self.assertEqual(rb[0]["roleRef"], {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                                "name": role["metadata"]["name"]})
+            self.assertEqual(rb[0]["subjects"], [{"kind": "ServiceAccount", "name": pod["serviceAccountName"],
+                                                  "namespace": h.NAMESPACE}])
+        # The pod-label option comes with leader-label routing only.
+        self.assertEqual(leader.get("options", {}).get("pod_label"),
+                         h.LEADER_LABEL if routing == "leader-label" else None)
+
+
+class Cases(unittest.TestCase):
+    """What each values file is for."""
+
+    def test_defaults(self):
+        objs = h.render("defaults")
+        self.assertEqual(sorted(o["kind"] for o in objs), ["ConfigMap", "Deployment", "Service"])
+        cfg = h.daemon_config(objs)
+        # Exactly the leader settings users know, nothing else.
+        self.assertEqual(cfg["leader"], {
+            "enabled": False, "backend": "kubernetes", "lease_name": "pgdog-control",
+            "lease_duration_secs": 15, "lease_interval_secs": 5, "release_timeout_secs": 5})
+        self.assertEqual(cfg, {"listen": "0.0.0.0:8080", "leader": cfg["leader"],
+                               "log": {"level": "info", "format": "text"}})
+        dep = h.one(objs, "Deployment")
+        self.assertEqual(dep["spec"]["replicas"], 1)
+        self.assertEqual(h.container(dep)["image"], "ghcr.io/pgdogdev/pgdog-control:" + chart_app_version())
+        self.assertEqual(dep["spec"]["template"]["spec"]["terminationGracePeriodSeconds"], 15)
+
+    def test_rendered_configs_pass_the_daemons_check(self):
+        binary = os.environ.get("PGDC_BIN", "")
+        if not os.path.exists(binary):
+            self.skipTest("PGDC_BIN not set")
+        for i, sets in enumerate(([], ['json:control.config.listen="[::]:9090"',
+                                       "control.config.leader.lease_duration_secs=2147483647",
+                                       "json:control.config.leader.lease_interval_secs=0.25",
+                                       "json:control.config.leader.renew_deadline_secs=1.5",
+                                       "control.config.http.max_body_bytes=67108864",
+                                       "control.config.log.format=json"])):
+            with self.subTest(sets=sets):
+                path = os.path.join(h.TMP, f"check-config-{i}.yaml")
+                with open(path, "w") as f:
+                    f.write(h.one(h.render("defaults", sets), "ConfigMap")["data"]["config.yaml"])
+                env = dict(os.environ, PGDOG_CONTROL_CONFIG=path, POD_NAME="pgdog-control-0",
+                           POD_NAMESPACE=h.NAMESPACE)
+                r = subprocess.run([binary, "--check"], capture_output=True, text=True, timeout=30, env=env)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                self.assertIn(f"configuration OK ({path})", r.stdout)
+
+    def test_ha_readiness_routing(self):
+        objs = h.render("ha")
+        cfg = h.daemon_config(objs)
+        self.assertEqual(cfg["leader"], {
+            "enabled": True, "backend": "kubernetes", "lease_name": "pgdc-helm-ha",
+            "lease_duration_secs": 15, "lease_interval_secs": 5, "release_timeout_secs": 5})
+        self.assertEqual(h.one(objs, "Role")["rules"], LEASE_RULES("pgdc-helm-ha"))
+        self.assertEqual(h.by_kind(objs, "PodDisruptionBudget"), [],
+                         "only the leader is Ready in readiness routing: a budget would block draining it")
+        dep = h.one(objs, "Deployment")
+        self.assertEqual(dep["spec"]["replicas"], 3)
+        spread = {s["topologyKey"]: s["whenUnsatisfiable"] for s in dep["spec"]["template"]["spec"]["topologySpreadConstraints"]}
+        self.assertEqual(spread, {"topology.kubernetes.io/zone": "ScheduleAnyway",
+                                  "kubernetes.io/hostname": "DoNotSchedule"})
+
+    def test_leader_label_routing(self):
+        objs = h.render("leader-label")
+        cfg = h.daemon_config(objs)
+        self.assertEqual(cfg["leader"], {
+            "enabled": True, "backend": "kubernetes", "lease_name": "pgdog-control",
+            "lease_duration_secs": 6, "lease_interval_secs": 1, "release_timeout_secs": 3,
+            "options": {"pod_label": h.LEADER_LABEL, "watch_timeout_secs": 60}})
+        self.assertEqual(h.one(objs, "Role")["rules"], LEASE_RULES("pgdog-control") + POD_RULES)
+        self.assertEqual(len(h.by_kind(objs, "PodDisruptionBudget")), 1)
+        self.assertEqual(h.one(objs, "Deployment")["spec"]["template"]["spec"]["terminationGracePeriodSeconds"], 13)
+
+    def test_third_party_plugin_from_an_init_container(self):
+        objs = h.render("third-party-plugin")
+        cfg = h.daemon_config(objs)
+        self.assertEqual(cfg["leader"]["backend"], "/opt/pgdog-control/plugins/etcd.so")
+        self.assertEqual(cfg["leader"]["options"], {"endpoints": ["http://etcd.db.svc:2379"]})
+        pod = h.one(objs, "Deployment")["spec"]["template"]["spec"]
+        (init,) = pod["initContainers"]
+        self.assertEqual(init["image"], "registry.example.com/pgdog-control-etcd:1.0.0")
+        self.assertEqual(init["command"], ["cp", "-R", "/usr/lib/pgdog-control/plugins/.", "/opt/pgdog-control/plugins"])
+        self.assertEqual(init["volumeMounts"], [{"name": "plugins", "mountPath": "/opt/pgdog-control/plugins"}])
+        vols = {v["name"]: v for v in pod["volumes"]}
+        self.assertIn("emptyDir", vols["plugins"])
+        mounts = {m["name"]: m for m in h.container(h.one(objs, "Deployment"))["volumeMounts"]}
+        self.assertEqual(mounts["plugins"], {"name": "plugins", "mountPath": "/opt/pgdog-control/plugins", "readOnly": True})
+        # No Lease permissions for a backend that does not use Leases; only the extra rules.
+        self.assertEqual(h.one(objs, "Role")["rules"], [
+            {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["etcd-client-cert"], "verbs": ["get"]}])
+
+    def test_third_party_plugin_from_a_volume(self):
+        objs = h.render("third-party-volume")
+        self.assertEqual(h.daemon_config(objs)["leader"]["backend"], "/plugins/consul.so")
+        pod = h.one(objs, "Deployment")["spec"]["template"]["spec"]
+        self.assertNotIn("initContainers", pod)
+        vols = {v["name"]: v for v in pod["volumes"]}
+        self.assertEqual(vols["plugins"]["persistentVolumeClaim"], {"claimName": "pgdog-control-plugins", "readOnly": True})
+        self.assertEqual(h.by_kind(objs, "Role"), [])
+        self.assertEqual(len(h.by_kind(objs, "ServiceAccount")), 1)
+
+    def test_ingress(self):
+        objs = h.render("ingress")
+        ing = h.one(objs, "Ingress")
+        self.assertEqual(ing["spec"]["ingressClassName"], "nginx")
+        self.assertEqual(ing["spec"]["tls"], [{"secretName": "control-example-com-tls", "hosts": ["control.example.com"]}])
+        (rule,) = ing["spec"]["rules"]
+        self.assertEqual(rule["host"], "control.example.com")
+        self.assertEqual(rule["http"]["paths"], [{"path": "/", "pathType": "Prefix", "backend": {
+            "service": {"name": "pgdog-control", "port": {"name": "http"}}}}])
+        dep = h.one(objs, "Deployment")
+        self.assertEqual(h.container(dep)["image"], "ghcr.io/pgdogdev/pgdog-control:0.1.1")
+        self.assertEqual(dep["metadata"]["labels"]["app.kubernetes.io/version"], "0.1.1")
+        pod = dep["spec"]["template"]
+        self.assertEqual(pod["metadata"]["annotations"]["prometheus.io/scrape"], "true")
+        self.assertEqual(pod["spec"]["nodeSelector"], {"kubernetes.io/os": "linux"})
+        self.assertEqual(pod["spec"]["tolerations"][0]["key"], "dedicated")
+        self.assertEqual(h.container(dep)["resources"]["limits"], {"memory": "128Mi"})
+        self.assertEqual(h.one(objs, "Service")["metadata"]["annotations"], {"example.com/owner": "db-team"})
+        for case in ("defaults", "ha", "leader-label"):
+            self.assertEqual(h.by_kind(h.render(case), "Ingress"), [], case)
+
+
+class Overrides(unittest.TestCase):
+    """Values given with --set, beyond the files."""
+
+    def checksum(self, sets=()):
+        dep = h.one(h.render("defaults", sets), "Deployment")
+        return dep["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+
+    def test_config_checksum_follows_the_config_only(self):
+        base = self.checksum()
+        self.assertRegex(base, r"^[0-9a-f]{64}$")
+        self.assertEqual(self.checksum(), base, "stable across renders")
+        self.assertNotEqual(self.checksum(["control.config.log.level=debug"]), base)
+        self.assertNotEqual(self.checksum(["control.config.leader.lease_duration_secs=20"]), base)
+        self.assertEqual(self.checksum(["control.podAnnotations.a=b", "control.image.tag=9.9.9"]), base,
+                         "values outside the config must not roll the pods through the checksum")
+
+    def test_config_checksum_is_the_sha256_of_the_rendered_config(self):
+        objs = h.render("leader-label")
+        text = h.one(objs, "ConfigMap")["data"]["config.yaml"]
+        body = "\n".join(l for l in text.splitlines() if not l.startswith("#")).strip("\n")
+        ann = h.one(objs, "Deployment")["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+        self.assertEqual(ann, hashlib.sha256(body.encode()).hexdigest())
+
+    def test_grace_period_follows_release_and_drain_or_is_set(self):
+        pod = lambda sets: h.one(h.render("defaults", sets), "Deployment")["spec"]["template"]["spec"]  # noqa: E731
+        self.assertEqual(pod(["json:control.config.leader.release_timeout_secs=12.5",
+                              "control.config.http.drain_timeout_ms=7000"])["terminationGracePeriodSeconds"], 13 + 7 + 5)
+        self.assertEqual(pod(["control.terminationGracePeriodSeconds=60"])["terminationGracePeriodSeconds"], 60)
+
+    def test_optional_leader_keys_are_rendered_only_when_set(self):
+        cfg = h.daemon_config(h.render("ha", ["control.config.leader.renew_deadline_secs=9",
+                                              "json:control.config.leader.lease_interval_secs=2.5"]))
+        self.assertEqual(cfg["leader"]["renew_deadline_secs"], 9)
+        self.assertEqual(cfg["leader"]["lease_interval_secs"], 2.5)
+        self.assertNotIn("namespace", cfg["leader"])
+        self.assertNotIn("identity", cfg["leader"])
+
+    def test_lease_in_another_namespace_gets_its_own_role(self):
+        objs = h.render("leader-label", ["control.config.leader.namespace=leases"])
+        roles = {r["metadata"]["namespace"]: r for r in h.by_kind(objs, "Role")}
+        self.assertEqual(roles["leases"]["rules"], LEASE_RULES("pgdog-control"))
+        self.assertEqual(roles[h.NAMESPACE]["rules"], POD_RULES)
+        for rb in h.by_kind(objs, "RoleBinding"):
+            self.assertEqual(rb["subjects"][0]["namespace"], h.NAMESPACE)
+        self.assertEqual(h.daemon_config(objs)["leader"]["namespace"], "leases")
+
+    def test_lease_name_defaults_to_the_full_name(self):
+        objs = h.render("ha", ["control.config.leader.lease_name="], release="billing")
+        self.assertEqual(h.daemon_config(objs)["leader"]["lease_name"], "billing-pgdog-control")
+        self.assertEqual(h.one(objs, "Role")["rules"][1]["resourceNames"], ["billing-pgdog-control"])
+
+    def test_listen_port_sets_the_container_port(self):
+        objs = h.render("defaults", ["control.config.listen=0.0.0.0:9090"])
+        c = h.container(h.one(objs, "Deployment"))
+        self.assertEqual(c["ports"][0]["containerPort"], 9090)
+        self.assertEqual(h.one(objs, "Service")["spec"]["ports"][0]["targetPort"], "http")
+
+    def test_explicit_strategy_spread_and_digest(self):
+        objs = h.render("ha", ["control.updateStrategy.type=Recreate",
+                               "control.topologySpread.enabled=false",
+                               "control.image.digest=sha256:" + "a" * 64])
+        dep = h.one(objs, "Deployment")
+        self.assertEqual(dep["spec"]["strategy"], {"type": "Recreate"})
+        self.assertNotIn("topologySpreadConstraints", dep["spec"]["template"]["spec"])
+        self.assertEqual(h.container(dep)["image"], "ghcr.io/pgdogdev/pgdog-control@sha256:" + "a" * 64)
+
+    def test_every_value_is_documented_in_docs_helm_md(self):
+        with open(os.path.join(h.CHART, "values.yaml")) as f:
+            values = h.load(f.read())
+        with open(os.path.join(h.ROOT, "docs", "helm.md")) as f:
+            doc = f.read()
+        # Sections are documented key by key; other maps as a whole.
+        sections = {"control", "control.config", "control.config.leader", "control.config.log",
+                    "control.plugins", "control.plugins.initContainer", "control.image",
+                    "control.topologySpread", "serviceAccount", "rbac", "service", "ingress",
+                    "podDisruptionBudget"}
+        missing = []
+
+        def walk(prefix, node):
+            for key, value in node.items():
+                path = f"{prefix}.{key}" if prefix else key
+                if path in sections:
+                    walk(path, value)
+                elif f"`{path}`" not in doc:
+                    missing.append(path)
+
+        walk("", values)
+        self.assertEqual(missing, [], "values missing from docs/helm.md")
+
+    def test_yaml_through_helm_matches_pyyaml(self):
+        # The fallback used when PyYAML is missing gives the same objects.
+        text = h.template("leader-label").stdout
+        via_helm = h._load_all_with_helm(text)
+        via_helm = [d for d in via_helm if d]
+        if h._pyyaml is None:
+            self.skipTest("PyYAML not installed: the helm route is the only one")
+        self.assertEqual(via_helm, [d for d in h._pyyaml.safe_load_all(text) if d])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
