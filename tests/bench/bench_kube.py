@@ -115,6 +115,8 @@ def main():
         time.sleep(a.load_secs)
         after = {u: requests_total(d, dm) for u, dm in replicas.items()}
         per_min = {u: (after[u] - before[u]) * 60.0 / a.load_secs for u in replicas}
+        if os.environ.get("PGDC_BENCH_DEBUG"):
+            print("requests before", before, "after", after, "leader", lu)
         followers = [per_min[u] for u in replicas if u != lu]
 
         handovers = []
