@@ -41,6 +41,14 @@ def ready(d, dm):
         return False
 
 
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return -1.0
+
+
 def requests_total(d, dm):
     try:
         text = d.get(dm.port, "/metrics", timeout=2)[2]
@@ -117,7 +125,9 @@ def main():
         per_min = {u: (after[u] - before[u]) * 60.0 / a.load_secs for u in replicas}
         if os.environ.get("PGDC_BENCH_DEBUG"):
             print("requests before", before, "after", after, "leader", lu)
-        followers = [per_min[u] for u in replicas if u != lu]
+        load_leader = lu  # lu is reused by the trials below
+        rss = {u: rss_mib(dm.proc.pid) for u, dm in replicas.items()}
+        followers = [per_min[u] for u in replicas if u != load_leader]
 
         handovers = []
         for _ in range(a.handovers):
@@ -153,8 +163,11 @@ def main():
             print(f"crash failover (SIGKILL -> other replica ready) over {len(failovers)}: "
                   f"p50 {statistics.median(failovers):.0f} ms, max {max(failovers):.0f} ms "
                   f"(lease duration {a.duration * 1000} ms)")
-        print(f"API requests per minute over {a.load_secs}s: leader {per_min[lu] if lu else 0:.1f}, "
+        print(f"API requests per minute over {a.load_secs}s: leader "
+              f"{per_min[load_leader] if load_leader else 0:.1f}, "
               f"idle followers {', '.join(f'{x:.2f}' for x in followers)}")
+        print(f"idle RSS after the load window: leader {rss[load_leader]:.1f} MiB, followers "
+              f"{', '.join(f'{rss[u]:.1f}' for u in replicas if u != load_leader)} MiB")
     finally:
         for dm in replicas.values():
             dm.close()
