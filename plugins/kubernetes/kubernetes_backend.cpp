@@ -145,7 +145,25 @@ KubernetesBackend::~KubernetesBackend() {
 }
 
 void KubernetesBackend::log(int level, const std::string& message) {
-  host_.log(to_level(level), "kubernetes: " + message);
+  // A persistent failure (a 403, an unreachable server) repeats every retry
+  // period: say it once, then once a minute with how often it recurred.
+  std::string line = "kubernetes: " + message;
+  {
+    std::lock_guard lock(log_mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    if (level >= 2 && message == last_message_) {
+      if (now - last_message_at_ < kRepeatWindow) {
+        ++repeats_;
+        return;
+      }
+      line += " (repeated " + std::to_string(repeats_) + " times in the last minute)";
+    } else {
+      last_message_ = level >= 2 ? message : std::string();
+    }
+    last_message_at_ = now;
+    repeats_ = 0;
+  }
+  host_.log(to_level(level), line);
 }
 
 void KubernetesBackend::count_request(std::string_view verb, std::string_view resource,

@@ -70,6 +70,13 @@ class KubernetesBackend final : public pgdc::Backend {
   std::jthread runner_;
   std::jthread watcher_;
 
+  // Repeated warnings and errors are logged once a minute.
+  static constexpr std::chrono::seconds kRepeatWindow{60};
+  std::mutex log_mutex_;
+  std::string last_message_;
+  std::chrono::steady_clock::time_point last_message_at_{};
+  std::uint64_t repeats_ = 0;
+
   // Metrics.
   pgdc::Metric leader_gauge_;
   pgdc::Metric transitions_;
