@@ -148,20 +148,21 @@ void KubernetesBackend::log(int level, const std::string& message) {
   // A persistent failure (a 403, an unreachable server) repeats every retry
   // period: say it once, then once a minute with how often it recurred.
   std::string line = "kubernetes: " + message;
-  {
+  if (level >= 2) {
     std::lock_guard lock(log_mutex_);
     const auto now = std::chrono::steady_clock::now();
-    if (level >= 2 && message == last_message_) {
-      if (now - last_message_at_ < kRepeatWindow) {
-        ++repeats_;
+    auto it = recent_.find(message);
+    if (it != recent_.end()) {
+      if (now - it->second.first_at < kRepeatWindow) {
+        ++it->second.repeats;
         return;
       }
-      line += " (repeated " + std::to_string(repeats_) + " times in the last minute)";
+      line += " (repeated " + std::to_string(it->second.repeats) + " times in the last minute)";
+      it->second = Recent{now, 0};
     } else {
-      last_message_ = level >= 2 ? message : std::string();
+      if (recent_.size() >= kMaxRecent) recent_.clear();  // bounded memory
+      recent_.emplace(message, Recent{now, 0});
     }
-    last_message_at_ = now;
-    repeats_ = 0;
   }
   host_.log(to_level(level), line);
 }

@@ -70,12 +70,16 @@ class KubernetesBackend final : public pgdc::Backend {
   std::jthread runner_;
   std::jthread watcher_;
 
-  // Repeated warnings and errors are logged once a minute.
+  // Each distinct warning or error is logged at most once a minute, then
+  // with how often it recurred.
   static constexpr std::chrono::seconds kRepeatWindow{60};
+  static constexpr std::size_t kMaxRecent = 64;
+  struct Recent {
+    std::chrono::steady_clock::time_point first_at;
+    std::uint64_t repeats = 0;
+  };
   std::mutex log_mutex_;
-  std::string last_message_;
-  std::chrono::steady_clock::time_point last_message_at_{};
-  std::uint64_t repeats_ = 0;
+  std::map<std::string, Recent> recent_;
 
   // Metrics.
   pgdc::Metric leader_gauge_;
