@@ -34,7 +34,6 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t kMaxLine = 64 * 1024 * 1024;  // one watch event
 // cpprest's own inactivity timer is only a backstop: deadlines are enforced here.
 constexpr std::chrono::hours kCpprestTimeout{24};
-constexpr std::size_t kCpprestThreads = 4;
 
 // ---- TLS material ----------------------------------------------------------
 
@@ -696,16 +695,6 @@ std::unique_ptr<CpprestTransport> CpprestTransport::create(const ClusterConfig& 
                                                            std::string& error,
                                                            std::shared_ptr<TokenSource> tokens) {
   const std::string prefix = options.name + ": " + config.source + ": ";
-  // cpprest's shared thread pool defaults to 40 threads; everything here is
-  // asynchronous I/O for a handful of connections, so a few threads do, and
-  // an idle replica keeps less memory. Only the first call can set it.
-  static std::once_flag pool_once;
-  std::call_once(pool_once, [] {
-    try {
-      crossplat::threadpool::initialize_with_threads(kCpprestThreads);
-    } catch (...) {  // already initialized by someone else in this process
-    }
-  });
   try {
     ServerUrl url;
     if (!parse_server(config.server, url, error)) {
@@ -809,6 +798,16 @@ WatchResult CpprestTransport::watch(const std::string& path, std::chrono::millis
     r.transport_error = "watch GET " + path + ": unknown error";
     return r;
   }
+}
+
+void limit_cpprest_threads(std::size_t threads) {
+  static std::once_flag once;
+  std::call_once(once, [threads] {
+    try {
+      crossplat::threadpool::initialize_with_threads(threads);
+    } catch (...) {  // already initialized in this process
+    }
+  });
 }
 
 }  // namespace pgdc::kube

@@ -29,6 +29,10 @@ struct TransportOptions {
   LogFn log;  // optional
 };
 
+// Sizes cpprest's process-wide thread pool (40 threads by default) before
+// its first use; later calls, or a pool already in use, change nothing.
+void limit_cpprest_threads(std::size_t threads);
+
 class CpprestTransport final : public ApiTransport {
  public:
   // Checks the config (server URL, CA and client certificate PEM) and builds

@@ -34,6 +34,9 @@ KubernetesBackend::KubernetesBackend(pgdc::Host host, std::string_view config_js
   const ClusterConfigResult cluster =
       select_cluster_config(ClusterSelection{options_.kubeconfig, options_.context});
   if (!cluster.ok()) throw pgdc::ConfigError("kubernetes: " + cluster.error);
+  // All of this is asynchronous I/O on a handful of connections: a few
+  // threads do, and an idle replica keeps less memory than with cpprest's 40.
+  limit_cpprest_threads(4);
   // Two transports (connection pools): lease traffic never queues behind the
   // watch or the events. One token source, so a rotated token is read once.
   const LogFn client_log = [this](LogSeverity severity, std::string_view message) {
