@@ -13,7 +13,8 @@
 //
 // LSan: requests still in flight in cpprest's thread pool when the process
 // exits (after a timeout or a cancelled watch) leave cpprest's own task graph
-// unreleased.
+// unreleased, including the pplx continuations of an abandoned request that
+// are allocated from our code's frames.
 #if defined(__SANITIZE_THREAD__)
 extern "C" const char* __tsan_default_options() { return "ignore_noninstrumented_modules=1"; }
 extern "C" const char* __tsan_default_suppressions() {
@@ -25,5 +26,8 @@ extern "C" const char* __tsan_default_suppressions() {
 }
 #endif
 #if defined(__SANITIZE_ADDRESS__)
-extern "C" const char* __lsan_default_suppressions() { return "leak:libcpprest.so\n"; }
+extern "C" const char* __lsan_default_suppressions() {
+  return "leak:libcpprest.so\n"
+         "leak:pplx::details::\n";
+}
 #endif
