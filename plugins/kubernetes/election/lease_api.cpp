@@ -135,13 +135,6 @@ ApiError KubeLeaseApi::classify(const ApiResponse& r, std::string_view verb) con
   return e;
 }
 
-ApiResponse KubeLeaseApi::send(std::string_view verb, ApiRequest request) {
-  const auto start = std::chrono::steady_clock::now();
-  ApiResponse r = transport_.send(request);
-  if (hook_) hook_(verb, r.status, std::chrono::steady_clock::now() - start);
-  return r;
-}
-
 LeaseResult KubeLeaseApi::finish(const ApiResponse& r, std::string_view verb) {
   LeaseResult out;
   out.error = classify(r, verb);
@@ -158,21 +151,21 @@ LeaseResult KubeLeaseApi::finish(const ApiResponse& r, std::string_view verb) {
 }
 
 LeaseResult KubeLeaseApi::get(std::chrono::milliseconds timeout) {
-  return finish(send("get", ApiRequest{"GET", object_path(), "", "application/json", timeout}),
+  return finish(transport_.send(ApiRequest{"GET", object_path(), "", "application/json", timeout}),
                 "get");
 }
 
 LeaseResult KubeLeaseApi::create(const LeaseSpec& spec, std::chrono::milliseconds timeout) {
   return finish(
-      send("create", ApiRequest{"POST", collection_path(), Lease::new_object(name_, ns_, spec),
-                                "application/json", timeout}),
+      transport_.send(ApiRequest{"POST", collection_path(), Lease::new_object(name_, ns_, spec),
+                                 "application/json", timeout}),
       "create");
 }
 
 LeaseResult KubeLeaseApi::update(const Lease& base, const LeaseSpec& spec,
                                  std::chrono::milliseconds timeout) {
-  return finish(send("update", ApiRequest{"PUT", object_path(), base.with_spec(spec),
-                                          "application/json", timeout}),
+  return finish(transport_.send(ApiRequest{"PUT", object_path(), base.with_spec(spec),
+                                           "application/json", timeout}),
                 "update");
 }
 

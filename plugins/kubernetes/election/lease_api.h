@@ -76,20 +76,12 @@ class KubeLeaseApi final : public LeaseApi {
   // Lease. Public for tests.
   ApiError classify(const ApiResponse& response, std::string_view verb) const;
 
-  // The lease requests issued so far, by verb and status code, for metrics:
-  // called after every request.
-  using RequestHook =
-      std::function<void(std::string_view verb, int status, std::chrono::duration<double> latency)>;
-  void on_request(RequestHook hook) { hook_ = std::move(hook); }
-
  private:
   LeaseResult finish(const ApiResponse& r, std::string_view verb);
-  ApiResponse send(std::string_view verb, ApiRequest request);
 
   ApiTransport& transport_;
   std::string ns_;
   std::string name_;
-  RequestHook hook_;
 };
 
 // The RBAC rule that grants `verb` on leases named `name` in `ns`, as a

@@ -104,22 +104,6 @@ TEST_F(LeaseApiTest, UpdateIsAConditionalPutOfTheObject) {
   EXPECT_EQ(r.lease->spec().holder, "b");
 }
 
-TEST_F(LeaseApiTest, RequestHookSeesVerbAndStatus) {
-  std::vector<std::pair<std::string, int>> seen;
-  api.on_request([&](std::string_view verb, int status, std::chrono::duration<double>) {
-    seen.emplace_back(std::string(verb), status);
-  });
-  api.get(1s);
-  const auto c = api.create(held_by("a"), 1s);
-  api.create(held_by("a"), 1s);
-  api.update(*c.lease, held_by("a"), 1s);
-  link.faults().next(1, Fault::refused());
-  api.get(1s);
-  EXPECT_EQ(seen,
-            (std::vector<std::pair<std::string, int>>{
-                {"get", 404}, {"create", 201}, {"create", 409}, {"update", 200}, {"get", 0}}));
-}
-
 // ---------------------------------------------------------------- classify
 
 TEST_F(LeaseApiTest, ClassifySuccess) {
