@@ -16,6 +16,12 @@ packages=(
   # podman runs it with runc (crun fails on these hosts' hybrid cgroups);
   # CNI plugins and iptables publish container ports
   buildah podman runc containernetworking-plugins iptables ca-certificates
+  # request-parser fuzzing (libFuzzer needs clang and its runtime)
+  clang libclang-rt-14-dev
+  # the dashboard's browser tests (playwright-core drives Debian's Chromium)
+  chromium fonts-liberation
+  # HA fault injection: wall-clock jumps and clock-rate changes per replica
+  faketime libfaketime
 )
 
 missing=()
@@ -27,6 +33,9 @@ done
 
 # Go builds the test kube-apiserver, etcd and kubectl (tests/kube); Debian's
 # Go is too old for Kubernetes 1.37, so it is not installed from here.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "setup: warning: no 'npm' on PATH; the dashboard is built with Node.js >= 20 and npm" >&2
+fi
 if ! command -v go >/dev/null 2>&1; then
   echo "setup: warning: no 'go' on PATH; the tests against a real kube-apiserver need Go >= 1.26" >&2
 fi

@@ -51,6 +51,7 @@ Json status_json(const StatusInfo& info, const LeadershipSnapshot& s) {
       {"identity", info.identity},
       {"role", std::string(role_name(s.role))},
       {"holder", s.holder},
+      {"holder_address", s.holder_address},
       {"ready", s.ready},
       {"shutting_down", s.shutting_down},
       {"epoch", {{"scope", s.epoch.scope}, {"term", s.epoch.term}}},

@@ -7,7 +7,8 @@
 //   GET /metrics     Prometheus text format 0.0.4; leadership gauges are
 //                    refreshed from a snapshot just before serializing.
 //   GET /api/status  JSON:
-//     identity, role ("leader"|"follower"), holder, ready, shutting_down,
+//     identity, role ("leader"|"follower"), holder, holder_address (where the
+//     holder serves, "" if the backend does not say), ready, shutting_down,
 //     epoch {scope, term}, backend {name, version},
 //     lease {name, namespace, duration_secs, interval_secs,
 //            renew_deadline_secs, release_timeout_secs, enabled},

@@ -103,6 +103,7 @@ void LeadershipState::apply(const Observation& o) {
     ++state_.transitions;
   }
   state_.holder = o.holder;
+  state_.holder_address = o.holder_address;
   if (!refused) {
     state_.epoch = o.epoch;
     state_.valid_until = o.valid_until;

@@ -53,11 +53,13 @@ struct Observation {
   std::string holder;
   Epoch epoch;
   SteadyTime valid_until = SteadyTime::min();  // SteadyTime::max(): never expires
+  std::string holder_address;                  // "host:port" of the holder; "" if unknown
 };
 
 struct LeadershipSnapshot {
   Role role = Role::kFollower;  // as last reported (see ready for "may act")
   std::string holder;           // last known holder, empty if none
+  std::string holder_address;   // where the holder serves ("host:port"), empty if unknown
   Epoch epoch;
   SteadyTime valid_until = SteadyTime::min();
   SteadyTime role_since{};        // when role last changed

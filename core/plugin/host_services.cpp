@@ -16,6 +16,9 @@ std::string_view view(pgdc_str s) {
 // The fields a plugin built against ABI 1.0 always has.
 constexpr std::size_t kMinLeadershipSize =
     offsetof(pgdc_leadership, valid_until_ns) + sizeof(pgdc_leadership::valid_until_ns);
+// ABI 1.1 plugins also send holder_address.
+constexpr std::size_t kAddressLeadershipSize =
+    offsetof(pgdc_leadership, holder_address) + sizeof(pgdc_leadership::holder_address);
 
 }  // namespace
 
@@ -82,6 +85,7 @@ void HostServices::leadership_cb(void* ctx, const pgdc_leadership* l) {
     o.holder = std::string(view(l->holder));
     o.epoch = Epoch{std::string(view(l->epoch_scope)), l->epoch};
     o.valid_until = from_ns(l->valid_until_ns);
+    if (l->size >= kAddressLeadershipSize) o.holder_address = std::string(view(l->holder_address));
     s.state_.apply(o);
   } catch (const std::exception& e) {
     log::error(s.component_, std::string("failed to apply a leadership report: ") + e.what());

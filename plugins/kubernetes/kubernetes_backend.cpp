@@ -96,6 +96,7 @@ void KubernetesBackend::init(std::string lease_namespace) {
       ElectorTimings{options_.lease_duration, options_.renew_deadline, options_.lease_interval},
       *api_, clock_, [this](const ElectorState& s) { report(s); },
       [this](int level, const std::string& m) { log(level, m); }, std::move(events));
+  elector_->set_advertise_address(options_.advertise_address);
   if (options_.watch) {
     watch_ = std::make_unique<LeaseWatch>(
         *aux_transport_, api_->collection_path(), api_->object_path(), options_.lease_name, inbox_,
@@ -198,6 +199,7 @@ void KubernetesBackend::report(const ElectorState& s) {
   pgdc::Leadership l;
   l.role = s.leading ? pgdc::Role::kLeader : pgdc::Role::kFollower;
   l.holder = s.holder;
+  l.holder_address = s.holder_address;
   l.epoch_scope = s.uid;
   l.epoch = s.leading ? static_cast<std::uint64_t>(s.transitions) : 0;
   l.valid_until_ns = s.leading ? now_ns + std::chrono::duration_cast<std::chrono::nanoseconds>(

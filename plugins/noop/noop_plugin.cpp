@@ -12,7 +12,9 @@ namespace {
 class NoopBackend final : public pgdc::Backend {
  public:
   NoopBackend(pgdc::Host host, std::string_view config_json)
-      : host_(host), identity_(extract_identity(config_json)) {}
+      : host_(host),
+        identity_(string_field(config_json, "identity", true)),
+        address_(string_field(config_json, "advertise_address", false)) {}
 
   void start() override {
     host_.log(pgdc::LogLevel::kWarn,
@@ -21,6 +23,7 @@ class NoopBackend final : public pgdc::Backend {
     pgdc::Leadership l;
     l.role = pgdc::Role::kLeader;
     l.holder = identity_;
+    l.holder_address = address_;
     l.epoch_scope = "noop";
     l.epoch = 1;
     l.valid_until_ns = PGDC_NEVER;
@@ -34,18 +37,21 @@ class NoopBackend final : public pgdc::Backend {
   }
 
  private:
-  static std::string extract_identity(std::string_view config_json) {
+  static std::string string_field(std::string_view config_json, const char* key, bool required) {
     const auto config = nlohmann::json::parse(config_json, nullptr, /*allow_exceptions=*/false);
     if (!config.is_object()) throw pgdc::ConfigError("noop: the host config is not a JSON object");
-    const auto it = config.find("identity");
-    if (it == config.end() || !it->is_string() || it->get<std::string>().empty()) {
-      throw pgdc::ConfigError("noop: identity must be a non-empty string");
+    const auto it = config.find(key);
+    if (it == config.end() && !required) return "";
+    if (it == config.end() || !it->is_string() || (required && it->get<std::string>().empty())) {
+      throw pgdc::ConfigError(std::string("noop: ") + key + " must be a" +
+                              (required ? " non-empty" : "") + " string");
     }
     return it->get<std::string>();
   }
 
   pgdc::Host host_;
   std::string identity_;
+  std::string address_;  // advertise_address: where this (the only) replica serves
 };
 
 }  // namespace

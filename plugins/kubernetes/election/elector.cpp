@@ -85,16 +85,18 @@ void Elector::publish() {
   s.leading = leading_;
   if (leading_) {
     s.holder = identity_;
+    s.holder_address = advertise_address_;
     s.uid = current_->uid();
     s.transitions = current_->spec().transitions;
     s.valid_until = valid_until_;
   } else if (observed_) {
     s.holder = observed_->spec().holder;
+    s.holder_address = observed_->spec().holder_address;
   }
-  const bool changed = !published_once_ || s.leading != published_.leading ||
-                       s.holder != published_.holder || s.uid != published_.uid ||
-                       s.transitions != published_.transitions ||
-                       s.valid_until != published_.valid_until;
+  const bool changed =
+      !published_once_ || s.leading != published_.leading || s.holder != published_.holder ||
+      s.holder_address != published_.holder_address || s.uid != published_.uid ||
+      s.transitions != published_.transitions || s.valid_until != published_.valid_until;
   if (!changed) return;
   published_ = s;
   published_once_ = true;
@@ -177,6 +179,7 @@ SteadyTime Elector::step_follower(SteadyTime now) {
     if (create_not_before_ && now < *create_not_before_) return *create_not_before_;
     LeaseSpec spec;
     spec.holder = identity_;
+    spec.holder_address = advertise_address_;
     spec.duration_secs = static_cast<std::int32_t>(timings_.lease_duration.count() / 1000);
     spec.acquire_time = spec.renew_time = clock_.wall();
     spec.transitions = 0;
@@ -215,6 +218,7 @@ SteadyTime Elector::step_follower(SteadyTime now) {
   // leaseTransitions grows (client-go grows it when the holder changes).
   LeaseSpec spec;
   spec.holder = identity_;
+  spec.holder_address = advertise_address_;
   spec.duration_secs = static_cast<std::int32_t>(timings_.lease_duration.count() / 1000);
   spec.acquire_time = spec.renew_time = clock_.wall();
   spec.transitions = seen.transitions + 1;
@@ -246,6 +250,7 @@ SteadyTime Elector::step_leader(SteadyTime now) {
   }
   LeaseSpec spec = current_->spec();
   spec.holder = identity_;
+  spec.holder_address = advertise_address_;
   spec.duration_secs = static_cast<std::int32_t>(timings_.lease_duration.count() / 1000);
   spec.renew_time = clock_.wall();
 

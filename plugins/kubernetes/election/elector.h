@@ -68,6 +68,7 @@ class SystemElectorClock final : public ElectorClock {
 struct ElectorState {
   bool leading = false;
   std::string holder;            // last known holder ("" when none or unknown)
+  std::string holder_address;    // where the holder serves (the Lease annotation), or ""
   std::string uid;               // Lease UID of the current term (epoch scope)
   std::int32_t transitions = 0;  // leaseTransitions of the current term (epoch)
   SteadyTime valid_until{};      // while leading: last renew sent + renew deadline
@@ -121,6 +122,9 @@ class Elector {
 
   bool leading() const { return leading_; }
   const std::string& identity() const { return identity_; }
+  // Published on the Lease (kLeaderAddressAnnotation) with every write that
+  // names this replica as holder. Set before the first step().
+  void set_advertise_address(std::string address) { advertise_address_ = std::move(address); }
 
   // Each request's timeout: max(1 s, renew deadline / 2), and while leading
   // never past the validity deadline.
@@ -142,6 +146,7 @@ class Elector {
   bool stopping() const { return stop_.stop_requested(); }
 
   const std::string identity_;
+  std::string advertise_address_;
   const ElectorTimings timings_;
   LeaseApi& api_;
   ElectorClock& clock_;

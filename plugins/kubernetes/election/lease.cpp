@@ -74,7 +74,36 @@ bool time_field(const nlohmann::json& spec, const char* key, std::optional<WallT
   return true;
 }
 
+// The annotation's address if it is well-formed and names `holder`, else "".
+// Malformed values are ignored, not errors: annotations are anyone's to edit.
+std::string read_holder_address(const nlohmann::json& meta, const std::string& holder) {
+  const auto annotations = meta.find("annotations");
+  if (holder.empty() || annotations == meta.end() || !annotations->is_object()) return "";
+  const auto it = annotations->find(kLeaderAddressAnnotation);
+  if (it == annotations->end() || !it->is_string()) return "";
+  const auto value = nlohmann::json::parse(it->get<std::string>(), nullptr, false);
+  if (!value.is_object()) return "";
+  const auto h = value.find("holder");
+  const auto a = value.find("address");
+  if (h == value.end() || a == value.end() || !h->is_string() || !a->is_string()) return "";
+  return h->get<std::string>() == holder ? a->get<std::string>() : "";
+}
+
+void write_holder_address(nlohmann::json& object, const LeaseSpec& s) {
+  nlohmann::json& meta = object["metadata"];
+  if (!s.holder.empty() && !s.holder_address.empty()) {
+    const nlohmann::json value{{"holder", s.holder}, {"address", s.holder_address}};
+    meta["annotations"][kLeaderAddressAnnotation] = value.dump();
+    return;
+  }
+  const auto annotations = meta.find("annotations");
+  if (annotations != meta.end() && annotations->is_object()) {
+    annotations->erase(kLeaderAddressAnnotation);
+  }
+}
+
 void write_spec(nlohmann::json& object, const LeaseSpec& s) {
+  write_holder_address(object, s);
   nlohmann::json& spec = object["spec"];
   if (!spec.is_object()) spec = nlohmann::json::object();
   spec["holderIdentity"] = s.holder;
@@ -210,6 +239,7 @@ std::optional<Lease> Lease::from_json(nlohmann::json object, std::string* error)
     return std::nullopt;
   }
   lease.spec_.holder = std::move(*holder);
+  lease.spec_.holder_address = read_holder_address(*meta, lease.spec_.holder);
   lease.object_ = std::move(object);
   return lease;
 }

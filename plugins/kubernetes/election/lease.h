@@ -2,9 +2,10 @@
 //
 // The election owns five spec fields (client-go's LeaderElectionRecord):
 // holderIdentity, leaseDurationSeconds, acquireTime, renewTime,
-// leaseTransitions. Everything else in the object (labels, annotations,
-// strategy, preferredHolder, fields this code does not know) belongs to
-// someone else and is written back unchanged on every update.
+// leaseTransitions, and one annotation, kLeaderAddressAnnotation, naming where
+// the holder serves. Everything else in the object (labels, other
+// annotations, strategy, preferredHolder, fields this code does not know)
+// belongs to someone else and is written back unchanged on every update.
 #pragma once
 
 #include <chrono>
@@ -19,6 +20,12 @@ namespace pgdc::kube {
 
 using WallTime = std::chrono::system_clock::time_point;
 
+// {"holder":"<identity>","address":"host:port"}: the address is believed only
+// while holderIdentity still names that holder, so a Lease taken over by an
+// elector that does not know this annotation (client-go) never points
+// clients at the previous holder.
+inline constexpr const char* kLeaderAddressAnnotation = "pgdog.dev/leader-address";
+
 // MicroTime on the wire: UTC, six fractional digits: 2026-07-24T14:05:30.123456Z.
 std::string format_micro_time(WallTime t);
 // Accepts RFC 3339 with 0 to 9 fractional digits and Z or a numeric offset.
@@ -32,6 +39,9 @@ struct LeaseSpec {
   std::optional<WallTime> acquire_time;
   std::optional<WallTime> renew_time;
   std::int32_t transitions = 0;
+  // From kLeaderAddressAnnotation when it names `holder`, else "". Written
+  // only together with a holder; a release (no holder) removes it.
+  std::string holder_address;
   bool operator==(const LeaseSpec&) const = default;
 };
 

@@ -37,7 +37,7 @@ extern "C" {
 #endif
 
 #define PGDC_ABI_MAJOR 1
-#define PGDC_ABI_MINOR 0
+#define PGDC_ABI_MINOR 1
 
 /* "PGDC" in ASCII; the first field of every descriptor. */
 #define PGDC_PLUGIN_MAGIC 0x43444750u
@@ -101,6 +101,10 @@ typedef struct pgdc_leadership {
   pgdc_str epoch_scope;   /* opaque, e.g. a Lease UID; may be empty */
   uint64_t epoch;         /* term number within epoch_scope; 0 when not leading */
   int64_t valid_until_ns; /* monotonic deadline of this leadership, or PGDC_NEVER */
+  /* ABI 1.1: where clients reach the holder ("host:port", the holder's
+   * advertise_address); empty when unknown. Hosts read it only when size
+   * covers it, so 1.0 plugins keep working. */
+  pgdc_str holder_address;
 } pgdc_leadership;
 
 typedef enum pgdc_metric_kind {

@@ -53,6 +53,7 @@ struct Leadership {
   std::string epoch_scope;
   std::uint64_t epoch = 0;
   std::int64_t valid_until_ns = 0;
+  std::string holder_address;  // ABI 1.1: the holder's advertise_address, "" if unknown
 };
 
 // The configuration is invalid: PGDC_ERR_CONFIG.
@@ -109,6 +110,7 @@ class Host {
     c.epoch_scope = to_c(l.epoch_scope);
     c.epoch = l.epoch;
     c.valid_until_ns = l.valid_until_ns;
+    c.holder_address = to_c(l.holder_address);
     host_->on_leadership(host_->ctx, &c);
   }
   void progress() const noexcept { host_->report_progress(host_->ctx); }

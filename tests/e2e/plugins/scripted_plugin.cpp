@@ -9,6 +9,8 @@
 //   fail_start (string)             start() fails with this message
 //   stop_sleep_ms (int, default 0)  stop() sleeps this long, ignoring its deadline
 //   release_fails (bool)            stop() reports a failed release
+//   follow_holder (string)          with lead false: report a follower whose
+//   follow_address (string)         leader is this identity at this address
 // Logs "scripted: stop release=<0|1> deadline_in_ms=<n>" so tests can check
 // what the daemon asked for.
 #include <pgdog_control/plugin.hpp>
@@ -30,6 +32,7 @@ class ScriptedBackend final : public pgdc::Backend {
     const auto c = nlohmann::json::parse(config_json, nullptr, false);
     if (!c.is_object()) throw pgdc::ConfigError("scripted: config is not a JSON object");
     identity_ = c.value("identity", "scripted");
+    address_ = c.value("advertise_address", "");
     const auto o = c.value("options", nlohmann::json::object());
     if (!o.is_object()) throw pgdc::ConfigError("scripted: options must be a map");
     if (o.contains("fail_create")) throw pgdc::ConfigError(o.value("fail_create", ""));
@@ -40,6 +43,8 @@ class ScriptedBackend final : public pgdc::Backend {
     fail_start_ = o.value("fail_start", "");
     stop_sleep_ms_ = o.value("stop_sleep_ms", 0);
     release_fails_ = o.value("release_fails", false);
+    follow_holder_ = o.value("follow_holder", "");
+    follow_address_ = o.value("follow_address", "");
   }
 
   ~ScriptedBackend() override { join(); }
@@ -48,6 +53,12 @@ class ScriptedBackend final : public pgdc::Backend {
     if (!fail_start_.empty()) throw pgdc::UnavailableError(fail_start_);
     if (progress_) host_.progress();
     if (lead_) report();
+    if (!lead_ && !follow_holder_.empty()) {
+      pgdc::Leadership l;
+      l.holder = follow_holder_;
+      l.holder_address = follow_address_;
+      host_.report(l);
+    }
     if (lead_ && renew_ms_ > 0) {
       renewer_ = std::thread([this] {
         std::unique_lock lock(mutex_);
@@ -73,6 +84,7 @@ class ScriptedBackend final : public pgdc::Backend {
     pgdc::Leadership l;
     l.role = pgdc::Role::kLeader;
     l.holder = identity_;
+    l.holder_address = address_;
     l.epoch_scope = "scripted";
     l.epoch = 1;
     l.valid_until_ns =
@@ -90,6 +102,9 @@ class ScriptedBackend final : public pgdc::Backend {
 
   pgdc::Host host_;
   std::string identity_;
+  std::string address_;
+  std::string follow_holder_;
+  std::string follow_address_;
   bool lead_ = true;
   int valid_ms_ = 0;
   int renew_ms_ = 0;

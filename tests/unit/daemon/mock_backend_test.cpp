@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <thread>
 
@@ -115,6 +116,32 @@ TEST_F(CoreWithMockBackend, ReadinessFollowsLeadership) {
   report(Role::kLeader, 2, 10s);
   EXPECT_TRUE(state.ready());
   EXPECT_EQ(state.current_term()->epoch, (Epoch{"uid", 2}));
+  ASSERT_TRUE(plugin->stop(false, HostServices::to_ns(SteadyClock::now() + 1s), &error));
+}
+
+TEST_F(CoreWithMockBackend, HolderAddressIsCarriedAndOptionalForAbi10Plugins) {
+  EXPECT_CALL(mock, start()).WillOnce(Return(PGDC_OK));
+  EXPECT_CALL(mock, stop(_, _)).WillOnce(Return(PGDC_OK));
+  std::string error;
+  ASSERT_TRUE(plugin->start(&error)) << error;
+
+  pgdc_leadership l{};
+  l.size = sizeof l;
+  l.role = PGDC_ROLE_FOLLOWER;
+  l.holder = pgdc_str{"other", 5};
+  l.holder_address = pgdc_str{"10.0.0.9:8080", 13};
+  g_host->on_leadership(g_host->ctx, &l);
+  EXPECT_EQ(state.snapshot().holder, "other");
+  EXPECT_EQ(state.snapshot().holder_address, "10.0.0.9:8080");
+
+  // A plugin built against ABI 1.0 sends the shorter struct: whatever lies
+  // beyond its size is not read.
+  l.size = static_cast<std::uint32_t>(offsetof(pgdc_leadership, holder_address));
+  l.holder = pgdc_str{"third", 5};
+  l.holder_address = pgdc_str{"must-not-be-read", 16};
+  g_host->on_leadership(g_host->ctx, &l);
+  EXPECT_EQ(state.snapshot().holder, "third");
+  EXPECT_EQ(state.snapshot().holder_address, "");
   ASSERT_TRUE(plugin->stop(false, HostServices::to_ns(SteadyClock::now() + 1s), &error));
 }
 

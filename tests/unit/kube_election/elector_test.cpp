@@ -703,6 +703,43 @@ TEST_F(ElectorTest, ForeignFieldsArePreservedAcrossAcquireRenewAndRelease) {
   EXPECT_EQ(after["metadata"]["annotations"], before["metadata"]["annotations"]);
 }
 
+// ================================================================ leader address
+
+TEST_F(ElectorTest, LeaderPublishesItsAddressOnTheLeaseAndReportsIt) {
+  auto a = make();
+  a->elector.set_advertise_address("10.0.0.7:8080");
+  a->step();
+  ASSERT_TRUE(a->elector.leading());
+  a->run_until(a->at(5s));  // a renewal keeps it
+  const json annotation = json::parse(
+      (*server.lease())["metadata"]["annotations"][kLeaderAddressAnnotation].get<std::string>());
+  EXPECT_EQ(annotation, (json{{"holder", "pod-a_1"}, {"address", "10.0.0.7:8080"}}));
+  EXPECT_EQ(a->last_report().holder_address, "10.0.0.7:8080");
+
+  // A follower learns where the leader serves from the same Lease.
+  auto b = make("pod-b_2");
+  b->step();
+  EXPECT_FALSE(b->elector.leading());
+  EXPECT_EQ(b->last_report().holder, "pod-a_1");
+  EXPECT_EQ(b->last_report().holder_address, "10.0.0.7:8080");
+
+  ASSERT_EQ(a->elector.release(a->clock.steady() + 2s), ReleaseOutcome::kReleased);
+  EXPECT_FALSE((*server.lease())["metadata"]["annotations"].contains(kLeaderAddressAnnotation))
+      << "a released Lease names no address";
+}
+
+TEST_F(ElectorTest, AddressOfAPreviousHolderIsNotBelieved) {
+  // client-go keeps annotations it does not know: the address names the old holder.
+  server.put_lease(held_by("peer_1"),
+                   json{{"annotations",
+                         {{kLeaderAddressAnnotation,
+                           json{{"holder", "pod-a_1"}, {"address", "10.0.0.7:8080"}}.dump()}}}});
+  auto b = make("pod-b_2");
+  b->step();
+  EXPECT_EQ(b->last_report().holder, "peer_1");
+  EXPECT_EQ(b->last_report().holder_address, "");
+}
+
 // ================================================================ release
 
 TEST_F(ElectorTest, ReleaseWritesAnEmptyHolderAndDurationOneAndKeepsTransitions) {

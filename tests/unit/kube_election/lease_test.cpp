@@ -310,11 +310,82 @@ TEST(Lease, WithSpecAddsApiVersionAndKindWhenTheObjectHadNone) {
   std::string error;
   const auto lease = Lease::from_json(o, &error);
   ASSERT_TRUE(lease) << error;
-  const json out = json::parse(lease->with_spec(LeaseSpec{"me", 15, {}, {}, 0}));
+  const json out = json::parse(lease->with_spec(LeaseSpec{"me", 15, {}, {}, 0, ""}));
   EXPECT_EQ(out["kind"], "Lease");
   EXPECT_EQ(out["apiVersion"], "coordination.k8s.io/v1");
   EXPECT_EQ(out["spec"]["holderIdentity"], "me");
   EXPECT_EQ(out["metadata"]["resourceVersion"], "4711");
+}
+
+// ================================================================ leader address
+
+json with_address_annotation(const std::string& value) {
+  json o = server_lease();
+  o["metadata"]["annotations"][kLeaderAddressAnnotation] = value;
+  return o;
+}
+
+TEST(LeaseLeaderAddress, IsReadWhenTheAnnotationNamesTheHolder) {
+  std::string error;
+  const auto lease = Lease::parse(
+      with_address_annotation(R"({"holder":"pod-a_1f2e","address":"10.0.0.7:8080"})").dump(),
+      &error);
+  ASSERT_TRUE(lease.has_value()) << error;
+  EXPECT_EQ(lease->spec().holder_address, "10.0.0.7:8080");
+}
+
+TEST(LeaseLeaderAddress, IsIgnoredWhenTheAnnotationNamesAnotherHolder) {
+  // A Lease taken over by an elector that does not know the annotation keeps
+  // the previous holder's address: it must not be believed.
+  std::string error;
+  const auto lease = Lease::parse(
+      with_address_annotation(R"({"holder":"pod-old_1","address":"10.0.0.9:8080"})").dump(),
+      &error);
+  ASSERT_TRUE(lease.has_value()) << error;
+  EXPECT_EQ(lease->spec().holder_address, "");
+}
+
+TEST(LeaseLeaderAddress, MalformedAnnotationsAreIgnoredNotErrors) {
+  for (const std::string bad : {"", "not json", "[1,2]", R"({"holder":"pod-a_1f2e"})",
+                                R"({"holder":"pod-a_1f2e","address":7})"}) {
+    std::string error;
+    const auto lease = Lease::parse(with_address_annotation(bad).dump(), &error);
+    ASSERT_TRUE(lease.has_value()) << bad << ": " << error;
+    EXPECT_EQ(lease->spec().holder_address, "") << bad;
+  }
+}
+
+TEST(LeaseLeaderAddress, IsWrittenWithAHolderAndKeepsOtherAnnotations) {
+  std::string error;
+  const auto lease = Lease::parse(server_lease().dump(), &error);
+  ASSERT_TRUE(lease.has_value()) << error;
+  LeaseSpec spec = lease->spec();
+  spec.holder = "pod-b_9c8d";
+  spec.holder_address = "10.0.0.8:8080";
+  const json out = json::parse(lease->with_spec(spec));
+  EXPECT_EQ(out["metadata"]["annotations"]["note"], "keep me");
+  const json value =
+      json::parse(out["metadata"]["annotations"][kLeaderAddressAnnotation].get<std::string>());
+  EXPECT_EQ(value, (json{{"holder", "pod-b_9c8d"}, {"address", "10.0.0.8:8080"}}));
+  const auto back = Lease::from_json(out, &error);
+  ASSERT_TRUE(back.has_value()) << error;
+  EXPECT_EQ(back->spec(), spec) << "round trip";
+
+  const json created = json::parse(Lease::new_object("l", "ns", spec));
+  EXPECT_TRUE(created["metadata"]["annotations"].contains(kLeaderAddressAnnotation));
+}
+
+TEST(LeaseLeaderAddress, IsRemovedWhenNobodyHoldsTheLease) {
+  std::string error;
+  const auto lease = Lease::parse(
+      with_address_annotation(R"({"holder":"pod-a_1f2e","address":"10.0.0.7:8080"})").dump(),
+      &error);
+  ASSERT_TRUE(lease.has_value()) << error;
+  LeaseSpec released = lease->spec();
+  released.holder = "";
+  const json out = json::parse(lease->with_spec(released));
+  EXPECT_FALSE(out["metadata"]["annotations"].contains(kLeaderAddressAnnotation));
+  EXPECT_EQ(out["metadata"]["annotations"]["note"], "keep me");
 }
 
 }  // namespace

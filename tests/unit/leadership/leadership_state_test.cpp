@@ -30,10 +30,11 @@ class LeadershipStateTest : public ::testing::Test {
   }
   Observation leader(std::uint64_t term, std::chrono::milliseconds valid_for = 10s,
                      std::string scope = "uid-1") {
-    return Observation{Role::kLeader, "me", Epoch{std::move(scope), term}, clock.now() + valid_for};
+    return Observation{Role::kLeader, "me", Epoch{std::move(scope), term}, clock.now() + valid_for,
+                       ""};
   }
   Observation follower(std::string holder = "other") {
-    return Observation{Role::kFollower, std::move(holder), Epoch{}, SteadyTime::min()};
+    return Observation{Role::kFollower, std::move(holder), Epoch{}, SteadyTime::min(), ""};
   }
   FakeClock clock;
 };
@@ -168,7 +169,7 @@ TEST_F(LeadershipStateTest, NewTermEpochMustIncreaseWithinAScope) {
 
 TEST_F(LeadershipStateTest, ExpiredLeadershipIsIgnored) {
   LeadershipState s = make();
-  s.apply(Observation{Role::kLeader, "me", Epoch{"u", 1}, clock.now()});
+  s.apply(Observation{Role::kLeader, "me", Epoch{"u", 1}, clock.now(), ""});
   EXPECT_FALSE(s.ready());
   EXPECT_EQ(s.snapshot().role, Role::kFollower);
 }
@@ -201,7 +202,7 @@ TEST_F(LeadershipStateTest, ExpireIfDueRevokesTheTerm) {
 TEST(LeadershipWatchdog, StopsLeaderWorkAtTheDeadlineWithoutAnyReport) {
   LeadershipState s;  // real steady clock
   s.start_watchdog();
-  s.apply(Observation{Role::kLeader, "me", Epoch{"u", 1}, SteadyClock::now() + 50ms});
+  s.apply(Observation{Role::kLeader, "me", Epoch{"u", 1}, SteadyClock::now() + 50ms, ""});
   const auto term = s.current_term();
   ASSERT_TRUE(term.has_value());
   // Liveness, not timing: the token must fire eventually (generous bound).

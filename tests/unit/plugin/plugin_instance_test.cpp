@@ -20,7 +20,8 @@ using testing::MockHost;
 using ::testing::NiceMock;
 using ::testing::StrictMock;
 
-constexpr const char* kConfig = R"({"identity":"replica-a","options":{}})";
+constexpr const char* kConfig =
+    R"({"identity":"replica-a","advertise_address":"10.1.2.3:8080","options":{}})";
 
 LoadedPlugin load(const std::string& path) {
   LoadResult r = load_plugin(path);
@@ -38,10 +39,11 @@ TEST(PluginInstance, NoopLifeCycle) {
   {
     ::testing::InSequence order;
     EXPECT_CALL(host, log(PGDC_LOG_WARN, HasSubstr("leader election is disabled")));
-    EXPECT_CALL(host,
-                on_leadership(AllOf(IsLeader("replica-a"), Field(&testing::Observation::epoch, 1u),
-                                    Field(&testing::Observation::epoch_scope, "noop"),
-                                    Field(&testing::Observation::valid_until_ns, PGDC_NEVER))));
+    EXPECT_CALL(
+        host, on_leadership(AllOf(IsLeader("replica-a"), Field(&testing::Observation::epoch, 1u),
+                                  Field(&testing::Observation::epoch_scope, "noop"),
+                                  Field(&testing::Observation::valid_until_ns, PGDC_NEVER),
+                                  Field(&testing::Observation::holder_address, "10.1.2.3:8080"))));
   }
   std::string error;
   auto instance = PluginInstance::create(plugin, host.c_host(), kConfig, &error);

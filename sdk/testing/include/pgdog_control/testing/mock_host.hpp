@@ -20,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -69,6 +70,7 @@ struct Observation {
   std::string epoch_scope;
   std::uint64_t epoch = 0;
   std::int64_t valid_until_ns = 0;
+  std::string holder_address;       // ABI 1.1; "" from a 1.0 plugin
   std::int64_t observed_at_ns = 0;  // FakeClock time of the call
 
   bool leader() const { return role == PGDC_ROLE_LEADER; }
@@ -80,7 +82,8 @@ inline void PrintTo(const Observation& o, std::ostream* os) {
           : o.role == PGDC_ROLE_FOLLOWER ? "follower"
                                          : "?")
       << " holder=\"" << o.holder << "\" scope=\"" << o.epoch_scope << "\" epoch=" << o.epoch
-      << " valid_until_ns=" << o.valid_until_ns << " size=" << o.size << "}";
+      << " valid_until_ns=" << o.valid_until_ns << " address=\"" << o.holder_address
+      << "\" size=" << o.size << "}";
 }
 
 // Matchers for on_leadership.
@@ -224,6 +227,14 @@ class MockHost {
     }
     o.epoch = l->epoch;
     o.valid_until_ns = l->valid_until_ns;
+    if (l->size >= offsetof(pgdc_leadership, holder_address) + sizeof(l->holder_address)) {
+      if (l->holder_address.data == nullptr && l->holder_address.len != 0) {
+        std::lock_guard<std::mutex> lock(h.mutex_);
+        h.violations_.push_back("on_leadership: holder_address with a null pointer and a length");
+      } else {
+        o.holder_address = copy(l->holder_address);
+      }
+    }
     {
       std::lock_guard<std::mutex> lock(h.mutex_);
       h.observations_.push_back(o);
