@@ -6,11 +6,13 @@
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_TSAN ?= build-tsan
+BUILD_FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 20
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 CONFIG     ?=
 
-.PHONY: all setup build run test test-default test-asan test-tsan format format-check bench bench-kube clean
+.PHONY: all setup build run test test-default test-asan test-tsan test-fuzz format format-check bench bench-kube clean
 
 all: build
 
@@ -29,8 +31,8 @@ run: setup $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS) --target pgdog-control pgdc_plugin_noop pgdc_plugin_kubernetes
 	$(BUILD)/bin/pgdog-control $(if $(CONFIG),--config $(CONFIG),)
 
-test: format-check test-default test-asan test-tsan
-	@echo "make test: all suites passed (default, asan+ubsan, tsan)"
+test: format-check test-default test-asan test-tsan test-fuzz
+	@echo "make test: all suites passed (default, asan+ubsan, tsan, fuzz)"
 
 test-default: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
@@ -48,6 +50,14 @@ test-tsan: setup
 	cmake --build $(BUILD_TSAN) -j $(JOBS) --target pgdc_unit_tests
 	cd $(BUILD_TSAN) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  ctest --output-on-failure -j $(JOBS) -L unit --timeout 600
+
+# libFuzzer on the API request parsers (clang; its own build dir), each target
+# for FUZZ_SECONDS from its seed corpus in tests/fuzz/corpus/; fails on a finding.
+test-fuzz: setup
+	CC=clang CXX=clang++ cmake -S . -B $(BUILD_FUZZ) -G Ninja -DPGDC_FUZZ=ON \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
+	cmake --build $(BUILD_FUZZ) -j $(JOBS)
+	tests/fuzz/run_fuzzers.sh $(BUILD_FUZZ) $(FUZZ_SECONDS)
 
 FORMAT_FILES = $(shell git ls-files '*.h' '*.hpp' '*.cpp' '*.c' 2>/dev/null)
 
@@ -77,4 +87,4 @@ image-test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L image --timeout 600
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_FUZZ)

@@ -34,8 +34,8 @@ namespace {
 namespace rules = config_rules;
 using std::chrono::milliseconds;
 
-constexpr std::array<std::string_view, 6> kTopKeys = {"listen", "plugin_dir", "advertise_address",
-                                                      "leader", "http",       "log"};
+constexpr std::array<std::string_view, 7> kTopKeys = {
+    "listen", "plugin_dir", "advertise_address", "leader", "http", "log", "api"};
 constexpr std::array<std::string_view, 10> kLeaderKeys = {"enabled",
                                                           "backend",
                                                           "identity",
@@ -49,6 +49,49 @@ constexpr std::array<std::string_view, 10> kLeaderKeys = {"enabled",
 constexpr std::array<std::string_view, 5> kHttpKeys = {
     "max_header_bytes", "max_body_bytes", "read_timeout_ms", "idle_timeout_ms", "drain_timeout_ms"};
 constexpr std::array<std::string_view, 2> kLogKeys = {"level", "format"};
+constexpr std::array<std::string_view, 6> kApiKeys = {
+    "deployments", "web", "telemetry", "liveness", "commands", "forward_to_leader"};
+constexpr std::array<std::string_view, 3> kApiDeploymentKeys = {"name", "tokens", "token_file"};
+constexpr std::array<std::string_view, 5> kApiWebKeys = {
+    "read_access", "admin_tokens", "admin_token_file", "read_tokens", "read_token_file"};
+constexpr std::array<std::string_view, 5> kApiTelemetryKeys = {
+    "retention_secs", "max_nodes_per_deployment", "max_entries_per_upload", "max_upload_bytes",
+    "max_string_bytes"};
+constexpr std::array<std::string_view, 2> kApiLivenessKeys = {"stale_after_secs",
+                                                              "evict_after_secs"};
+constexpr std::array<std::string_view, 3> kApiCommandKeys = {"history", "max_wait_secs",
+                                                             "default_wait_secs"};
+constexpr std::array<std::pair<std::string_view, WebReadAccess>, 2> kReadAccess = {{
+    {"open", WebReadAccess::kOpen},
+    {"token", WebReadAccess::kToken},
+}};
+
+// Empty when `token` is acceptable. Never includes the token itself.
+std::string token_problem(std::string_view token) {
+  if (token.size() < 16) {
+    return "a token must be at least 16 characters (this one has " + std::to_string(token.size()) +
+           ")";
+  }
+  if (token.size() > 1024) return "a token must be at most 1024 characters";
+  for (char c : token) {
+    if (c < 0x21 || c > 0x7e) {
+      return "a token must be visible ASCII characters without spaces";
+    }
+  }
+  return {};
+}
+
+// Empty when `name` is a usable deployment name (it appears in URLs).
+std::string deployment_name_problem(std::string_view name) {
+  if (name.empty()) return "must not be empty";
+  if (name.size() > 63) return "must be at most 63 characters";
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return rules::quote(name) + " may contain only letters, digits, '.', '_' and '-'";
+  }
+  return {};
+}
 
 constexpr std::array<std::pair<std::string_view, LogLevel>, 4> kLevels = {{
     {"debug", LogLevel::kDebug},
@@ -297,6 +340,217 @@ class Reader {
         for_each_entry(e.value, e.key, kLogKeys,
                        [this](const Entry& l, std::string_view n) { read_log(l, n); });
       }
+    } else if (name == "api") {
+      if (read_map(e)) read_api(e);
+    }
+  }
+
+  // --- api ------------------------------------------------------------------
+
+  // A list of tokens; each checked alone and remembered for the clash check.
+  std::optional<std::vector<std::string>> read_tokens(const Entry& e) {
+    if (e.value.IsNull()) return std::vector<std::string>{};
+    if (!e.value.IsSequence()) {
+      error(e.mark, e.key, "expected a sequence of tokens, got " + describe(e.value));
+      return std::nullopt;
+    }
+    std::vector<std::string> out;
+    bool ok = true;
+    for (std::size_t i = 0; i < e.value.size(); ++i) {
+      const YAML::Node& t = e.value[i];
+      const std::string key = e.key + "[" + std::to_string(i) + "]";
+      if (!t.IsScalar()) {
+        error(t.Mark(), key, "expected a string token, got " + describe(t));
+        ok = false;
+        continue;
+      }
+      if (std::string problem = token_problem(t.Scalar()); !problem.empty()) {
+        error(t.Mark(), key, problem);
+        ok = false;
+        continue;
+      }
+      auto clash = std::find_if(tokens_seen_.begin(), tokens_seen_.end(),
+                                [&](const auto& s) { return s.first == t.Scalar(); });
+      if (clash != tokens_seen_.end()) {
+        error(t.Mark(), key,
+              "the same token is already given at " + clash->second +
+                  " (a token identifies exactly one deployment or web role)");
+        ok = false;
+        continue;
+      }
+      tokens_seen_.emplace_back(t.Scalar(), key);
+      out.push_back(t.Scalar());
+    }
+    if (!ok) return std::nullopt;
+    return out;
+  }
+
+  void read_api(const Entry& section) {
+    ApiConfig& api = config_.api;
+    Timing stale, evict, max_wait, default_wait;
+    auto mark = [](Timing& t, const Entry& e, bool valid) {
+      t.given = true;
+      t.mark = e.mark;
+      t.valid = valid;
+    };
+    for_each_entry(section.value, section.key, kApiKeys, [&](const Entry& e, std::string_view n) {
+      if (n == "deployments") {
+        read_deployments(e);
+      } else if (n == "forward_to_leader") {
+        if (auto b = read_bool(e)) api.forward_to_leader = *b;
+      } else if (n == "web") {
+        if (!read_map(e)) return;
+        for_each_entry(e.value, e.key, kApiWebKeys, [&](const Entry& w, std::string_view k) {
+          if (k == "read_access") {
+            if (auto v = read_choice(w, kReadAccess)) api.web_read_access = *v;
+          } else if (k == "admin_tokens") {
+            if (auto v = read_tokens(w)) api.web_admin_tokens = std::move(*v);
+          } else if (k == "read_tokens") {
+            if (auto v = read_tokens(w)) api.web_read_tokens = std::move(*v);
+          } else if (k == "admin_token_file") {
+            if (auto v = read_string(w)) api.web_admin_token_file = *v;
+          } else if (k == "read_token_file") {
+            if (auto v = read_string(w)) api.web_read_token_file = *v;
+          }
+        });
+      } else if (n == "telemetry") {
+        if (!read_map(e)) return;
+        for_each_entry(e.value, e.key, kApiTelemetryKeys, [&](const Entry& t, std::string_view k) {
+          if (k == "retention_secs") {
+            if (auto v = read_integer(t, 1, 86400, Range::kBetween)) {
+              api.retention = std::chrono::seconds(*v);
+            }
+          } else if (k == "max_nodes_per_deployment") {
+            if (auto v = read_integer(t, 1, 1000000, Range::kBetween)) {
+              api.max_nodes_per_deployment = static_cast<std::size_t>(*v);
+            }
+          } else if (k == "max_entries_per_upload") {
+            if (auto v = read_integer(t, 1, 100000, Range::kBetween)) {
+              api.max_entries_per_upload = static_cast<std::size_t>(*v);
+            }
+          } else if (k == "max_upload_bytes") {
+            if (auto v = read_integer(t, 1024, 67108864, Range::kBetween)) {
+              api.max_upload_bytes = static_cast<std::size_t>(*v);
+            }
+          } else if (k == "max_string_bytes") {
+            if (auto v = read_integer(t, 64, 1048576, Range::kBetween)) {
+              api.max_string_bytes = static_cast<std::size_t>(*v);
+            }
+          }
+        });
+      } else if (n == "liveness") {
+        if (!read_map(e)) return;
+        for_each_entry(e.value, e.key, kApiLivenessKeys, [&](const Entry& l, std::string_view k) {
+          auto v = read_seconds(l, 1);
+          if (k == "stale_after_secs") {
+            mark(stale, l, v.has_value());
+            if (v) api.stale_after = *v;
+          } else {
+            mark(evict, l, v.has_value());
+            if (v) api.evict_after = *v;
+          }
+        });
+      } else if (n == "commands") {
+        if (!read_map(e)) return;
+        for_each_entry(e.value, e.key, kApiCommandKeys, [&](const Entry& c, std::string_view k) {
+          if (k == "history") {
+            if (auto v = read_integer(c, 1, 100000, Range::kBetween)) {
+              api.command_history = static_cast<std::size_t>(*v);
+            }
+          } else if (k == "max_wait_secs") {
+            auto v = read_integer(c, 1, 600, Range::kBetween);
+            mark(max_wait, c, v.has_value());
+            if (v) api.max_wait = std::chrono::seconds(*v);
+          } else if (k == "default_wait_secs") {
+            auto v = read_integer(c, 0, 600, Range::kBetween);
+            mark(default_wait, c, v.has_value());
+            if (v) api.default_wait = std::chrono::seconds(*v);
+          }
+        });
+      }
+    });
+    if ((stale.given || evict.given) && stale.valid && evict.valid &&
+        !(api.stale_after < api.evict_after)) {
+      const Timing& last =
+          (stale.given && (!evict.given || before(evict.mark, stale.mark))) ? stale : evict;
+      error(last.mark, "api.liveness.evict_after_secs",
+            rules::format_seconds(api.evict_after.count()) +
+                " must be greater than api.liveness.stale_after_secs (" +
+                rules::format_seconds(api.stale_after.count()) + ")");
+    }
+    if (max_wait.given && !default_wait.given && max_wait.valid) {
+      api.default_wait = std::min(api.default_wait, api.max_wait);  // the default follows
+    }
+    if (default_wait.given && max_wait.valid && default_wait.valid &&
+        api.default_wait > api.max_wait) {
+      const Timing& last =
+          (default_wait.given && (!max_wait.given || before(max_wait.mark, default_wait.mark)))
+              ? default_wait
+              : max_wait;
+      error(last.mark, "api.commands.default_wait_secs",
+            std::to_string(api.default_wait.count() / 1000) +
+                " must not exceed api.commands.max_wait_secs (" +
+                std::to_string(api.max_wait.count() / 1000) + ")");
+    }
+  }
+
+  void read_deployments(const Entry& e) {
+    if (e.value.IsNull()) return;
+    if (!e.value.IsSequence()) {
+      error(e.mark, e.key, "expected a sequence of deployments, got " + describe(e.value));
+      return;
+    }
+    for (std::size_t i = 0; i < e.value.size(); ++i) {
+      const YAML::Node& d = e.value[i];
+      const std::string key = e.key + "[" + std::to_string(i) + "]";
+      if (!d.IsMap()) {
+        error(d.Mark(), key, "expected a map with name and tokens, got " + describe(d));
+        continue;
+      }
+      ApiDeploymentConfig dep;
+      bool has_name = false;
+      bool valid = true;
+      for_each_entry(d, key, kApiDeploymentKeys, [&](const Entry& f, std::string_view k) {
+        if (k == "name") {
+          auto text = read_string(f);
+          if (!text) {
+            valid = false;
+            return;
+          }
+          has_name = true;
+          if (std::string problem = deployment_name_problem(*text); !problem.empty()) {
+            error(f.mark, f.key, problem);
+            valid = false;
+            return;
+          }
+          if (std::find(deployment_names_.begin(), deployment_names_.end(), *text) !=
+              deployment_names_.end()) {
+            error(f.mark, f.key, "duplicate deployment name " + rules::quote(*text));
+            valid = false;
+            return;
+          }
+          deployment_names_.push_back(*text);
+          dep.name = *text;
+        } else if (k == "tokens") {
+          if (auto v = read_tokens(f)) {
+            dep.tokens = std::move(*v);
+          } else {
+            valid = false;
+          }
+        } else if (k == "token_file") {
+          if (auto v = read_string(f)) dep.token_file = *v;
+        }
+      });
+      if (!has_name) {
+        error(d.Mark(), key, "a deployment needs a name");
+        continue;
+      }
+      if (valid && dep.tokens.empty() && dep.token_file.empty()) {
+        error(d.Mark(), key,
+              "deployment " + rules::quote(dep.name) + " needs tokens or a token_file");
+        continue;
+      }
+      if (valid) config_.api.deployments.push_back(std::move(dep));
     }
   }
 
@@ -459,6 +713,8 @@ class Reader {
 
   Config& config_;
   std::vector<std::pair<YAML::Mark, ConfigError>> errors_;
+  std::vector<std::pair<std::string, std::string>> tokens_seen_;  // token, key
+  std::vector<std::string> deployment_names_;                     // api.deployments so far
 };
 
 std::string syntax_error(const std::string& source, const YAML::ParserException& e) {

@@ -41,6 +41,39 @@ struct HttpConfig {
   std::chrono::milliseconds drain_timeout{5000};  // graceful shutdown bound
 };
 
+// One PgDog deployment the machine API serves. Its nodes authenticate with any
+// of its tokens (inline, plus one per line of token_file, read at startup).
+struct ApiDeploymentConfig {
+  std::string name;  // 1-63 of [A-Za-z0-9._-]; unique
+  std::vector<std::string> tokens;
+  std::string token_file;
+};
+
+enum class WebReadAccess { kOpen, kToken };
+
+// The /api/v2 (machine) and /api/web (dashboard) APIs; see docs/api.md.
+// Invariants: stale_after < evict_after; default_wait <= max_wait; a token
+// (inline) is at least 16 visible ASCII characters and names one role only.
+struct ApiConfig {
+  std::vector<ApiDeploymentConfig> deployments;  // none: every machine token is 401
+  WebReadAccess web_read_access = WebReadAccess::kOpen;
+  std::vector<std::string> web_admin_tokens;
+  std::string web_admin_token_file;
+  std::vector<std::string> web_read_tokens;
+  std::string web_read_token_file;
+  std::chrono::milliseconds retention{300000};
+  std::size_t max_nodes_per_deployment = 10000;
+  std::size_t max_entries_per_upload = 1000;
+  std::size_t max_upload_bytes = 256 * 1024;
+  std::size_t max_string_bytes = 4096;
+  std::chrono::milliseconds stale_after{5000};
+  std::chrono::milliseconds evict_after{60000};
+  std::size_t command_history = 200;
+  std::chrono::milliseconds max_wait{30000};
+  std::chrono::milliseconds default_wait{25000};
+  bool forward_to_leader = false;
+};
+
 enum class LogFormat { kText, kJson };
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
 
@@ -60,6 +93,7 @@ struct Config {
   LeaderConfig leader;
   HttpConfig http;
   LogConfig log;
+  ApiConfig api;
 };
 
 // One problem found in a config: the dotted key path, and what is wrong.

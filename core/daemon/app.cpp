@@ -7,9 +7,13 @@
 
 #include <unistd.h>
 
+#include "api/api_service.h"
+#include "api/leader_forwarder.h"
 #include "config/config.h"
 #include "daemon/plugin_config.h"
 #include "daemon/shutdown.h"
+#include "dashboard/dashboard_routes.h"
+#include "fleet/token_auth.h"
 #include "http/builtin_routes.h"
 #include "http/http_server.h"
 #include "http/router.h"
@@ -68,6 +72,12 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
   if (cli.log_format) config.log.format = *cli.log_format;
   log::configure(config.log.level, config.log.format);
   resolve_environment_defaults(config);
+  fleet::TokenLoad tokens = fleet::load_tokens(config.api);  // token files: a startup error
+  if (!tokens.auth) {
+    std::cerr << "pgdog-control: invalid API tokens:\n";
+    for (const auto& e : tokens.errors) std::cerr << "  " << e << "\n";
+    return kExitUsage;
+  }
 
   // 2. The coordination plugin: loaded, validated and created before anything
   // listens, so a broken plugin is a startup error, not a half-running daemon.
@@ -117,10 +127,38 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
   // replica is live (and not ready) from its first second.
   watch_leadership(state, metrics);
   metrics.record_leadership(state.snapshot());
+  const StatusInfo status_info{lc.identity, plugin->name(), plugin->version(), lc,
+                               config.advertise_address};
+  api::ApiService api(config.api, std::move(*tokens.auth), state, metrics, status_info);
+  // Followers proxy /api/ requests to the leader's advertised address (from
+  // the backend) instead of answering 503, when configured. Declared before
+  // the server so it outlives every handler that may call it.
+  std::unique_ptr<LeaderForwarder> forwarder;
+  if (config.api.forward_to_leader) {
+    LeaderForwarder::Options fo;
+    fo.identity = lc.identity;
+    fo.timeout = config.api.max_wait + std::chrono::seconds(10);  // a forwarded long poll
+    forwarder = std::make_unique<LeaderForwarder>(fo);
+    api.set_forward([&state, fwd = forwarder.get(), self = config.advertise_address](
+                        HttpRequest& request, Respond& respond) {
+      const LeadershipSnapshot s = state.snapshot();
+      if (s.shutting_down || s.holder_address == self ||
+          !LeaderForwarder::can_forward(request, s.holder_address)) {
+        return false;  // the gate answers 503 not_leader
+      }
+      fwd->forward(std::move(request), s.holder_address, std::move(respond));
+      return true;
+    });
+  }
   Router router;
-  add_builtin_routes(
-      router, state, metrics,
-      StatusInfo{lc.identity, plugin->name(), plugin->version(), lc, config.advertise_address});
+  add_builtin_routes(router, state, metrics, status_info);
+  api.add_routes(router);  // /api/v2/ and /api/web/, leader-gated
+  api.start();
+  log::info(kLog, "api: " + std::to_string(config.api.deployments.size()) + " deployment(s)" +
+                      (config.api.deployments.empty()
+                           ? " (none configured: the machine API answers 401 to every token)"
+                           : std::string()));
+  add_dashboard_routes(router);  // GET / and /assets/: the embedded web dashboard
   HttpServer server(config.http, router, metrics);
   try {
     server.listen(config.listen_host, config.listen_port);
@@ -158,6 +196,8 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
     ::_exit(kExitRuntime);  // its thread still runs inside the plugin: no safe unwind
   }
   if (!stopped.clean) log::warn(kLog, "plugin stop: " + stopped.error);
+  api.stop();  // parked command polls answered before the drain waits for them
+  if (forwarder) forwarder->shutdown();  // so are forwarded ones
   server.stop_accepting();
   if (!server.drain(config.http.drain_timeout)) {
     log::warn(kLog, "HTTP drain timed out after " + seconds_str(config.http.drain_timeout) +

@@ -81,7 +81,7 @@ const std::string kLabelRule =
     " (use lowercase letters, digits and '-', start and end with a letter or digit, at most 63 "
     "characters)";
 const std::string kHostPort = "; expected host:port, e.g. \"0.0.0.0:8080\" or \"[::1]:8080\"";
-const std::string kTopKeys = "listen, plugin_dir, advertise_address, leader, http, log";
+const std::string kTopKeys = "listen, plugin_dir, advertise_address, leader, http, log, api";
 
 std::vector<BadCase> bad_cases() {
   const std::string long_name(254, 'a');

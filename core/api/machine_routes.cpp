@@ -1,0 +1,167 @@
+// PgDog's machine API, /api/v2/ (docs/api.md): register, telemetry, command
+// polls and acknowledgements. Every route: leader gate, then the deployment
+// token, then the body.
+#include <chrono>
+
+#include "api/api_core.h"
+
+namespace pgdc::api {
+namespace {
+
+using Json = nlohmann::json;
+
+template <typename T>
+T* ok(Parsed<T>& p, Respond& respond) {
+  if (const auto* e = std::get_if<ParseError>(&p)) {
+    respond(parse_error_response(*e));
+    return nullptr;
+  }
+  return &std::get<T>(p);
+}
+
+void upload_route(Router& router, const std::shared_ptr<ApiCore>& core, fleet::UploadKind kind) {
+  const std::string path = "/api/v2/" + std::string(fleet::upload_kind_name(kind));
+  router.add("POST", path, path,
+             leader_gate(core->state, core->gate,
+                         [c = core.get(), kind](HttpRequest&& r, Respond respond, const Epoch&) {
+                           auto dep = c->machine_auth(r, respond);
+                           if (!dep) return;
+                           auto parsed = parse_upload(r.body, kind, c->limits);
+                           UploadRequest* u = ok(parsed, respond);
+                           if (!u) return;
+                           const auto status = c->store.record_upload(
+                               *dep, u->node_id, kind, std::move(u->entries_json), u->count);
+                           if (status != fleet::FleetStatus::kOk) {
+                             respond(fleet_error(status, *dep, u->node_id));
+                             return;
+                           }
+                           HttpResponse res;
+                           res.status = 204;
+                           respond(std::move(res));
+                         }));
+}
+
+}  // namespace
+
+void add_machine_routes(Router& router, const std::shared_ptr<ApiCore>& core) {
+  ApiCore* c = core.get();
+  auto gated = [c](GatedHandler h) { return leader_gate(c->state, c->gate, std::move(h)); };
+
+  router.add("POST", "/api/v2/register", "/api/v2/register",
+             gated([c](HttpRequest&& r, Respond respond, const Epoch& epoch) {
+               auto dep = c->machine_auth(r, respond);
+               if (!dep) return;
+               auto parsed = parse_register(r.body, c->limits);
+               const RegisterRequest* q = ok(parsed, respond);
+               if (!q) return;
+               const auto status =
+                   c->store.register_node(*dep, fleet::NodeInfo{q->node_id, q->version, q->host});
+               if (status != fleet::FleetStatus::kOk && status != fleet::FleetStatus::kCreated) {
+                 respond(fleet_error(status, *dep, q->node_id));
+                 return;
+               }
+               const bool created = status == fleet::FleetStatus::kCreated;
+               respond(json_ok(created ? 201 : 200, Json{{"deployment", *dep},
+                                                         {"node_id", q->node_id},
+                                                         {"created", created},
+                                                         {"epoch", epoch.str()}}));
+             }));
+
+  router.add("POST", "/api/v2/metrics", "/api/v2/metrics",
+             gated([c](HttpRequest&& r, Respond respond, const Epoch&) {
+               auto dep = c->machine_auth(r, respond);
+               if (!dep) return;
+               auto parsed = parse_metrics(r.body, c->limits);
+               const MetricsRequest* m = ok(parsed, respond);
+               if (!m) return;
+               const auto status = c->store.record_metrics(*dep, m->node_id, m->sample);
+               if (status != fleet::FleetStatus::kOk) {
+                 respond(fleet_error(status, *dep, m->node_id));
+                 return;
+               }
+               HttpResponse res;
+               res.status = 204;
+               respond(std::move(res));
+             }));
+
+  upload_route(router, core, fleet::UploadKind::kQueryStats);
+  upload_route(router, core, fleet::UploadKind::kActiveQueries);
+  upload_route(router, core, fleet::UploadKind::kErrors);
+
+  router.add(
+      "GET", "/api/v2/commands", "/api/v2/commands",
+      gated([c](HttpRequest&& r, Respond respond, const Epoch& epoch) {
+        auto dep = c->machine_auth(r, respond);
+        if (!dep) return;
+        auto parsed = parse_poll_query(r.query, c->limits);
+        const PollQuery* q = ok(parsed, respond);
+        if (!q) return;
+        auto w = std::make_shared<PollWaiter>();
+        w->deployment = std::move(*dep);
+        w->node_id = q->node_id;
+        w->epoch = epoch.str();
+        // A node that last saw another term starts over: its after_seq counts
+        // another leader's sequence.
+        w->after_seq = (q->epoch.empty() || q->epoch == w->epoch) ? q->after_seq : 0;
+        std::vector<fleet::PolledCommand> out;
+        const auto status = c->store.poll(w->deployment, w->node_id, w->after_seq, w->epoch, out);
+        if (status != fleet::FleetStatus::kOk) {
+          respond(fleet_error(status, w->deployment, w->node_id));
+          return;
+        }
+        if (!out.empty() || q->wait_ms <= 0) {
+          respond(poll_response(w->epoch, out));
+          return;
+        }
+        w->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(q->wait_ms);
+        w->respond = std::move(respond);
+        if (!c->polls.park(w)) {
+          w->respond(not_leader_response(c->state.snapshot(), c->gate->retry_after_secs));
+        }
+      }));
+
+  // POST /api/v2/commands/{id}/ack
+  router.add_prefix(
+      "POST", "/api/v2/commands/", "/api/v2/commands/{id}/ack",
+      gated([c](HttpRequest&& r, Respond respond, const Epoch&) {
+        constexpr std::string_view kPrefix = "/api/v2/commands/";
+        constexpr std::string_view kSuffix = "/ack";
+        std::string_view rest = std::string_view(r.path).substr(kPrefix.size());
+        if (rest.size() <= kSuffix.size() || !rest.ends_with(kSuffix) ||
+            rest.substr(0, rest.size() - kSuffix.size()).find('/') != std::string_view::npos) {
+          respond(json_error(404, "not_found",
+                             "no such endpoint; acknowledge with POST /api/v2/commands/{id}/ack"));
+          return;
+        }
+        auto id = percent_decode(rest.substr(0, rest.size() - kSuffix.size()));
+        if (!id || id->empty() || id->size() > 64) {
+          respond(json_error(400, "bad_request", "malformed command id in the path"));
+          return;
+        }
+        auto dep = c->machine_auth(r, respond);
+        if (!dep) return;
+        auto parsed = parse_ack(r.body, c->limits);
+        const AckRequest* a = ok(parsed, respond);
+        if (!a) return;
+        auto outcome = c->store.ack(*dep, *id, a->node_id, a->ok, a->message);
+        if (outcome.status != fleet::FleetStatus::kOk) {
+          respond(fleet_error(outcome.status, *dep, a->node_id));
+          return;
+        }
+        if (outcome.first) c->count_ack(*dep, a->ok);
+        outcome.delivery["first"] = outcome.first;
+        respond(json_ok(200, outcome.delivery));
+      }));
+
+  // Anything else under /api/v2/: still gated (a follower answers 503), then 404.
+  for (const char* method : {"GET", "POST", "PUT", "PATCH", "DELETE"}) {
+    router.add_prefix(method, "/api/v2/", "/api/v2/*",
+                      gated([](HttpRequest&& r, Respond respond, const Epoch&) {
+                        respond(json_error(404, "not_found",
+                                           "no such endpoint: " + r.method + " " +
+                                               r.path.substr(0, 200) + " (see docs/api.md)"));
+                      }));
+  }
+}
+
+}  // namespace pgdc::api

@@ -1,0 +1,211 @@
+// The dashboard's web API, /api/web/ (docs/api.md and the shared contract):
+// reads (open or token, api.web.read_access) and command issuing (admin token).
+#include <chrono>
+#include <vector>
+
+#include "api/api_core.h"
+
+namespace pgdc::api {
+namespace {
+
+using Json = nlohmann::json;
+
+// "a/b/c" -> {"a","b","c"} percent-decoded; nullopt on a bad escape.
+std::optional<std::vector<std::string>> segments(std::string_view rest) {
+  std::vector<std::string> out;
+  while (!rest.empty()) {
+    const auto slash = rest.find('/');
+    auto seg = percent_decode(rest.substr(0, slash));
+    if (!seg) return std::nullopt;
+    out.push_back(std::move(*seg));
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+HttpResponse no_route(const HttpRequest& r) {
+  return json_error(
+      404, "not_found",
+      "no such endpoint: " + r.method + " " + r.path.substr(0, 200) + " (see docs/api.md)");
+}
+
+Json control_json(const ApiCore& c, const Epoch& epoch) {
+  const LeadershipSnapshot s = c.state.snapshot();
+  const auto steady = SteadyClock::now();
+  const std::int64_t wall = c.clock.wall_ms();
+  auto ms = [](SteadyClock::duration d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  };
+  Json since = nullptr;
+  if (s.role_since != SteadyTime{}) since = wall - ms(steady - s.role_since);
+  Json renew_age = nullptr;
+  if (s.last_observation != SteadyTime{})
+    renew_age = std::max<std::int64_t>(0, ms(steady - s.last_observation));
+  const LeaderConfig& lc = c.info.leader;
+  return Json{
+      {"identity", c.info.identity},
+      {"role", std::string(role_name(s.role))},
+      {"ready", s.ready},
+      {"holder", s.holder},
+      {"epoch", epoch.str()},
+      {"leader_since_ms", since},
+      {"last_renew_age_ms", renew_age},
+      {"backend", {{"name", c.info.backend_name}, {"version", c.info.backend_version}}},
+      {"lease",
+       {{"name", lc.lease_name},
+        {"enabled", lc.enabled},
+        {"duration_secs", static_cast<double>(lc.lease_duration.count()) / 1000.0},
+        {"interval_secs", static_cast<double>(lc.lease_interval.count()) / 1000.0}}},
+      {"advertise_address", c.info.advertise_address},
+      {"web",
+       {{"read_access", c.config.web_read_access == WebReadAccess::kOpen ? "open" : "token"}}}};
+}
+
+void get_deployment_item(ApiCore& c, HttpRequest& r, Respond& respond, const Epoch& epoch,
+                         const std::vector<std::string>& seg) {
+  const std::string& dep = seg[0];
+  Json out;
+  fleet::FleetStatus status = fleet::FleetStatus::kOk;
+  std::string node;
+  if (seg.size() == 2 && seg[1] == "nodes") {
+    status = c.store.nodes_json(dep, out);
+  } else if (seg.size() == 3 && seg[1] == "nodes") {
+    node = seg[2];
+    status = c.store.node_json(dep, node, out);
+  } else if (seg.size() == 4 && seg[1] == "nodes" && seg[3] == "series") {
+    node = seg[2];
+    auto since = parse_since_query(r.query);
+    if (auto* e = std::get_if<ParseError>(&since)) {
+      respond(parse_error_response(*e));
+      return;
+    }
+    status = c.store.series_json(dep, node, std::get<std::int64_t>(since), out);
+  } else if (seg.size() == 2 && seg[1] == "commands") {
+    auto limit = parse_limit_query(r.query, 100);
+    if (auto* e = std::get_if<ParseError>(&limit)) {
+      respond(parse_error_response(*e));
+      return;
+    }
+    status = c.store.commands_json(dep, epoch.str(), std::get<std::size_t>(limit), out);
+  } else {
+    respond(no_route(r));
+    return;
+  }
+  if (status != fleet::FleetStatus::kOk) {
+    respond(fleet_error(status, dep, node));
+    return;
+  }
+  respond(json_ok(200, out));
+}
+
+void issue_command(ApiCore& c, HttpRequest& r, Respond& respond, const Epoch& epoch,
+                   const std::string& dep) {
+  if (!c.store.has_deployment(dep)) {
+    respond(fleet_error(fleet::FleetStatus::kUnknownDeployment, dep, ""));
+    return;
+  }
+  auto parsed = parse_issue(r.body, c.limits);
+  if (auto* e = std::get_if<ParseError>(&parsed)) {
+    respond(parse_error_response(*e));
+    return;
+  }
+  IssueRequest& q = std::get<IssueRequest>(parsed);
+  const fleet::CommandKind* kind = c.commands.find(q.name);
+  if (!kind) {
+    std::string known;
+    for (const auto* k : c.commands.kinds()) known += (known.empty() ? "" : ", ") + k->name;
+    respond(json_error(400, "bad_request",
+                       "name: unknown command " +
+                           Json(q.name).dump(-1, ' ', false, Json::error_handler_t::replace) +
+                           " (known: " + known + ")"));
+    return;
+  }
+  if (kind->validate) {
+    if (std::string problem = kind->validate(q.args); !problem.empty()) {
+      respond(json_error(400, "bad_request", problem));
+      return;
+    }
+  }
+  // Runs inside the gate's run_as_leader(epoch): a deposed leader never gets here.
+  auto outcome = c.store.issue(dep, q.name, q.target, q.args, epoch.str());
+  if (outcome.status != fleet::FleetStatus::kOk) {
+    respond(fleet_error(outcome.status, dep, q.target));
+    return;
+  }
+  if (auto it = c.per_deployment.find(dep); it != c.per_deployment.end()) {
+    c.metrics.record(it->second[2], Metrics::Op::kAdd, 1);
+  }
+  c.wake(dep, outcome.targets);
+  // Shown after the wake, so nodes with a parked poll already read "delivered".
+  Json shown;
+  const std::uint64_t seq = outcome.command["seq"].get<std::uint64_t>();
+  if (c.store.command_json(dep, seq, epoch.str(), shown) != fleet::FleetStatus::kOk) {
+    shown = std::move(outcome.command);
+  }
+  respond(json_ok(201, shown));
+}
+
+}  // namespace
+
+void add_web_routes(Router& router, const std::shared_ptr<ApiCore>& core) {
+  ApiCore* c = core.get();
+  auto gated = [c](GatedHandler h) { return leader_gate(c->state, c->gate, std::move(h)); };
+
+  router.add("GET", "/api/web/control", "/api/web/control",
+             gated([c](HttpRequest&& r, Respond respond, const Epoch& epoch) {
+               if (!c->web_read_auth(r, respond)) return;
+               respond(json_ok(200, control_json(*c, epoch)));
+             }));
+
+  router.add("GET", "/api/web/deployments", "/api/web/deployments",
+             gated([c](HttpRequest&& r, Respond respond, const Epoch&) {
+               if (!c->web_read_auth(r, respond)) return;
+               respond(json_ok(200, c->store.deployments_json()));
+             }));
+
+  router.add("GET", "/api/web/commands/kinds", "/api/web/commands/kinds",
+             gated([c](HttpRequest&& r, Respond respond, const Epoch&) {
+               if (!c->web_read_auth(r, respond)) return;
+               Json kinds = Json::array();
+               for (const auto* k : c->commands.kinds()) {
+                 kinds.push_back({{"name", k->name}, {"description", k->description}});
+               }
+               respond(json_ok(200, Json{{"kinds", std::move(kinds)}}));
+             }));
+
+  constexpr std::string_view kDeployments = "/api/web/deployments/";
+  router.add_prefix("GET", std::string(kDeployments), "/api/web/deployments/{dep}/*",
+                    gated([c, kDeployments](HttpRequest&& r, Respond respond, const Epoch& epoch) {
+                      if (!c->web_read_auth(r, respond)) return;
+                      auto seg = segments(std::string_view(r.path).substr(kDeployments.size()));
+                      if (!seg) {
+                        respond(json_error(400, "bad_request", "bad %-escape in the path"));
+                        return;
+                      }
+                      if (seg->size() < 2 || (*seg)[0].empty()) {
+                        respond(no_route(r));
+                        return;
+                      }
+                      get_deployment_item(*c, r, respond, epoch, *seg);
+                    }));
+
+  router.add_prefix("POST", std::string(kDeployments), "/api/web/deployments/{dep}/commands",
+                    gated([c, kDeployments](HttpRequest&& r, Respond respond, const Epoch& epoch) {
+                      auto seg = segments(std::string_view(r.path).substr(kDeployments.size()));
+                      if (!seg || seg->size() != 2 || (*seg)[1] != "commands") {
+                        respond(no_route(r));
+                        return;
+                      }
+                      if (!c->web_admin_auth(r, respond)) return;
+                      issue_command(*c, r, respond, epoch, (*seg)[0]);
+                    }));
+
+  for (const char* method : {"GET", "POST", "PUT", "PATCH", "DELETE"}) {
+    router.add_prefix(
+        method, "/api/web/", "/api/web/*",
+        gated([](HttpRequest&& r, Respond respond, const Epoch&) { respond(no_route(r)); }));
+  }
+}
+
+}  // namespace pgdc::api

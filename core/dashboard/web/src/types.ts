@@ -1,0 +1,85 @@
+// The web API's response shapes (docs/api.md, /api/web/). Times are Unix
+// milliseconds (*_ms) or durations in ms. Fields the dashboard does not use
+// are left out; optional ones are typed as such so a missing field renders
+// as "–" instead of breaking the page.
+
+export type Epoch = string | number | { scope?: string; term?: number | string } | null;
+
+export interface Control {
+  identity: string;
+  role: string;
+  ready: boolean;
+  holder: string;
+  epoch: Epoch;
+  leader_since_ms: number | null;
+  last_renew_age_ms: number | null;
+  backend: { name: string; version: string };
+  lease?: { name?: string; duration_secs?: number; interval_secs?: number };
+  advertise_address?: string;
+}
+
+export interface DeploymentSummary {
+  name: string;
+  nodes: { total: number; live: number; stale: number };
+}
+
+export interface MetricPoint {
+  ts_ms: number;
+  clients: number;
+  servers: number;
+  pools?: number;
+  qps: number;
+  tps: number;
+  cpu: number;
+  memory_bytes: number;
+}
+
+export interface Node {
+  id: string;
+  version: string;
+  host: string;
+  status: 'live' | 'stale' | string;
+  registered_at_ms: number;
+  last_seen_ms: number | null;
+  latest: MetricPoint | null;
+}
+
+export interface CommandKind {
+  name: string;
+  description: string;
+}
+
+export type DeliveryState = 'pending' | 'delivered' | 'acknowledged' | 'failed' | string;
+
+export interface NodeDelivery {
+  node: string;
+  state: DeliveryState;
+  delivered_at_ms: number | null;
+  acked_at_ms: number | null;
+  result: { status: string; message?: string } | null;
+}
+
+export interface Command {
+  id: string;
+  seq: number;
+  epoch: Epoch;
+  name: string;
+  target: string;
+  args?: Record<string, unknown>;
+  issued_at_ms: number;
+  state?: DeliveryState | 'expired';
+  nodes: NodeDelivery[];
+}
+
+// One uploaded entry (query statistic, active query, error): a flat object
+// whose fields PgDog chooses; `query` or `message` is always there.
+export type FlatEntry = Record<string, string | number | boolean | null>;
+
+export interface NodeDetail extends Node {
+  query_stats: FlatEntry[];
+  active_queries: FlatEntry[];
+  errors: FlatEntry[];
+  query_stats_at_ms: number | null;
+  active_queries_at_ms: number | null;
+  errors_at_ms: number | null;
+}

@@ -1,0 +1,110 @@
+// The fleet as the leader sees it: per deployment, its registered nodes with
+// their telemetry, and its command log with per-node delivery state.
+//
+// Bounds (memory stays bounded whatever the fleet sends):
+//  - at most max_nodes_per_deployment nodes (register beyond: kTooManyNodes);
+//  - per node a ring of metric points (one per second of retention, plus a
+//    little slack) and the latest upload of each UploadKind (the API caps its
+//    size before it gets here);
+//  - at most command_history commands per deployment (oldest dropped).
+// Liveness: a node is live while its last metrics (or registration) is younger
+// than stale_after, stale after that, and evicted by sweep() once older than
+// evict_after. Deliveries still open for an evicted node become "failed".
+//
+// Commands: each has a per-deployment sequence number (1, 2, ...) and the
+// epoch of the term that issued it. poll() hands a node its unacknowledged
+// commands with seq > after_seq, but only those of the caller's current epoch:
+// a command issued in an earlier term is never delivered again (fencing).
+// Acknowledging is idempotent: the first result sticks.
+//
+// Thread-safety: every member is safe from any thread. Deployments are fixed at
+// construction; each has its own mutex, so deployments never contend.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "fleet/fleet_types.h"
+
+namespace pgdc::fleet {
+
+struct IssueOutcome {
+  FleetStatus status = FleetStatus::kOk;
+  nlohmann::json command;            // the command view (as in commands_json)
+  std::vector<std::string> targets;  // node ids to wake
+};
+
+struct AckOutcome {
+  FleetStatus status = FleetStatus::kOk;
+  bool first = false;       // false: already acknowledged; nothing changed
+  nlohmann::json delivery;  // {"id","node","state","delivered_at_ms","acked_at_ms","result"}
+};
+
+class FleetStore {
+ public:
+  FleetStore(const std::vector<std::string>& deployments, FleetOptions options,
+             FleetClock clock = FleetClock::system());
+  ~FleetStore();
+  FleetStore(const FleetStore&) = delete;
+  FleetStore& operator=(const FleetStore&) = delete;
+
+  bool has_deployment(std::string_view name) const;
+  const FleetOptions& options() const { return options_; }
+
+  // kCreated for a new node, kOk for a known one (version and host updated,
+  // registered_at_ms kept). Counts as a sign of life.
+  FleetStatus register_node(std::string_view deployment, const NodeInfo& node);
+  FleetStatus record_metrics(std::string_view deployment, std::string_view node_id,
+                             const MetricSample& sample);
+  // json_array: a compact JSON array, already validated and bounded.
+  FleetStatus record_upload(std::string_view deployment, std::string_view node_id, UploadKind kind,
+                            std::string json_array, std::size_t entries);
+
+  // target: a node id or "*" (every node registered now). args: a JSON object.
+  IssueOutcome issue(std::string_view deployment, const std::string& name,
+                     const std::string& target, const nlohmann::json& args,
+                     const std::string& epoch);
+  // Appends to `out` the node's open commands with seq > after_seq issued under
+  // `epoch`, oldest first, and marks them delivered.
+  FleetStatus poll(std::string_view deployment, std::string_view node_id, std::uint64_t after_seq,
+                   const std::string& epoch, std::vector<PolledCommand>& out);
+  AckOutcome ack(std::string_view deployment, std::string_view command_id, std::string_view node_id,
+                 bool ok, std::string message);
+
+  // Evicts nodes silent for evict_after; returns the counts per deployment
+  // (for gauges) after eviction. Call about once a second.
+  std::vector<DeploymentCounts> sweep(std::size_t* evicted = nullptr);
+
+  // Views for the web API (shapes in docs/api.md). current_epoch decides
+  // which commands are "expired" (issued in an earlier term and still open).
+  nlohmann::json deployments_json() const;
+  FleetStatus nodes_json(std::string_view deployment, nlohmann::json& out) const;
+  FleetStatus node_json(std::string_view deployment, std::string_view node_id,
+                        nlohmann::json& out) const;
+  FleetStatus series_json(std::string_view deployment, std::string_view node_id,
+                          std::int64_t since_ms, nlohmann::json& out) const;
+  FleetStatus commands_json(std::string_view deployment, const std::string& current_epoch,
+                            std::size_t limit, nlohmann::json& out) const;
+  // One command by its seq (kUnknownCommand once dropped from the history).
+  FleetStatus command_json(std::string_view deployment, std::uint64_t seq,
+                           const std::string& current_epoch, nlohmann::json& out) const;
+
+ private:
+  struct Deployment;
+  Deployment* find(std::string_view name) const;
+
+  FleetOptions options_;
+  FleetClock clock_;
+  std::size_t ring_capacity_;
+  std::string instance_;  // random suffix of command ids, unique per process
+  std::map<std::string, std::unique_ptr<Deployment>, std::less<>> deployments_;
+};
+
+}  // namespace pgdc::fleet

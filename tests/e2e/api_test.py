@@ -1,0 +1,392 @@
+#!/usr/bin/env python3
+"""The machine API (/api/v2) and web API (/api/web) end to end: the real daemon
+with two deployments, simulated PgDog nodes over real sockets.
+
+Environment (set by CTest): PGDC_BIN, PGDC_SCRIPTED_PLUGIN, PGDC_TMP (see
+daemon_test.py, whose Daemon helper this reuses).
+"""
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from daemon_test import (SCRIPTED, TMP, Daemon, free_port, scripted_config,  # noqa: E402
+                         write_config, run)
+
+PROD = "prod-token-0123456789abcdef"
+PROD2 = "prod-second-token-0123456789"
+STAGING = "staging-token-0123456789abcdef"
+ADMIN = "admin-token-0123456789abcdef"
+READ = "read-token-0123456789abcdef"
+
+
+def api_config(extra=""):
+    token_file = write_config("staging.tokens", f"# staging\n\n{STAGING}\n")
+    return (
+        'listen: "127.0.0.1:@PORT@"\n'
+        "http:\n"
+        "  max_body_bytes: 65536\n"
+        "api:\n"
+        "  deployments:\n"
+        "    - name: prod\n"
+        f"      tokens: [{PROD}, {PROD2}]\n"
+        "    - name: staging\n"
+        f"      token_file: {token_file}\n"
+        "  web:\n"
+        f"    admin_tokens: [{ADMIN}]\n"
+        f"    read_tokens: [{READ}]\n"
+        "  telemetry:\n"
+        "    max_nodes_per_deployment: 4\n"
+        "    max_entries_per_upload: 10\n"
+        "  commands:\n"
+        "    max_wait_secs: 20\n" + extra
+    )
+
+
+def call(port, method, path, body=None, token=None, timeout=10.0):
+    """Returns (status, headers, parsed JSON or text) without raising on HTTP errors."""
+    data = None
+    if body is not None:
+        data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        data = data.encode() if isinstance(data, str) else data
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            status, headers, raw = r.status, dict(r.headers), r.read().decode()
+    except urllib.error.HTTPError as e:
+        status, headers, raw = e.code, dict(e.headers), e.read().decode()
+    try:
+        return status, headers, json.loads(raw) if raw else None
+    except ValueError:
+        return status, headers, raw
+
+
+def metrics(node, clients=1):
+    return {"node_id": node, "clients": clients, "servers": 2, "pools": 1, "qps": 12.5,
+            "tps": 3.25, "cpu": 7.5, "memory_bytes": 123456789}
+
+
+class Fleet(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon(api_config())
+        cls.d.wait_listening()
+        cls.d.wait_status("/readyz", 200)
+        cls.port = cls.d.port
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.stop()
+        cls.d.close()
+
+    def c(self, *args, **kwargs):
+        return call(self.port, *args, **kwargs)
+
+    def register(self, node, token=PROD):
+        s, h, b = self.c("POST", "/api/v2/register",
+                         {"node_id": node, "version": "0.1.30", "host": "10.0.0.7"}, token)
+        self.assertIn(s, (200, 201), b)
+        return s, h, b
+
+    def test_1_register_telemetry_and_views(self):
+        s, h, b = self.register("rt-1")
+        self.assertEqual(b["deployment"], "prod")
+        self.assertTrue(h.get("X-PgDog-Control-Epoch"), h)
+        self.assertEqual(self.register("rt-1")[0], 200)  # idempotent
+        self.register("rt-1", STAGING)                  # token file; another deployment
+        self.assertEqual(self.c("POST", "/api/v2/metrics", metrics("rt-1", 7), PROD)[0], 204)
+        s, _, b = self.c("POST", "/api/v2/query_stats",
+                         {"node_id": "rt-1", "query_stats": [{"query": "select 1", "calls": 9}]},
+                         PROD2)
+        self.assertEqual(s, 204, b)
+        self.assertEqual(self.c("POST", "/api/v2/errors",
+                                {"node_id": "rt-1", "errors": [{"message": "boom"}]}, PROD)[0], 204)
+        s, _, node = self.c("GET", "/api/web/deployments/prod/nodes/rt-1")
+        self.assertEqual(s, 200, node)
+        self.assertEqual(node["status"], "live")
+        self.assertEqual(node["latest"]["clients"], 7)
+        self.assertEqual(node["latest"]["qps"], 12.5)
+        self.assertEqual(node["query_stats"], [{"query": "select 1", "calls": 9}])
+        self.assertEqual(node["errors"][0]["message"], "boom")
+        s, _, series = self.c("GET", "/api/web/deployments/prod/nodes/rt-1/series")
+        self.assertEqual(len(series["points"]), 1)
+        s, _, deps = self.c("GET", "/api/web/deployments")
+        by_name = {d["name"]: d for d in deps["deployments"]}
+        self.assertGreaterEqual(by_name["prod"]["nodes"]["total"], 1)
+        self.assertEqual(by_name["staging"]["nodes"]["total"], 1)
+        s, _, control = self.c("GET", "/api/web/control")
+        self.assertEqual((s, control["role"], control["ready"]), (200, "leader", True))
+        s, _, kinds = self.c("GET", "/api/web/commands/kinds")
+        self.assertEqual({k["name"] for k in kinds["kinds"]},
+                         {"reload_configuration", "reload_schema", "maintenance_on",
+                          "maintenance_off"})
+
+    def test_2_command_long_poll_and_ack(self):
+        self.register("cmd-1")
+        self.register("cmd-2")
+        got = {}
+
+        def long_poll():
+            got["resp"] = self.c("GET", "/api/v2/commands?node_id=cmd-1&after_seq=0&wait_ms=15000",
+                                 token=PROD, timeout=30)
+
+        t = threading.Thread(target=long_poll)
+        t.start()
+        time.sleep(0.5)  # usually parked by now; if not, it returns the command at once
+        s, h, cmd = self.c("POST", "/api/web/deployments/prod/commands",
+                           {"name": "reload_configuration", "target": "*"}, ADMIN)
+        self.assertEqual(s, 201, cmd)
+        self.assertEqual(cmd["epoch"], h["X-PgDog-Control-Epoch"])
+        t.join(30)
+        self.assertFalse(t.is_alive(), "the long poll was not answered")
+        s, _, polled = got["resp"]
+        self.assertEqual(s, 200, polled)
+        ids = [c["id"] for c in polled["commands"]]
+        self.assertIn(cmd["id"], ids)
+        mine = next(c for c in polled["commands"] if c["id"] == cmd["id"])
+        self.assertEqual((mine["name"], mine["epoch"]), ("reload_configuration", cmd["epoch"]))
+        ack = f"/api/v2/commands/{cmd['id']}/ack"
+        s, _, b = self.c("POST", ack, {"node_id": "cmd-1", "status": "ok", "message": "done"}, PROD)
+        self.assertEqual((s, b["state"], b["first"]), (200, "acknowledged", True))
+        s, _, again = self.c("POST", ack, {"node_id": "cmd-1", "status": "error"}, PROD)
+        self.assertEqual((s, again["state"], again["first"]), (200, "acknowledged", False))
+        # cmd-2 has not acked: re-delivered on every poll (at least once).
+        for _ in range(2):
+            s, _, p2 = self.c("GET", "/api/v2/commands?node_id=cmd-2&wait_ms=0", token=PROD)
+            self.assertIn(cmd["id"], [c["id"] for c in p2["commands"]])
+        self.c("POST", ack, {"node_id": "cmd-2", "status": "error", "message": "disk"}, PROD)
+        # The staging token knows nothing of prod's command.
+        self.assertEqual(self.c("POST", ack, {"node_id": "cmd-2", "status": "ok"}, STAGING)[0], 404)
+        s, _, listing = self.c("GET", "/api/web/deployments/prod/commands")
+        entry = next(c for c in listing["commands"] if c["id"] == cmd["id"])
+        states = {n["node"]: n["state"] for n in entry["nodes"]}
+        self.assertEqual(states["cmd-1"], "acknowledged")
+        self.assertEqual(states["cmd-2"], "failed")
+        # An empty poll times out with an empty list.
+        s, _, empty = self.c("GET", "/api/v2/commands?node_id=cmd-1&after_seq=0&wait_ms=200",
+                             token=PROD)
+        self.assertEqual((s, empty["commands"]), (200, []))
+
+    def test_3_errors(self):
+        self.register("err-1")
+        s, h, b = self.c("POST", "/api/v2/register", {"node_id": "x", "version": "", "host": ""})
+        self.assertEqual((s, b["error"]), (401, "unauthorized"))
+        self.assertEqual(h.get("WWW-Authenticate"), "Bearer")
+        self.assertEqual(self.c("POST", "/api/v2/register", {}, "not-a-token-0123456789")[0], 401)
+        self.assertEqual(self.c("POST", "/api/v2/register", {}, ADMIN)[0], 401)
+        s, _, b = self.c("POST", "/api/v2/metrics", "{oops", PROD)
+        self.assertEqual((s, b["error"]), (400, "bad_request"))
+        self.assertIn("malformed JSON", b["message"])
+        s, _, b = self.c("POST", "/api/v2/metrics", dict(metrics("err-1"), clients=-5), PROD)
+        self.assertEqual(s, 400)
+        self.assertIn("clients", b["message"])
+        s, _, b = self.c("POST", "/api/v2/metrics", metrics("never-registered"), PROD)
+        self.assertEqual(s, 404)
+        self.assertIn("register", b["message"])
+        s, _, b = self.c("POST", "/api/v2/errors",
+                         {"node_id": "err-1", "errors": [{"message": "m"}] * 11}, PROD)
+        self.assertEqual((s, b["error"]), (413, "payload_too_large"))
+        s, _, b = self.c("POST", "/api/v2/errors", "x" * 70000, PROD)  # over http.max_body_bytes
+        self.assertEqual(s, 413)
+        # Web: writes need the admin token.
+        body = {"name": "reload_schema"}
+        self.assertEqual(self.c("POST", "/api/web/deployments/prod/commands", body)[0], 401)
+        self.assertEqual(self.c("POST", "/api/web/deployments/prod/commands", body, READ)[0], 403)
+        self.assertEqual(self.c("POST", "/api/web/deployments/prod/commands", body, PROD)[0], 403)
+        self.assertEqual(self.c("POST", "/api/web/deployments/nope/commands", body, ADMIN)[0], 404)
+        s, _, b = self.c("POST", "/api/web/deployments/prod/commands", {"name": "format_disk"},
+                         ADMIN)
+        self.assertEqual(s, 400)
+        self.assertIn("reload_schema", b["message"])
+        self.assertEqual(self.c("POST", "/api/web/deployments/prod/commands",
+                                {"name": "reload_schema", "target": "ghost"}, ADMIN)[0], 404)
+        self.assertEqual(self.c("GET", "/api/web/deployments/prod/nodes/ghost")[0], 404)
+        self.assertEqual(self.c("GET", "/api/v2/nothing-here", token=PROD)[0], 404)
+
+    def test_4_node_cap_is_409(self):
+        for n in ("cap-a", "cap-b", "cap-c", "cap-d"):
+            s, _, b = call(self.port, "POST", "/api/v2/register",
+                           {"node_id": n, "version": "1", "host": "h"}, STAGING)
+        self.assertEqual((s, b["error"]), (409, "conflict"))
+
+    def test_5_status_and_metrics_stay_ungated(self):
+        self.assertEqual(self.c("GET", "/api/status")[0], 200)
+        s, _, text = self.c("GET", "/metrics")
+        self.assertIn('pgdog_control_fleet_nodes{deployment="prod",status="live"}', text)
+        self.assertIn("pgdog_control_fleet_commands_issued_total", text)
+
+
+class Leadership(unittest.TestCase):
+    @unittest.skipUnless(SCRIPTED and os.path.exists(SCRIPTED), "scripted plugin not built")
+    def test_follower_answers_503_with_retry_after(self):
+        text = scripted_config({"lead": False}, interval=2).replace(
+            'listen: "127.0.0.1:@PORT@"\n', "")
+        d = Daemon(api_config().replace("http:\n", text + "http:\n", 1))
+        try:
+            d.wait_listening()
+            d.wait_status("/readyz", 503)
+            for method, path, token in (("GET", "/api/v2/commands?node_id=a", PROD),
+                                        ("POST", "/api/v2/register", PROD),
+                                        ("GET", "/api/web/deployments", None),
+                                        ("POST", "/api/web/deployments/prod/commands", ADMIN)):
+                s, h, b = call(d.port, method, path, {} if method == "POST" else None, token)
+                self.assertEqual(s, 503, (path, b))
+                self.assertEqual(b["error"], "not_leader")
+                self.assertIn("holder", b)
+                self.assertIn("leader_address", b)
+                self.assertEqual(h.get("Retry-After"), "2")
+            self.assertEqual(call(d.port, "GET", "/api/status")[0], 200)
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.close()
+
+    def test_shutdown_answers_parked_polls(self):
+        d = Daemon(api_config())
+        try:
+            d.wait_listening()
+            d.wait_status("/readyz", 200)
+            call(d.port, "POST", "/api/v2/register", {"node_id": "n", "version": "1", "host": "h"},
+                 PROD)
+            got = {}
+
+            def poll():
+                got["r"] = call(d.port, "GET", "/api/v2/commands?node_id=n&wait_ms=20000",
+                                token=PROD, timeout=30)
+
+            t = threading.Thread(target=poll)
+            t.start()
+            time.sleep(0.5)
+            start = time.monotonic()
+            d.proc.send_signal(signal.SIGTERM)
+            t.join(30)
+            self.assertFalse(t.is_alive())
+            self.assertEqual(got["r"][0], 503, got["r"])
+            self.assertEqual(d.wait_exit(), 0)
+            # Well before the 20 s wait: the poll did not hold the drain up.
+            self.assertLess(time.monotonic() - start, 15, d.logs())
+        finally:
+            d.close()
+
+    def test_bad_token_file_is_a_startup_error_without_the_token(self):
+        text = api_config().replace("token_file: ", "token_file: /nonexistent")
+        r = run(["--check", "--config", write_config("badtok.yaml", text.replace("@PORT@", "0"))])
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("cannot read token file", r.stderr)
+        self.assertNotIn(PROD, r.stderr + r.stdout)
+
+
+
+def replica_config(options, extra_api="", identity=None):
+    """api_config() on the scripted plugin, advertising its own loopback address."""
+    text = scripted_config(options, interval=2).replace('listen: "127.0.0.1:@PORT@"\n', "")
+    if identity:
+        text = text.replace("  enabled: true\n", f"  enabled: true\n  identity: {identity}\n")
+    text += 'advertise_address: "127.0.0.1:@PORT@"\n'
+    return api_config(extra_api).replace("http:\n", text + "http:\n", 1)
+
+
+@unittest.skipUnless(SCRIPTED and os.path.exists(SCRIPTED), "scripted plugin not built")
+class ForwardToLeader(unittest.TestCase):
+    """api.forward_to_leader: a follower proxies /api/ requests to the leader's
+    advertised address, which its backend reports (holder_address)."""
+
+    def test_follower_forwards_to_the_leader(self):
+        leader = Daemon(replica_config({"lead": True}, identity="leader-a"))
+        follower = None
+        try:
+            leader.wait_status("/readyz", 200)
+            follower = Daemon(replica_config(
+                {"lead": False, "follow_holder": "leader-a",
+                 "follow_address": f"127.0.0.1:{leader.port}"},
+                "  forward_to_leader: true\n", identity="follower-b"))
+            follower.wait_listening()
+            follower.wait_status("/readyz", 503)
+            _, _, status = call(follower.port, "GET", "/api/status")
+            self.assertEqual((status["identity"], status["holder"], status["holder_address"]),
+                             ("follower-b", "leader-a", f"127.0.0.1:{leader.port}"),
+                             "/api/status is the follower's own, never forwarded")
+
+            s, h, b = call(follower.port, "POST", "/api/v2/register",
+                           {"node_id": "via-follower", "version": "1", "host": "h"}, PROD)
+            self.assertIn(s, (200, 201), b)
+            self.assertEqual(h.get("X-PgDog-Control-Forwarded-By"), "follower-b")
+            self.assertEqual(h.get("X-PgDog-Control-Epoch"), "scripted/1")
+            s, _, nodes = call(leader.port, "GET", "/api/web/deployments/prod/nodes")
+            self.assertIn("via-follower", [n["id"] for n in nodes["nodes"]],
+                          "the registration landed on the leader")
+
+            # The leader still decides authentication.
+            s, h, b = call(follower.port, "POST", "/api/v2/register",
+                           {"node_id": "x", "version": "1", "host": "h"}, "wrong-token-0123456789")
+            self.assertEqual((s, b["error"]), (401, "unauthorized"))
+            self.assertEqual(h.get("X-PgDog-Control-Forwarded-By"), "follower-b")
+
+            # A long poll through the follower receives a command issued on the leader.
+            got = {}
+
+            def poll():
+                got["r"] = call(follower.port, "GET",
+                                "/api/v2/commands?node_id=via-follower&wait_ms=15000",
+                                token=PROD, timeout=30)
+
+            t = threading.Thread(target=poll)
+            t.start()
+            time.sleep(0.5)
+            s, _, cmd = call(leader.port, "POST", "/api/web/deployments/prod/commands",
+                             {"name": "reload_schema"}, ADMIN)
+            self.assertEqual(s, 201, cmd)
+            t.join(30)
+            self.assertFalse(t.is_alive())
+            s, _, polled = got["r"]
+            self.assertEqual(s, 200, polled)
+            self.assertEqual([c["id"] for c in polled["commands"]], [cmd["id"]])
+
+            # The leader gone: the follower says so instead of hanging.
+            self.assertEqual(leader.stop(), 0)
+            s, _, b = call(follower.port, "GET", "/api/web/deployments")
+            self.assertEqual((s, b["error"]), (502, "leader_unreachable"), b)
+            self.assertIn(f"127.0.0.1:{leader.port}", b["message"])
+            self.assertEqual(follower.stop(), 0)
+        finally:
+            leader.close()
+            if follower:
+                follower.close()
+
+    def test_a_request_is_forwarded_at_most_once(self):
+        # Two followers that each believe the other leads (a stale view during
+        # a failover): the request must come back as 503, not bounce forever.
+        port_a = free_port()
+        b = Daemon(replica_config({"lead": False, "follow_holder": "a",
+                                   "follow_address": f"127.0.0.1:{port_a}"},
+                                  "  forward_to_leader: true\n", identity="b"))
+        a = None
+        try:
+            a = Daemon(replica_config({"lead": False, "follow_holder": "b",
+                                       "follow_address": f"127.0.0.1:{b.port}"},
+                                      "  forward_to_leader: true\n",
+                                      identity="a").replace("@PORT@", str(port_a)))
+            a.port = port_a
+            a.wait_listening()
+            b.wait_listening()
+            s, h, body = call(a.port, "GET", "/api/web/deployments")
+            self.assertEqual((s, body["error"]), (503, "not_leader"), body)
+            self.assertEqual(h.get("X-PgDog-Control-Forwarded-By"), "a", "answered by b, via a")
+            self.assertEqual(body["holder"], "a", "b believes a leads and did not forward again")
+        finally:
+            b.close()
+            if a:
+                a.close()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
