@@ -221,7 +221,13 @@ class Cases(unittest.TestCase):
                                        "json:control.config.leader.lease_interval_secs=0.25",
                                        "json:control.config.leader.renew_deadline_secs=1.5",
                                        "control.config.http.max_body_bytes=67108864",
-                                       "control.config.log.format=json"])):
+                                       "control.config.log.format=json"],
+                                      ['json:control.config.api={"deployments":[{"name":"shop",'
+                                       '"tokens":["shop-token-0123456789abcdef"]}],"web":'
+                                       '{"read_access":"token","admin_tokens":'
+                                       '["admin-token-0123456789abcdef"]},"liveness":'
+                                       '{"stale_after_secs":10,"evict_after_secs":120},'
+                                       '"commands":{"max_wait_secs":20},"forward_to_leader":true}'])):
             with self.subTest(sets=sets):
                 path = os.path.join(h.TMP, f"check-config-{i}.yaml")
                 with open(path, "w") as f:
@@ -231,6 +237,26 @@ class Cases(unittest.TestCase):
                 r = subprocess.run([binary, "--check"], capture_output=True, text=True, timeout=30, env=env)
                 self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
                 self.assertIn(f"configuration OK ({path})", r.stdout)
+
+    def test_api_config_and_token_secret(self):
+        objs = h.render("api")
+        cfg = h.daemon_config(objs)
+        self.assertEqual(cfg["api"], {
+            "deployments": [{"name": "shop", "token_file": "/etc/pgdog-control/tokens/shop"},
+                            {"name": "billing", "tokens": ["billing-inline-token-0123456789"]}],
+            "web": {"read_access": "token", "admin_token_file": "/etc/pgdog-control/tokens/admin"},
+            "liveness": {"stale_after_secs": 10, "evict_after_secs": 120},
+            "forward_to_leader": True})
+        dep = h.one(objs, "Deployment")
+        volumes = {v["name"]: v for v in dep["spec"]["template"]["spec"]["volumes"]}
+        self.assertEqual(volumes["tokens"]["secret"],
+                         {"secretName": "pgdog-control-tokens", "defaultMode": 0o440})
+        mounts = {m["name"]: m for m in h.container(dep)["volumeMounts"]}
+        self.assertEqual(mounts["tokens"], {"name": "tokens", "mountPath": "/etc/pgdog-control/tokens",
+                                            "readOnly": True})
+        # Without a Secret nothing is mounted.
+        plain = h.one(h.render("defaults"), "Deployment")
+        self.assertNotIn("tokens", [v["name"] for v in plain["spec"]["template"]["spec"]["volumes"]])
 
     def test_ha_readiness_routing(self):
         objs = h.render("ha")
@@ -382,7 +408,8 @@ class Overrides(unittest.TestCase):
         # Sections are documented key by key; other maps as a whole.
         sections = {"control", "control.config", "control.config.leader", "control.config.log",
                     "control.plugins", "control.plugins.initContainer", "control.image",
-                    "control.topologySpread", "serviceAccount", "rbac", "service", "ingress",
+                    "control.topologySpread", "control.tokens", "serviceAccount", "rbac", "service",
+                    "ingress",
                     "podDisruptionBudget"}
         missing = []
 

@@ -103,6 +103,7 @@ pgdog.dev/control-leader
 {{- end -}}
 {{- if not $c.http }}{{ $_ := unset $c "http" }}{{ end -}}
 {{- if not $c.log }}{{ $_ := unset $c "log" }}{{ end -}}
+{{- if not $c.api }}{{ $_ := unset $c "api" }}{{ end -}}
 {{- toYaml $c -}}
 {{- end -}}
 
