@@ -1,4 +1,4 @@
-// SHA-256 (FIPS 180-4), self-contained so the daemon needs no crypto library.
+// SHA-256 (FIPS 180-4), computed by OpenSSL's libcrypto.
 //
 // Used to compare bearer tokens by digest in constant time and to name a token
 // in logs by a short fingerprint instead of its value.
