@@ -39,9 +39,11 @@ Json control_json(const ApiCore& c, const Epoch& epoch) {
   };
   Json since = nullptr;
   if (s.role_since != SteadyTime{}) since = wall - ms(steady - s.role_since);
+  // A term that never expires (noop) is never renewed: its age means nothing.
   Json renew_age = nullptr;
-  if (s.last_observation != SteadyTime{})
+  if (s.last_observation != SteadyTime{} && s.valid_until != SteadyTime::max()) {
     renew_age = std::max<std::int64_t>(0, ms(steady - s.last_observation));
+  }
   const LeaderConfig& lc = c.info.leader;
   return Json{
       {"identity", c.info.identity},

@@ -121,7 +121,13 @@ TEST_F(ApiServiceTest, LeaderStampsTheEpoch) {
   EXPECT_EQ(control["epoch"], "s/1");
   EXPECT_EQ(control["backend"]["name"], "test");
   EXPECT_TRUE(control["leader_since_ms"].is_number());
-  EXPECT_TRUE(control["last_renew_age_ms"].is_number());
+  EXPECT_TRUE(control["last_renew_age_ms"].is_null()) << "a term that never expires is not renewed";
+
+  // A renewing backend: the age of its last confirmation.
+  state_.apply(Observation{Role::kLeader, "me", Epoch{"s", 2}, SteadyClock::now() + 1h, "me:8080"});
+  control = body_json(call("GET", "/api/web/control"));
+  ASSERT_TRUE(control["last_renew_age_ms"].is_number()) << control.dump();
+  EXPECT_GE(control["last_renew_age_ms"].get<std::int64_t>(), 0);
 }
 
 TEST_F(ApiServiceTest, MachineAuth) {

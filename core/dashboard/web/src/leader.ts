@@ -15,7 +15,7 @@ export function renderLeader(c: Control, nowMs: number): void {
     c.leader_since_ms ? `${fmt.dateTime(c.leader_since_ms)} (${fmt.ago(c.leader_since_ms, nowMs)})` : fmt.DASH);
   setText(byId('leader-renew'),
     c.last_renew_age_ms === null || c.last_renew_age_ms === undefined
-      ? 'unknown' : `${fmt.duration(c.last_renew_age_ms)} ago`);
+      ? 'n/a' : `${fmt.duration(c.last_renew_age_ms)} ago`);
   const b = c.backend ?? { name: '', version: '' };
   setText(byId('leader-backend'), `${b.name || fmt.DASH}${b.version ? ' ' + b.version : ''}`);
   byId('leader').dataset.state = 'leader';
