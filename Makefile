@@ -12,7 +12,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 CONFIG     ?=
 
-.PHONY: all setup build run test test-default test-asan test-tsan test-fuzz format format-check bench bench-kube clean
+.PHONY: all setup build run test test-default test-asan test-tsan test-fuzz format format-check bench bench-kube bench-fleet bench-ha ha-soak clean
 
 all: build
 
@@ -73,6 +73,23 @@ bench: build
 # Leader election on a real kube-apiserver (starts its own; ~5 minutes).
 bench-kube: build
 	python3 tests/bench/bench_kube.py $(BUILD)
+
+# The machine API under a simulated PgDog fleet (tests/bench/fleetload, Go):
+# 5,000 nodes at PgDog's intervals by default. BENCH_FLEET_ARGS e.g. "--nodes 1000".
+bench-fleet: build
+	python3 tests/bench/bench_fleet.py $(BUILD) $(BENCH_FLEET_ARGS)
+
+# pgdog-control vs client-go's elector under the same harness (docs/benchmarks.md,
+# "HA comparison"; ~27 minutes). BENCH_HA_ARGS e.g. "--handovers 5 --settings seed".
+bench-ha: build
+	python3 tests/ha/bench_ha.py $(BUILD) $(BENCH_HA_ARGS)
+
+# The long randomized fault mode (docs/fault-injection.md); fails on any
+# overlap or liveness failure. e.g. make ha-soak ROUNDS=500 SEED=7
+ROUNDS ?= 500
+SEED   ?= 1
+ha-soak: build
+	python3 tests/ha/soak.py --build $(BUILD) --rounds $(ROUNDS) --seed $(SEED)
 
 # The OCI image (docs/deployment.md): daemon, plugins and their exact library
 # closure FROM scratch, built daemonless with buildah. Writes
