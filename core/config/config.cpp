@@ -46,8 +46,9 @@ constexpr std::array<std::string_view, 10> kLeaderKeys = {"enabled",
                                                           "renew_deadline_secs",
                                                           "release_timeout_secs",
                                                           "options"};
-constexpr std::array<std::string_view, 5> kHttpKeys = {
-    "max_header_bytes", "max_body_bytes", "read_timeout_ms", "idle_timeout_ms", "drain_timeout_ms"};
+constexpr std::array<std::string_view, 6> kHttpKeys = {"max_header_bytes", "max_body_bytes",
+                                                       "read_timeout_ms",  "idle_timeout_ms",
+                                                       "drain_timeout_ms", "io_threads"};
 constexpr std::array<std::string_view, 2> kLogKeys = {"level", "format"};
 constexpr std::array<std::string_view, 6> kApiKeys = {
     "deployments", "web", "telemetry", "liveness", "commands", "forward_to_leader"};
@@ -700,6 +701,8 @@ class Reader {
       if (auto v = read_integer(e, 1, kMax, Range::kBound)) http.idle_timeout = milliseconds(*v);
     } else if (name == "drain_timeout_ms") {
       if (auto v = read_integer(e, 0, kMax, Range::kBound)) http.drain_timeout = milliseconds(*v);
+    } else if (name == "io_threads") {
+      if (auto v = read_integer(e, 1, 64, Range::kBetween)) http.io_threads = static_cast<int>(*v);
     }
   }
 

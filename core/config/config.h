@@ -39,6 +39,9 @@ struct HttpConfig {
   std::chrono::milliseconds read_timeout{10000};  // per request, headers and body
   std::chrono::milliseconds idle_timeout{60000};  // keep-alive between requests
   std::chrono::milliseconds drain_timeout{5000};  // graceful shutdown bound
+  // Server I/O threads. Two keep a burst of requests (a fleet's long polls
+  // ending together) from queueing behind one thread; handlers are short.
+  int io_threads = 2;
 };
 
 // One PgDog deployment the machine API serves. Its nodes authenticate with any

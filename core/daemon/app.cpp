@@ -166,7 +166,7 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
     log::error(kLog, e.what());
     return kExitRuntime;
   }
-  server.start(1);
+  server.start(config.http.io_threads);
   log::info(kLog, "listening on " + config.listen_host + ":" + std::to_string(server.port()));
 
   // 4. The election.

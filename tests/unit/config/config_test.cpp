@@ -59,6 +59,7 @@ void expect_same(const Config& a, const Config& b) {
   EXPECT_EQ(a.http.read_timeout, b.http.read_timeout);
   EXPECT_EQ(a.http.idle_timeout, b.http.idle_timeout);
   EXPECT_EQ(a.http.drain_timeout, b.http.drain_timeout);
+  EXPECT_EQ(a.http.io_threads, b.http.io_threads);
   EXPECT_EQ(a.log.level, b.log.level);
   EXPECT_EQ(a.log.format, b.log.format);
 }
@@ -231,6 +232,9 @@ std::vector<BadCase> bad_cases() {
       {"drain_timeout_negative",
        "http:\n  drain_timeout_ms: -1\n",
        {{"http.drain_timeout_ms", "-1 must not be negative"}}},
+      {"io_threads_zero",
+       "http:\n  io_threads: 0\n",
+       {{"http.io_threads", "0 must be between 1 and 64"}}},
       {"log_level_suggested",
        "log:\n  level: warning\n",
        {{"log.level",
@@ -515,6 +519,7 @@ TEST(GoodConfig, DefaultConfigIsTheDocumentedDefault) {
   EXPECT_EQ(c.http.read_timeout, milliseconds(10000));
   EXPECT_EQ(c.http.idle_timeout, milliseconds(60000));
   EXPECT_EQ(c.http.drain_timeout, milliseconds(5000));
+  EXPECT_EQ(c.http.io_threads, 2);
   EXPECT_EQ(c.log.level, LogLevel::kInfo);
   EXPECT_EQ(c.log.format, LogFormat::kText);
 }
@@ -542,6 +547,7 @@ http:
   read_timeout_ms: 1500
   idle_timeout_ms: 30000
   drain_timeout_ms: 0
+  io_threads: 4
 log:
   level: debug
   format: json
@@ -565,6 +571,7 @@ log:
   EXPECT_EQ(c.http.read_timeout, milliseconds(1500));
   EXPECT_EQ(c.http.idle_timeout, milliseconds(30000));
   EXPECT_EQ(c.http.drain_timeout, milliseconds(0));
+  EXPECT_EQ(c.http.io_threads, 4);
   EXPECT_EQ(c.log.level, LogLevel::kDebug);
   EXPECT_EQ(c.log.format, LogFormat::kJson);
 }

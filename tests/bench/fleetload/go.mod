@@ -1,0 +1,3 @@
+module pgdog-control/tests/bench/fleetload
+
+go 1.24
