@@ -13,24 +13,13 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=../lib/go-tool.sh
+source "$here/../lib/go-tool.sh"
+go_tool_init build-peer "$@"
 src="$here/peer"
-cache="${PGDC_TOOLS_CACHE:-$HOME/.cache/pgdog-control/tools}"
 
-print_env=0
-force=0
-for arg in "$@"; do
-  case "$arg" in
-    --print-env) print_env=1 ;;
-    --force) force=1 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
-    *) echo "build-peer: unknown argument: $arg" >&2; exit 2 ;;
-  esac
-done
 
-log() { echo "build-peer: $*" >&2; }
-die() { echo "build-peer: ERROR: $*" >&2; exit 1; }
-
-CLIENT_GO="$(awk '{sub(/^require[ \t]+/, "")} $1=="k8s.io/client-go" && $2 ~ /^v[0-9]/ {print $2; exit}' "$src/go.mod")"
+CLIENT_GO="$(go_mod_require_version "$src/go.mod" k8s.io/client-go)"
 [[ -n "$CLIENT_GO" ]] || die "k8s.io/client-go not required in $src/go.mod"
 HASH="$(cat "$src/main.go" "$src/go.mod" "$src/go.sum" | sha256sum | cut -c1-12)"
 bin="$cache/pgdc-clientgo-peer-$CLIENT_GO-$HASH/pgdc-clientgo-peer"

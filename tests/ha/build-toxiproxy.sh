@@ -13,26 +13,15 @@
 #              PGDC_GO_BUILD_P (go build -p, default 2).
 set -euo pipefail
 
+# shellcheck source=../lib/go-tool.sh
+source "$(cd "$(dirname "$0")" && pwd)/../lib/go-tool.sh"
+go_tool_init build-toxiproxy "$@"
 VERSION="${PGDC_TOXIPROXY_VERSION:-v2.5.0}"
 MOD=github.com/Shopify/toxiproxy/v2
-cache="${PGDC_TOOLS_CACHE:-$HOME/.cache/pgdog-control/tools}"
 dir="$cache/toxiproxy-$VERSION"
 server_bin="$dir/toxiproxy-server"
 cli_bin="$dir/toxiproxy-cli"
 
-print_env=0
-force=0
-for arg in "$@"; do
-  case "$arg" in
-    --print-env) print_env=1 ;;
-    --force) force=1 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
-    *) echo "build-toxiproxy: unknown argument: $arg" >&2; exit 2 ;;
-  esac
-done
-
-log() { echo "build-toxiproxy: $*" >&2; }
-die() { echo "build-toxiproxy: ERROR: $*" >&2; exit 1; }
 
 # Both binaries print "toxiproxy-<x> version <VERSION>" (the -X stamp below).
 works() { # path

@@ -17,23 +17,12 @@
 # from the client-go the release requires (v0.37.x -> 1.37), as helm does.
 set -euo pipefail
 
+# shellcheck source=../lib/go-tool.sh
+source "$(cd "$(dirname "$0")" && pwd)/../lib/go-tool.sh"
+go_tool_init build-helm "$@"
 VERSION="${PGDC_HELM_VERSION:-v3.22.0}"
-cache="${PGDC_TOOLS_CACHE:-$HOME/.cache/pgdog-control/tools}"
 bin="$cache/helm-$VERSION/helm"
 
-print_env=0
-force=0
-for arg in "$@"; do
-  case "$arg" in
-    --print-env) print_env=1 ;;
-    --force) force=1 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
-    *) echo "build-helm: unknown argument: $arg" >&2; exit 2 ;;
-  esac
-done
-
-log() { echo "build-helm: $*" >&2; }
-die() { echo "build-helm: ERROR: $*" >&2; exit 1; }
 
 [[ "$VERSION" =~ ^v3\.[0-9]+\.[0-9]+$ ]] || die "PGDC_HELM_VERSION must look like v3.N.P, got $VERSION"
 

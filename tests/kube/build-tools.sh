@@ -12,27 +12,14 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=../lib/go-tool.sh
+source "$here/../lib/go-tool.sh"
+go_tool_init build-tools "$@"
 tools_dir="$here/tools"
-cache="${PGDC_TOOLS_CACHE:-$HOME/.cache/pgdog-control/tools}"
 
-print_env=0
-force=0
-for arg in "$@"; do
-  case "$arg" in
-    --print-env) print_env=1 ;;
-    --force) force=1 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
-    *) echo "build-tools: unknown argument: $arg" >&2; exit 2 ;;
-  esac
-done
-
-log() { echo "build-tools: $*" >&2; }
-die() { echo "build-tools: ERROR: $*" >&2; exit 1; }
 
 # Versions come from the tools module's go.mod (the tool block pins them).
-req_version() {
-  awk -v m="$1" '{sub(/^require[ \t]+/, "")} $1==m && $2 ~ /^v[0-9]/ {print $2; exit}' "$tools_dir/go.mod"
-}
+req_version() { go_mod_require_version "$tools_dir/go.mod" "$1"; }
 K8S_VERSION="$(req_version k8s.io/kubernetes)"
 ETCD_VERSION="$(req_version go.etcd.io/etcd/server/v3)"
 [[ -n "$K8S_VERSION" ]] || die "k8s.io/kubernetes not required in $tools_dir/go.mod"
