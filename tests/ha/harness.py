@@ -35,12 +35,17 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from readiness_log import parse_ts, readiness_intervals  # noqa: E402,F401 (parse_ts: users)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -222,13 +227,7 @@ class Toxiproxy:
 
 # --- replicas -------------------------------------------------------------------------------
 
-LOG_LINE = re.compile(r"^(\S+Z) \w+ \[core\] (ready: leading with epoch (\S+)|not ready: .*)$")
-
-
-def parse_ts(text):
-    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-        tzinfo=datetime.timezone.utc).timestamp()
-
+# The readiness log lines and their timestamps: tests/lib/readiness_log.py.
 
 class Settings:
     """Lease timings in seconds. renew defaults to duration - interval (the
@@ -266,21 +265,7 @@ class Incarnation:
         frozen process does nothing, and after SIGCONT readiness is computed
         from the steady clock (already past the deadline), so the late log
         line is not the end of acting. The Sampler checks the resumed part."""
-        out, start, epoch = [], None, None
-        for line in self.logs().splitlines():
-            m = LOG_LINE.match(line)
-            if not m:
-                continue
-            t = parse_ts(m.group(1))
-            if m.group(3):
-                if start is None:
-                    start, epoch = t, m.group(3)
-            elif start is not None:
-                out.append([start, t, epoch])
-                start = None
-        if start is not None:
-            end = self.killed_at or now()
-            out.append([start, end, epoch])
+        out = [list(iv) for iv in readiness_intervals(self.logs(), self.killed_at or now())]
         for iv in out:
             for s, c in self.frozen:
                 if iv[0] <= s < iv[1] and (c is None or iv[1] > c):

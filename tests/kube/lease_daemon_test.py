@@ -12,7 +12,6 @@ themselves come from tests/bench/bench_kube.py.
 Environment: PGDC_BIN, PGDC_KUBE_ENV (an environment started by kube-env.sh),
 PGDC_TMP.
 """
-import datetime
 import json
 import os
 import re
@@ -26,7 +25,9 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import daemon_test as d  # noqa: E402
+from readiness_log import parse_ts, readiness_intervals  # noqa: E402,F401 (parse_ts: image_test)
 
 ENV_DIR = os.environ.get("PGDC_KUBE_ENV", "")
 
@@ -76,32 +77,11 @@ def config(lease, user, duration=DURATION, interval=INTERVAL, release_timeout=5,
     )
 
 
-LOG_TS = re.compile(r"^(\S+Z) \w+ \[core\] (ready: leading with epoch (\S+)|not ready: .*)$")
-
-
-def parse_ts(text):
-    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
-
-
 def intervals(daemon):
     """[(start, end, epoch)] readiness intervals from a daemon's log; an open
-    interval ends now."""
-    out, start, epoch = [], None, None
-    for line in daemon.logs().splitlines():
-        m = LOG_TS.match(line)
-        if not m:
-            continue
-        t = parse_ts(m.group(1))
-        if m.group(3):
-            if start is None:
-                start, epoch = t, m.group(3)
-        elif start is not None:
-            out.append((start, t, epoch))
-            start = None
-    if start is not None:
-        # Still ready, or killed while ready: its readiness ended at the kill.
-        out.append((start, getattr(daemon, "killed_at", None) or time.time(), epoch))
-    return out
+    interval ends at the kill (killed while ready) or now (still ready)."""
+    return readiness_intervals(daemon.logs(),
+                               getattr(daemon, "killed_at", None) or time.time())
 
 
 def check_safety(testcase, daemons):
