@@ -507,6 +507,9 @@ class HighAvailability(unittest.TestCase):
         t0 = time.time()
         podman("kill", second.name)
         second.killed_at = time.time()
+        # kill returns once the signal is sent; podman reports "stopped" until
+        # it has reaped the container and recorded the exit: wait for that.
+        podman("wait", second.name)
         self.assertEqual(second.state(), ("exited", 137))
         self.wait_one_ready([third], timeout=DURATION + 20)
         took = log_time(first_line(third.logs(), "[core] ready: leading")) - t0
