@@ -26,8 +26,16 @@ ADMIN = "admin-token-0123456789abcdef"
 READ = "read-token-0123456789abcdef"
 
 
+def staging_token_file():
+    """The staging deployment's token file, replaced atomically: a daemon
+    starting meanwhile (tests run several) must never read it half-written."""
+    path = write_config("staging.tokens.tmp", f"# staging\n\n{STAGING}\n")
+    os.replace(path, path[:-len(".tmp")])
+    return path[:-len(".tmp")]
+
+
 def api_config(extra=""):
-    token_file = write_config("staging.tokens", f"# staging\n\n{STAGING}\n")
+    token_file = staging_token_file()
     return (
         'listen: "127.0.0.1:@PORT@"\n'
         "http:\n"
