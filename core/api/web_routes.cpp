@@ -32,16 +32,16 @@ HttpResponse no_route(const HttpRequest& r) {
 
 Json control_json(const ApiCore& c, const Epoch& epoch) {
   const LeadershipSnapshot s = c.state.snapshot();
-  const auto steady = SteadyClock::now();
+  const auto steady = LeaseClock::now();
   const std::int64_t wall = c.clock.wall_ms();
-  auto ms = [](SteadyClock::duration d) {
+  auto ms = [](LeaseClock::duration d) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
   };
   Json since = nullptr;
-  if (s.role_since != SteadyTime{}) since = wall - ms(steady - s.role_since);
+  if (s.role_since != LeaseTime{}) since = wall - ms(steady - s.role_since);
   // A term that never expires (noop) is never renewed: its age means nothing.
   Json renew_age = nullptr;
-  if (s.last_observation != SteadyTime{} && s.valid_until != SteadyTime::max()) {
+  if (s.last_observation != LeaseTime{} && s.valid_until != LeaseTime::max()) {
     renew_age = std::max<std::int64_t>(0, ms(steady - s.last_observation));
   }
   const LeaderConfig& lc = c.info.leader;

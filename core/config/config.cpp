@@ -34,9 +34,12 @@ namespace {
 namespace rules = config_rules;
 using std::chrono::milliseconds;
 
+// Below this, renewals and follower retries load the backend for no gain.
+constexpr std::int64_t kMinIntervalMs = 100;
+
 constexpr std::array<std::string_view, 7> kTopKeys = {
     "listen", "plugin_dir", "advertise_address", "leader", "http", "log", "api"};
-constexpr std::array<std::string_view, 10> kLeaderKeys = {"enabled",
+constexpr std::array<std::string_view, 11> kLeaderKeys = {"enabled",
                                                           "backend",
                                                           "identity",
                                                           "lease_name",
@@ -45,6 +48,7 @@ constexpr std::array<std::string_view, 10> kLeaderKeys = {"enabled",
                                                           "lease_interval_secs",
                                                           "renew_deadline_secs",
                                                           "release_timeout_secs",
+                                                          "stop_work_timeout_secs",
                                                           "options"};
 constexpr std::array<std::string_view, 6> kHttpKeys = {"max_header_bytes", "max_body_bytes",
                                                        "read_timeout_ms",  "idle_timeout_ms",
@@ -163,6 +167,8 @@ class Reader {
   void error(const YAML::Mark& at, std::string key, std::string message) {
     errors_.push_back({at, ConfigError{std::move(key), std::move(message)}});
   }
+
+  std::vector<ConfigError> take_warnings() { return std::move(warnings_); }
 
   std::vector<ConfigError> sorted_errors() {
     std::stable_sort(errors_.begin(), errors_.end(),
@@ -557,7 +563,7 @@ class Reader {
 
   void read_leader(const Entry& section) {
     LeaderConfig& leader = config_.leader;
-    Timing duration, interval, renew;
+    Timing duration, interval, renew, stop_work, release;
     auto timing = [](Timing& t, const Entry& e) {
       t.given = true;
       t.mark = e.mark;
@@ -625,21 +631,49 @@ class Reader {
             renew.valid = v.has_value();
             if (v) leader.renew_deadline = *v;
           } else if (name == "release_timeout_secs") {
-            if (auto v = read_seconds(e, 0)) leader.release_timeout = *v;
+            timing(release, e);
+            auto v = read_seconds(e, 0);
+            release.valid = v.has_value();
+            if (v) leader.release_timeout = *v;
+          } else if (name == "stop_work_timeout_secs") {
+            timing(stop_work, e);
+            auto v = read_seconds(e, 1);
+            stop_work.valid = v.has_value();
+            if (v) leader.stop_work_timeout = *v;
           } else if (name == "options") {
             read_options(e);
           }
         });
-    check_timing(duration, interval, renew);
+    check_timing(duration, interval, renew, stop_work, release);
   }
 
-  // lease_duration > renew_deadline > 1.2 x lease_interval (> 0, checked alone).
-  void check_timing(const Timing& duration, const Timing& interval, const Timing& renew) {
+  // The timing rule (docs/configuration.md#the-timing-rule), on values that
+  // were valid alone:
+  //   lease_interval >= 0.1 s;
+  //   lease_duration > renew_deadline > 1.2 x lease_interval;
+  //   lease_duration - renew_deadline >= max(1 s, lease_duration / 10): the
+  //     safety margin between this replica's deadline and the earliest
+  //     takeover by another, which absorbs clock-rate differences and the
+  //     time leader work takes to stop;
+  //   renew_deadline defaults to lease_duration - max(lease_interval, that
+  //     minimum margin): 10 s for the default 15 s / 5 s;
+  //   0 < stop_work_timeout < the margin (default: min(2 s, margin / 2));
+  //   release_timeout > lease_duration is only a warning.
+  void check_timing(const Timing& duration, const Timing& interval, const Timing& renew,
+                    const Timing& stop_work, const Timing& release) {
     LeaderConfig& leader = config_.leader;
     const std::int64_t d = leader.lease_duration.count();
     const std::int64_t i = leader.lease_interval.count();
+    if (interval.valid && i < kMinIntervalMs) {
+      error(interval.mark, "leader.lease_interval_secs",
+            rules::format_seconds(i) + " is below the minimum of " +
+                rules::format_seconds(kMinIntervalMs) +
+                " s: every renewal is a write to the coordination backend and every follower "
+                "retry a read");
+    }
+    const std::int64_t min_margin = std::max<std::int64_t>(1000, d / 10);
     if (!renew.given && duration.valid && interval.valid) {
-      leader.renew_deadline = milliseconds(d - i);
+      leader.renew_deadline = milliseconds(d - std::max(i, min_margin));
     }
     const std::int64_t r = leader.renew_deadline.count();
     const std::string key = "leader.renew_deadline_secs";
@@ -658,12 +692,47 @@ class Reader {
                 rules::format_seconds(d) + ")");
     }
     bool renew_known = renew.given ? renew.valid : duration.valid;
+    const char* kDefaultRule =
+        " (default: lease_duration_secs - max(lease_interval_secs, the safety margin))";
     if (renew_known && interval.valid && !(r * 10 > i * 12)) {
       std::string shown = rules::format_seconds(r);
-      if (!renew.given) shown += " (default: lease_duration_secs - lease_interval_secs)";
+      if (!renew.given) shown += kDefaultRule;
       error(last({&duration, &interval, &renew}), key,
             shown + " must be greater than 1.2 x leader.lease_interval_secs (1.2 x " +
                 rules::format_seconds(i) + " = " + rules::format_decimal(i * 12, 4) + ")");
+    }
+    if (!renew_known || !duration.valid || !(d > r)) return;
+    const std::int64_t margin = d - r;
+    if (margin < min_margin) {
+      std::string shown = rules::format_seconds(r);
+      if (!renew.given) shown += kDefaultRule;
+      error(last({&duration, &interval, &renew}), key,
+            shown + " leaves " + rules::format_seconds(margin) +
+                " s below leader.lease_duration_secs (" + rules::format_seconds(d) +
+                "); the safety margin must be at least " + rules::format_seconds(min_margin) +
+                " s (the larger of 1 s and 10% of the lease duration): it absorbs clock-rate "
+                "differences and the time leader work takes to stop before another replica "
+                "can take over; set renew_deadline_secs to at most " +
+                rules::format_seconds(d - min_margin) + " or lengthen lease_duration_secs");
+      return;
+    }
+    const std::string stop_key = "leader.stop_work_timeout_secs";
+    if (!stop_work.given) {
+      leader.stop_work_timeout = milliseconds(std::min<std::int64_t>(2000, margin / 2));
+    } else if (stop_work.valid && leader.stop_work_timeout.count() >= margin) {
+      error(last({&duration, &interval, &renew, &stop_work}), stop_key,
+            rules::format_seconds(leader.stop_work_timeout.count()) +
+                " must be less than leader.lease_duration_secs - leader.renew_deadline_secs (" +
+                rules::format_seconds(margin) +
+                " s): leader work must have stopped before another replica can take over");
+    }
+    if (release.valid && leader.release_timeout.count() > d) {
+      warnings_.push_back(
+          {"leader.release_timeout_secs",
+           rules::format_seconds(leader.release_timeout.count()) +
+               " exceeds leader.lease_duration_secs (" + rules::format_seconds(d) +
+               "): the lease expires by itself before a release that slow would end; shutdown "
+               "only waits longer"});
     }
   }
 
@@ -716,6 +785,7 @@ class Reader {
 
   Config& config_;
   std::vector<std::pair<YAML::Mark, ConfigError>> errors_;
+  std::vector<ConfigError> warnings_;
   std::vector<std::pair<std::string, std::string>> tokens_seen_;  // token, key
   std::vector<std::string> deployment_names_;                     // api.deployments so far
 };
@@ -774,6 +844,7 @@ ConfigResult parse_config(const std::string& yaml_text, const std::string& sourc
     for (const YAML::Node& d : documents) reader.read_document(d);
     ConfigResult result;
     result.errors = reader.sorted_errors();
+    result.warnings = reader.take_warnings();
     if (result.errors.empty()) result.config = std::move(config);
     return result;
   } catch (const YAML::DeepRecursion& e) {

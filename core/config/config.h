@@ -24,11 +24,20 @@ struct LeaderConfig {
   std::string lease_name = "pgdog-control";
   // Empty: the backend decides (POD_NAMESPACE, then the service account's).
   std::string lease_namespace;
-  // Invariant: lease_duration > renew_deadline > 1.2 * lease_interval > 0.
+  // Invariants (docs/configuration.md#the-timing-rule):
+  //   lease_interval >= 100 ms;
+  //   lease_duration > renew_deadline > 1.2 * lease_interval;
+  //   lease_duration - renew_deadline >= max(1 s, lease_duration / 10);
+  //   0 < stop_work_timeout < lease_duration - renew_deadline.
   std::chrono::milliseconds lease_duration{15000};
   std::chrono::milliseconds lease_interval{5000};
-  std::chrono::milliseconds renew_deadline{10000};  // default: duration - interval
+  // Default: duration - max(interval, max(1 s, duration / 10)).
+  std::chrono::milliseconds renew_deadline{10000};
   std::chrono::milliseconds release_timeout{5000};  // >= 0
+  // How long the end of a term waits for in-flight leader-only work before
+  // giving up on it (and, at shutdown, keeping the lease instead of
+  // releasing it). Default: min(2 s, (lease_duration - renew_deadline) / 2).
+  std::chrono::milliseconds stop_work_timeout{2000};
   // Free-form backend settings (leader.options), as a JSON object string.
   std::string options_json = "{}";
 };
@@ -109,6 +118,8 @@ struct ConfigError {
 struct ConfigResult {
   std::optional<Config> config;     // set only when errors is empty
   std::vector<ConfigError> errors;  // every problem, in file order
+  // Valid but questionable settings; the daemon logs each at startup.
+  std::vector<ConfigError> warnings;
 };
 
 // Parses and validates YAML text. `source` names the file in messages.

@@ -57,8 +57,8 @@ void watch_leadership(LeadershipState& state, Metrics& metrics) {
 
 int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
   // 1. Configuration: every problem reported at once, then exit 2.
-  ConfigResult loaded =
-      cli.config_path.empty() ? ConfigResult{default_config(), {}} : load_config(cli.config_path);
+  ConfigResult loaded = cli.config_path.empty() ? ConfigResult{default_config(), {}, {}}
+                                                : load_config(cli.config_path);
   if (!loaded.config) {
     const std::string source = cli.config_path.empty() ? "<embedded default>" : cli.config_path;
     std::cerr << "pgdog-control: invalid configuration in " << source << " ("
@@ -71,6 +71,7 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
   if (cli.log_level) config.log.level = *cli.log_level;
   if (cli.log_format) config.log.format = *cli.log_format;
   log::configure(config.log.level, config.log.format);
+  for (const auto& w : loaded.warnings) log::warn(kLog, "configuration: " + w.str());
   resolve_environment_defaults(config);
   fleet::TokenLoad tokens = fleet::load_tokens(config.api);  // token files: a startup error
   if (!tokens.auth) {
@@ -91,6 +92,10 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
 
   LeadershipOptions leadership_options;
   leadership_options.progress_timeout = 2 * config.leader.lease_duration;
+  leadership_options.stop_work_timeout = config.leader.stop_work_timeout;
+  // A plugin renews (and reports) every interval: a refusal that outlives
+  // one is a disagreement, not a race.
+  leadership_options.disagreement_timeout = config.leader.lease_interval;
   LeadershipState state(leadership_options);
   Metrics metrics;
   const std::string plugin_name = plugin_lib.plugin->descriptor->name;
@@ -112,7 +117,8 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
            ? "leader election on: lease " + lc.lease_name + ", duration " +
                  seconds_str(lc.lease_duration) + ", renew deadline " +
                  seconds_str(lc.renew_deadline) + ", interval " + seconds_str(lc.lease_interval) +
-                 ", release timeout " + seconds_str(lc.release_timeout)
+                 ", release timeout " + seconds_str(lc.release_timeout) + ", stop-work timeout " +
+                 seconds_str(lc.stop_work_timeout)
            : std::string("leader election off (single replica)")) +
       "; listen " + listen + "; identity " + lc.identity;
   if (cli.check) {
@@ -195,6 +201,11 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
     std::fflush(nullptr);
     ::_exit(kExitRuntime);  // its thread still runs inside the plugin: no safe unwind
   }
+  if (!stopped.release_allowed) {
+    log::error(kLog, "leader-only work was still running " + seconds_str(lc.stop_work_timeout) +
+                         " after leadership ended: the lease was not released, so no other "
+                         "replica acts beside it; it expires after the lease duration");
+  }
   if (!stopped.clean) log::warn(kLog, "plugin stop: " + stopped.error);
   api.stop();  // parked command polls answered before the drain waits for them
   if (forwarder) forwarder->shutdown();  // so are forwarded ones
@@ -206,7 +217,9 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
   server.stop();
   state.stop_watchdog();
   log::info(kLog, "stopped; leadership released in " + std::to_string(stopped.took.count()) + "ms" +
-                      (stopped.clean ? "" : " (release not confirmed)"));
+                      (!stopped.release_allowed ? " (lease kept until it expires)"
+                       : stopped.clean          ? ""
+                                                : " (release not confirmed)"));
   return kExitOk;
 }
 

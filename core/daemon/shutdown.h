@@ -1,6 +1,8 @@
 // The leadership half of a graceful shutdown, in the only safe order:
 //   1. readiness false and leader-only work stopped (LeadershipState),
-//   2. the plugin stops and releases, bounded by release_timeout (+ grace),
+//   2. the plugin stops and releases, bounded by release_timeout (+ grace);
+//      if leader work did not stop within stop_work_timeout, the plugin
+//      stops without releasing and the lease expires on its own,
 //   3. the host services are closed: nothing the plugin says counts after.
 // Another replica may act as soon as step 2 releases, so step 1 must be over.
 #pragma once
@@ -17,9 +19,11 @@
 namespace pgdc {
 
 struct LeadershipStopResult {
-  bool clean = false;  // plugin stop() returned OK (released if it held)
-  bool hung = false;   // plugin stop() did not return by deadline + grace
-  std::string error;   // the plugin's message when not clean
+  bool clean = false;  // plugin stop() returned OK (released if it held and asked)
+  // Leader work stopped in time, so the plugin was asked to release.
+  bool release_allowed = false;
+  bool hung = false;  // plugin stop() did not return by deadline + grace
+  std::string error;  // the plugin's message when not clean
   std::chrono::milliseconds took{0};
   // When hung: becomes ready if stop() ever returns (tests wait on it).
   std::shared_future<std::pair<bool, std::string>> late_stop;

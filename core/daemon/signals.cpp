@@ -7,6 +7,8 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include "log/logger.h"
+
 namespace pgdc {
 namespace {
 
@@ -17,6 +19,7 @@ sigset_t shutdown_set() {
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   sigaddset(&set, wake_signal());
   return set;
 }
@@ -31,10 +34,20 @@ ShutdownSignals::ShutdownSignals() {
 
 int ShutdownSignals::wait() {
   sigset_t set = shutdown_set();
-  int sig = 0;
-  while (sigwait(&set, &sig) != 0) {
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      // The default action would end the process without releasing the
+      // lease. Nothing here can be reloaded safely in place (timings and the
+      // plugin are fixed for a term), so it is ignored, loudly.
+      log::warn("core",
+                "received SIGHUP: ignored (the configuration is not reloaded; restart the replica "
+                "to apply changes)");
+      continue;
+    }
+    return sig == wake_signal() ? 0 : sig;
   }
-  return sig == wake_signal() ? 0 : sig;
 }
 
 void ShutdownSignals::exit_on_second_signal() {

@@ -1,8 +1,10 @@
 // Shutdown signals, handled synchronously with sigwait on one thread.
 //
 // Construct ShutdownSignals in main() before any other thread exists: it
-// blocks SIGTERM, SIGINT and an internal wake-up signal in the calling thread,
-// and every thread created later inherits that mask, so only wait() sees them.
+// blocks SIGTERM, SIGINT, SIGHUP and an internal wake-up signal in the calling
+// thread, and every thread created later inherits that mask, so only wait()
+// sees them. SIGHUP is logged and ignored (by default it would end the
+// process without releasing the lease; nothing is reloaded).
 // SIGPIPE is ignored (a peer closing a socket is an error code, not a death).
 #pragma once
 

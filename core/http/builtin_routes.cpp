@@ -17,7 +17,7 @@ using Json = nlohmann::json;
 
 double secs(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000.0; }
 
-double secs_between(SteadyTime from, SteadyTime to) {
+double secs_between(LeaseTime from, LeaseTime to) {
   return std::max(0.0, std::chrono::duration<double>(to - from).count());
 }
 
@@ -33,11 +33,11 @@ HttpResponse text(int status, std::string body) {
 }
 
 Json status_json(const StatusInfo& info, const LeadershipSnapshot& s) {
-  const auto now = SteadyClock::now();
+  const auto now = LeaseClock::now();
   Json validity_remaining = nullptr;
   std::string validity = "none";
   if (s.ready) {
-    if (s.valid_until == SteadyTime::max()) {
+    if (s.valid_until == LeaseTime::max()) {
       validity = "never";
     } else {
       validity = "valid";
@@ -45,7 +45,7 @@ Json status_json(const StatusInfo& info, const LeadershipSnapshot& s) {
     }
   }
   Json role_since = nullptr;
-  if (s.role_since != SteadyTime{}) role_since = secs_between(s.role_since, now);
+  if (s.role_since != LeaseTime{}) role_since = secs_between(s.role_since, now);
   const LeaderConfig& lc = info.leader;
   return Json{
       {"identity", info.identity},
@@ -63,6 +63,7 @@ Json status_json(const StatusInfo& info, const LeadershipSnapshot& s) {
         {"interval_secs", secs(lc.lease_interval)},
         {"renew_deadline_secs", secs(lc.renew_deadline)},
         {"release_timeout_secs", secs(lc.release_timeout)},
+        {"stop_work_timeout_secs", secs(lc.stop_work_timeout)},
         {"enabled", lc.enabled}}},
       {"validity", validity},
       {"validity_remaining_secs", validity_remaining},

@@ -1,5 +1,6 @@
 #include "leadership/leadership_state.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "log/logger.h"
@@ -9,7 +10,7 @@ namespace {
 
 constexpr std::string_view kLog = "leadership";
 
-std::string seconds(std::chrono::steady_clock::duration d) {
+std::string seconds(LeaseClock::duration d) {
   return std::to_string(std::chrono::duration<double>(d).count()) + "s";
 }
 
@@ -22,123 +23,158 @@ std::string Epoch::str() const {
 }
 
 LeadershipState::LeadershipState(LeadershipOptions options) : options_(std::move(options)) {
-  if (!options_.now) options_.now = [] { return SteadyClock::now(); };
+  if (!options_.now) options_.now = [] { return LeaseClock::now(); };
   state_.role_since = now();
 }
 
 LeadershipState::~LeadershipState() { stop_watchdog(); }
 
-SteadyTime LeadershipState::now() const { return options_.now(); }
+LeaseTime LeadershipState::now() const { return options_.now(); }
 
-bool LeadershipState::ready_locked(SteadyTime t) const {
+bool LeadershipState::ready_locked(LeaseTime t) const {
   return term_active_ && !state_.shutting_down && state_.role == Role::kLeader &&
          t < state_.valid_until;
 }
 
-LeadershipSnapshot LeadershipState::snapshot_locked(SteadyTime t) const {
+LeadershipSnapshot LeadershipState::snapshot_locked(LeaseTime t) const {
   LeadershipSnapshot s = state_;
   s.ready = ready_locked(t);
+  // A leader whose term ended (or is ending) has not confirmed any holder:
+  // naming itself would send clients back to the replica that just lost.
+  if (s.role == Role::kLeader && !s.ready) {
+    s.holder.clear();
+    s.holder_address.clear();
+  }
   return s;
 }
 
-void LeadershipState::revoke_locked(std::unique_lock<std::mutex>& lock, std::string_view why) {
-  if (!term_active_) return;
+bool LeadershipState::revoke_locked(std::unique_lock<std::mutex>& lock, std::string_view why) {
+  if (!term_active_) return true;
   // Order matters: no new work may start (term_active_ false), then running
   // work is told to stop, then we wait for it. Only after that may anyone
   // learn that the term ended.
   term_active_ = false;
   term_stop_.request_stop();
-  const auto deadline = SteadyClock::now() + options_.revoke_wait;
-  if (!in_flight_cv_.wait_until(lock, deadline, [this] { return in_flight_ == 0; })) {
+  const bool stopped =
+      in_flight_cv_.wait_for(lock, options_.stop_work_timeout, [this] { return in_flight_ == 0; });
+  if (!stopped) {
     log::error(kLog, "leader-only work did not stop within " +
-                         std::to_string(options_.revoke_wait.count()) +
+                         std::to_string(options_.stop_work_timeout.count()) +
                          "ms after leadership ended (" + std::string(why) + "); " +
                          std::to_string(in_flight_) + " task(s) still running");
   }
   log::info(kLog, "leadership term " + state_.epoch.str() + " ended: " + std::string(why));
+  return stopped;
+}
+
+void LeadershipState::refuse_locked(LeaseTime t, std::string why) {
+  if (!refused_since_) refused_since_ = t;
+  refused_why_ = std::move(why);
+}
+
+void LeadershipState::publish(std::unique_lock<std::mutex>& lock, LeaseTime t) {
+  const LeadershipSnapshot snap = snapshot_locked(t);
+  ++generation_;
+  lock.unlock();
+  watchdog_cv_.notify_all();
+  notify(snap);
 }
 
 void LeadershipState::apply(const Observation& o) {
   std::lock_guard transition(transition_mutex_);
   std::unique_lock lock(mutex_);
-  const SteadyTime t = now();
+  const LeaseTime t = now();
   state_.last_observation = t;
   if (state_.shutting_down) return;  // nothing may revive a stopping replica
 
-  const bool same_term = term_active_ && o.role == Role::kLeader && o.epoch == state_.epoch;
+  const bool claims = o.role == Role::kLeader;
+  const bool same_term = term_active_ && claims && o.epoch == state_.epoch;
   if (term_active_ && !same_term) {
-    revoke_locked(lock, o.role == Role::kLeader
-                            ? "epoch changed to " + o.epoch.str()
-                            : "backend reports follower, holder \"" + o.holder + "\"");
+    revoke_locked(lock, claims ? "epoch changed to " + o.epoch.str()
+                               : "backend reports follower, holder \"" + o.holder + "\"");
   }
+  // Only the very next report may resume a term the watchdog ended.
+  const std::optional<Epoch> expired = std::exchange(expired_term_, std::nullopt);
 
-  Role role = o.role;
   bool refused = false;
-  if (o.role == Role::kLeader && !same_term) {
-    // A new term: its epoch must exceed every earlier one in its scope.
-    auto it = highest_epoch_.find(o.epoch.scope);
-    if (it != highest_epoch_.end() && o.epoch.term <= it->second) {
-      log::error(kLog, "refusing leadership: backend reported epoch " + o.epoch.str() +
-                           ", not greater than the earlier " + std::to_string(it->second) +
-                           " in the same scope (a fencing violation in the backend)");
-      refused = true;
-      role = Role::kFollower;
-    } else if (o.valid_until <= t) {
+  if (claims && !same_term) {
+    const bool resumes = expired && *expired == o.epoch;
+    const auto highest = highest_epoch_.find(o.epoch.scope);
+    if (o.valid_until <= t) {
+      // Late and already over. A same-term report may still be followed by a
+      // valid renewal of that term, which resumes it.
+      if (resumes) expired_term_ = expired;
       log::warn(kLog, "ignoring leadership that is already expired (epoch " + o.epoch.str() + ")");
+      refuse_locked(t, "the backend reports leadership (epoch " + o.epoch.str() +
+                           ") whose validity deadline has already passed");
       refused = true;
-      role = Role::kFollower;
+    } else if (resumes) {
+      // The backend renewed the term after our deadline passed (a slow reply,
+      // a descheduled thread). A repeated epoch means the term never broke
+      // (pgdc_leadership), so nothing stands between the two parts of it.
+      term_stop_ = std::stop_source();
+      term_active_ = true;
+      log::info(kLog, "leadership term " + o.epoch.str() +
+                          " resumed: the backend renewed it after its validity deadline had "
+                          "passed here; valid for " +
+                          seconds(o.valid_until - t));
+    } else if (highest != highest_epoch_.end() && o.epoch.term <= highest->second) {
+      log::error(kLog, "refusing leadership: backend reported epoch " + o.epoch.str() +
+                           ", not greater than the earlier " + std::to_string(highest->second) +
+                           " in the same scope (a fencing violation in the backend)");
+      refuse_locked(t, "the backend claims leadership with epoch " + o.epoch.str() +
+                           ", not greater than the earlier " + std::to_string(highest->second) +
+                           " in its scope, so this replica refuses to lead");
+      refused = true;
     } else {
       highest_epoch_[o.epoch.scope] = o.epoch.term;
       term_stop_ = std::stop_source();
       term_active_ = true;
       log::info(kLog, "leading with epoch " + o.epoch.str() + ", valid for " +
-                          (o.valid_until == SteadyTime::max() ? std::string("ever")
-                                                              : seconds(o.valid_until - t)));
+                          (o.valid_until == LeaseTime::max() ? std::string("ever")
+                                                             : seconds(o.valid_until - t)));
     }
   }
 
+  const Role role = refused ? Role::kFollower : o.role;
   if (role != state_.role) {
     state_.role = role;
     state_.role_since = t;
     ++state_.transitions;
   }
-  state_.holder = o.holder;
-  state_.holder_address = o.holder_address;
-  if (!refused) {
+  if (refused) {
+    // The claim names this replica; it is not confirmed as holder here.
+    state_.holder.clear();
+    state_.holder_address.clear();
+    state_.valid_until = LeaseTime::min();
+  } else {
+    refused_since_.reset();
+    state_.holder = o.holder;
+    state_.holder_address = o.holder_address;
     state_.epoch = o.epoch;
     state_.valid_until = o.valid_until;
-  } else {
-    state_.valid_until = SteadyTime::min();
   }
-  const LeadershipSnapshot snap = snapshot_locked(t);
-  ++generation_;
-  lock.unlock();
-  watchdog_cv_.notify_all();
-  notify(snap);
+  publish(lock, t);
 }
 
-void LeadershipState::begin_shutdown() {
+bool LeadershipState::begin_shutdown() {
   std::lock_guard transition(transition_mutex_);
   std::unique_lock lock(mutex_);
-  if (state_.shutting_down) return;
+  if (state_.shutting_down) return true;
   state_.shutting_down = true;
-  revoke_locked(lock, "shutting down");
-  const LeadershipSnapshot snap = snapshot_locked(now());
-  ++generation_;
-  lock.unlock();
-  watchdog_cv_.notify_all();
-  notify(snap);
+  const bool stopped = revoke_locked(lock, "shutting down");
+  publish(lock, now());
+  return stopped;
 }
 
 void LeadershipState::expire_if_due() {
   std::lock_guard transition(transition_mutex_);
   std::unique_lock lock(mutex_);
-  const SteadyTime t = now();
+  const LeaseTime t = now();
   if (!term_active_ || t < state_.valid_until) return;
   revoke_locked(lock, "validity deadline passed without a renewal");
-  const LeadershipSnapshot snap = snapshot_locked(t);
-  lock.unlock();
-  notify(snap);
+  expired_term_ = state_.epoch;
+  publish(lock, t);
 }
 
 void LeadershipState::start_watchdog() {
@@ -162,15 +198,21 @@ void LeadershipState::stop_watchdog() {
 
 void LeadershipState::watchdog_loop(std::stop_token stop) {
   // Sleeps until the validity deadline of the current term (re-armed by every
-  // apply), then revokes it if no renewal moved the deadline. Uses the real
-  // steady clock for waiting; the injected clock decides expiry.
+  // publication), then revokes it if no renewal moved the deadline. Waits run
+  // on CLOCK_MONOTONIC underneath, which stops during a suspend; an armed
+  // wait is therefore cut into short slices, so a deadline that passed while
+  // the host slept revokes the term within a slice of resuming. (ready() and
+  // run_as_leader() check the deadline themselves and are exact.)
+  constexpr auto kSlice = std::chrono::milliseconds(200);
   while (!stop.stop_requested()) {
     {
       std::unique_lock lock(mutex_);
       const std::uint64_t seen = generation_;
-      const bool armed = term_active_ && state_.valid_until != SteadyTime::max();
-      const auto wait = armed ? std::max(state_.valid_until - now(), SteadyClock::duration::zero())
-                              : SteadyClock::duration(std::chrono::seconds(60));
+      const bool armed = term_active_ && state_.valid_until != LeaseTime::max();
+      const auto wait = armed
+                            ? std::clamp<LeaseClock::duration>(state_.valid_until - now(),
+                                                               LeaseClock::duration::zero(), kSlice)
+                            : LeaseClock::duration(std::chrono::seconds(60));
       watchdog_cv_.wait_for(lock, stop, wait, [&] { return generation_ != seen; });
     }
     if (stop.stop_requested()) return;
@@ -237,8 +279,13 @@ void LeadershipState::report_progress() {
 
 std::string LeadershipState::wedged_reason() const {
   std::lock_guard lock(mutex_);
+  const LeaseTime t = now();
+  if (refused_since_ && t - *refused_since_ > options_.disagreement_timeout) {
+    return refused_why_ + " (for " + seconds(t - *refused_since_) + "; limit " +
+           std::to_string(options_.disagreement_timeout.count()) + "ms)";
+  }
   if (!last_progress_) return {};
-  const auto idle = now() - *last_progress_;
+  const auto idle = t - *last_progress_;
   if (idle <= options_.progress_timeout) return {};
   return "elector made no progress for " + seconds(idle) + " (limit " +
          std::to_string(options_.progress_timeout.count()) + "ms)";

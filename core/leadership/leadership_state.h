@@ -5,19 +5,36 @@
 // asks: "may I act as leader right now, and under which epoch?"
 //
 // Guarantees
-//  - ready() is true only while leading, before the validity deadline (steady
-//    clock) and not shutting down. It turns false at the deadline even if the
-//    plugin says nothing (a wedged plugin cannot keep this replica Ready).
+//  - ready() is true only while leading, before the validity deadline and not
+//    shutting down. It turns false at the deadline even if the plugin says
+//    nothing (a wedged plugin cannot keep this replica Ready).
+//  - Deadlines are on LeaseClock (CLOCK_BOOTTIME): time spent suspended
+//    counts, so a deadline that passed while the host slept has passed.
 //  - Leader-only work runs through run_as_leader(epoch, work) and only while
 //    ready() with exactly that epoch; older epochs are refused.
 //  - When a term ends (lost, expired, shutdown), its stop token is triggered
-//    and in-flight leader work is waited for (bounded by revoke_wait) BEFORE
-//    the new state is published or any listener hears of it.
+//    and in-flight leader work is waited for (bounded by stop_work_timeout)
+//    BEFORE the new state is published or any listener hears of it.
+//    begin_shutdown() says whether that work stopped in time; the caller
+//    releases the leadership only if it did (a release lets another replica
+//    act at once).
 //  - Within one epoch scope, a new term's epoch must be greater than every
 //    earlier one; a plugin that breaks this is refused leadership.
+//  - A term this class ended at its deadline resumes when the plugin reports
+//    the same epoch again with a deadline still ahead (a renewal that reached
+//    the core late: the ABI says a repeated epoch is an unbroken term).
+//  - A leadership claim this class refuses for longer than
+//    disagreement_timeout makes wedged_reason() non-empty, so /healthz fails
+//    and the replica is restarted instead of holding the lease without
+//    serving.
+//  - holder / holder_address in a snapshot are never this replica while it
+//    is not ready: a term that ended (deadline, shutdown, refusal) names no
+//    holder until the plugin reports one it has confirmed.
 //
 // Thread-safety: every member is safe to call from any thread.
 #pragma once
+
+#include <pgdog_control/boot_clock.hpp>
 
 #include <chrono>
 #include <condition_variable>
@@ -33,8 +50,9 @@
 
 namespace pgdc {
 
-using SteadyClock = std::chrono::steady_clock;
-using SteadyTime = SteadyClock::time_point;
+// Every leadership deadline, in the core and in the ABI, is on this clock.
+using LeaseClock = BootClock;
+using LeaseTime = LeaseClock::time_point;
 
 enum class Role { kFollower, kLeader };
 std::string_view role_name(Role role);
@@ -52,32 +70,37 @@ struct Observation {
   Role role = Role::kFollower;
   std::string holder;
   Epoch epoch;
-  SteadyTime valid_until = SteadyTime::min();  // SteadyTime::max(): never expires
-  std::string holder_address;                  // "host:port" of the holder; "" if unknown
+  LeaseTime valid_until = LeaseTime::min();  // LeaseTime::max(): never expires
+  std::string holder_address;                // "host:port" of the holder; "" if unknown
 };
 
 struct LeadershipSnapshot {
   Role role = Role::kFollower;  // as last reported (see ready for "may act")
-  std::string holder;           // last known holder, empty if none
+  std::string holder;           // last confirmed holder, empty if none or unknown
   std::string holder_address;   // where the holder serves ("host:port"), empty if unknown
   Epoch epoch;
-  SteadyTime valid_until = SteadyTime::min();
-  SteadyTime role_since{};        // when role last changed
-  SteadyTime last_observation{};  // when the plugin last reported
+  LeaseTime valid_until = LeaseTime::min();
+  LeaseTime role_since{};         // when role last changed
+  LeaseTime last_observation{};   // when the plugin last reported
   std::uint64_t transitions = 0;  // role changes in this process
   bool shutting_down = false;
   bool ready = false;  // computed at snapshot time
 };
 
 struct LeadershipOptions {
-  // How long a revocation waits for in-flight leader work to notice its stop
-  // token before it gives up waiting (and logs).
-  std::chrono::milliseconds revoke_wait{2000};
+  // How long the end of a term waits for in-flight leader work to notice its
+  // stop token. Config: leader.stop_work_timeout_secs, which must be less
+  // than lease_duration - renew_deadline: the time between this replica's
+  // deadline and the earliest takeover by another.
+  std::chrono::milliseconds stop_work_timeout{2000};
   // /healthz reports the elector wedged when a plugin that reports progress
   // has not done so for this long.
   std::chrono::milliseconds progress_timeout{30000};
-  // Injected for tests; defaults to SteadyClock::now.
-  std::function<SteadyTime()> now;
+  // /healthz fails when the plugin keeps claiming leadership that this class
+  // refuses for longer than this (the daemon uses the lease interval).
+  std::chrono::milliseconds disagreement_timeout{5000};
+  // Injected for tests; defaults to LeaseClock::now.
+  std::function<LeaseTime()> now;
 };
 
 class LeadershipState {
@@ -95,8 +118,10 @@ class LeadershipState {
   // called, all before this returns.
   void apply(const Observation& observation);
 
-  // Readiness false at once, current term revoked; permanent.
-  void begin_shutdown();
+  // Readiness false at once, current term revoked; permanent. Returns false
+  // when leader work was still running after stop_work_timeout: the caller
+  // must then not release the leadership (let it expire instead).
+  bool begin_shutdown();
 
   // Revokes the term if its validity deadline has passed. The watchdog calls
   // this at each deadline; tests may call it directly.
@@ -125,15 +150,20 @@ class LeadershipState {
 
   // Elector liveness.
   void report_progress();
-  // Empty when healthy, else the reason the elector is considered wedged.
+  // Empty when healthy, else why /healthz should fail: the elector stopped
+  // making progress, or the plugin claims leadership this replica refuses.
   std::string wedged_reason() const;
 
  private:
-  SteadyTime now() const;
-  bool ready_locked(SteadyTime now) const;
+  LeaseTime now() const;
+  bool ready_locked(LeaseTime now) const;
   // Ends the current term: stop token, wait for in-flight work. Needs lock.
-  void revoke_locked(std::unique_lock<std::mutex>& lock, std::string_view why);
-  LeadershipSnapshot snapshot_locked(SteadyTime now) const;
+  // Returns false when work was still running at stop_work_timeout.
+  bool revoke_locked(std::unique_lock<std::mutex>& lock, std::string_view why);
+  // A leader claim this class refused (fencing, expired on arrival).
+  void refuse_locked(LeaseTime now, std::string why);
+  LeadershipSnapshot snapshot_locked(LeaseTime now) const;
+  void publish(std::unique_lock<std::mutex>& lock, LeaseTime now);
   void notify(const LeadershipSnapshot& snap);
   void watchdog_loop(std::stop_token stop);
 
@@ -150,9 +180,15 @@ class LeadershipState {
   std::stop_source term_stop_;
   int in_flight_ = 0;
   std::map<std::string, std::uint64_t> highest_epoch_;  // per scope
+  // The term expire_if_due() ended, until the next report: the only term a
+  // report may resume.
+  std::optional<Epoch> expired_term_;
+  // Since when the plugin has been claiming leadership this class refuses.
+  std::optional<LeaseTime> refused_since_;
+  std::string refused_why_;
   std::vector<Listener> listeners_;
   std::mutex notify_mutex_;  // keeps listener calls in publication order
-  std::optional<SteadyTime> last_progress_;
+  std::optional<LeaseTime> last_progress_;
   std::uint64_t generation_ = 0;  // bumped on every publication; wakes the watchdog
   std::jthread watchdog_;
 };

@@ -385,10 +385,10 @@ void Metrics::record_leadership(const LeadershipSnapshot& snapshot) {
   }
   double validity = 0.0;
   if (snapshot.ready) {
-    if (snapshot.valid_until == SteadyTime::max()) {
+    if (snapshot.valid_until == LeaseTime::max()) {
       validity = std::numeric_limits<double>::infinity();
     } else {
-      const std::chrono::duration<double> left = snapshot.valid_until - SteadyClock::now();
+      const std::chrono::duration<double> left = snapshot.valid_until - LeaseClock::now();
       validity = std::max(0.0, left.count());
     }
   }

@@ -36,15 +36,14 @@ HostServices::HostServices(std::string plugin_name, LeadershipState& state, Metr
   host_.metric_record = &metric_record_cb;
 }
 
-std::int64_t HostServices::to_ns(SteadyTime t) {
-  if (t == SteadyTime::max()) return PGDC_NEVER;
+std::int64_t HostServices::to_ns(LeaseTime t) {
+  if (t == LeaseTime::max()) return PGDC_NEVER;
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
-SteadyTime HostServices::from_ns(std::int64_t ns) {
-  if (ns == PGDC_NEVER) return SteadyTime::max();
-  return SteadyTime(
-      std::chrono::duration_cast<SteadyClock::duration>(std::chrono::nanoseconds(ns)));
+LeaseTime HostServices::from_ns(std::int64_t ns) {
+  if (ns == PGDC_NEVER) return LeaseTime::max();
+  return LeaseTime(std::chrono::duration_cast<LeaseClock::duration>(std::chrono::nanoseconds(ns)));
 }
 
 bool HostServices::accept() {
@@ -65,7 +64,9 @@ void HostServices::log_cb(void* ctx, std::uint32_t level, pgdc_str message) {
   }
 }
 
-std::int64_t HostServices::now_cb(void* /*ctx*/) { return to_ns(SteadyClock::now()); }
+std::int64_t HostServices::now_cb(void* /*ctx*/) {
+  return to_ns(LeaseClock::now());
+}  // CLOCK_BOOTTIME
 
 void HostServices::leadership_cb(void* ctx, const pgdc_leadership* l) {
   auto& s = self(ctx);

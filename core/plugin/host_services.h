@@ -32,8 +32,8 @@ class HostServices {
   std::uint64_t calls_after_close() const { return calls_after_close_.load(); }
 
   // Conversions between the ABI's nanoseconds and the steady clock.
-  static std::int64_t to_ns(SteadyTime t);
-  static SteadyTime from_ns(std::int64_t ns);
+  static std::int64_t to_ns(LeaseTime t);
+  static LeaseTime from_ns(std::int64_t ns);
 
  private:
   static HostServices& self(void* ctx) { return *static_cast<HostServices*>(ctx); }

@@ -361,13 +361,95 @@ class Shutdown(unittest.TestCase):
             d.close()
 
     def test_wedged_elector_fails_healthz(self):
-        # Progress once, then silence for longer than 2 x lease duration (2 s).
-        d = Daemon(scripted_config({"progress": True}, lease_duration=1, interval=0.2))
+        # Progress once, then silence for longer than 2 x lease duration (4 s).
+        d = Daemon(scripted_config({"progress": True}, lease_duration=2, interval=0.2))
         try:
             d.wait_listening()
             self.assertEqual(get(d.port, "/healthz")[0], 200)
             status, _, body = d.wait_status("/healthz", 503)
             self.assertIn("no progress", body)
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.close()
+
+
+class LeadershipContract(unittest.TestCase):
+    """Issue 11: the core's side of the leadership contract (plugin.h)."""
+
+    def test_a_renewal_that_arrives_after_the_deadline_resumes_the_term(self):
+        # Every renewal (400 ms) comes 100 ms after the last one ran out
+        # (300 ms): the core ends the term at its deadline, and the late
+        # renewal of the same epoch must resume it. It used to be refused as
+        # "not greater than the earlier epoch", for ever: never Ready again,
+        # while the plugin kept the lease.
+        d = Daemon(scripted_config({"valid_ms": 300, "renew_ms": 400}, interval=0.4,
+                                   lease_duration=2))
+        try:
+            d.wait_status("/readyz", 200)
+            d.wait_status("/readyz", 503)
+            d.wait_status("/readyz", 200)
+            self.assertIn("resumed: the backend renewed it after its validity deadline", d.logs())
+            self.assertEqual(get(d.port, "/healthz")[0], 200)
+            self.assertNotIn("refusing leadership", d.logs())
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.close()
+
+    def test_leadership_the_core_keeps_refusing_fails_healthz(self):
+        # The plugin renews with epoch 0 after epoch 1: a fencing violation the
+        # core refuses every time. Disagreeing for longer than one interval
+        # must fail /healthz, so the replica is restarted rather than holding
+        # the lease without serving.
+        d = Daemon(scripted_config({"valid_ms": 5000, "renew_ms": 100, "renew_epoch": 0},
+                                   interval=0.2, lease_duration=2))
+        try:
+            d.wait_status("/readyz", 200)
+            d.wait_status("/readyz", 503)
+            status, _, body = d.wait_status("/healthz", 503)
+            self.assertIn("not greater than the earlier 1", body)
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.close()
+
+    def test_an_expired_leader_names_no_holder(self):
+        # After its term ran out, a replica has not confirmed any holder:
+        # its 503 must not point clients back at itself.
+        d = Daemon(scripted_config({"valid_ms": 500}))
+        try:
+            d.wait_status("/readyz", 200)
+            d.wait_status("/readyz", 503)
+            status, _, body = get(d.port, "/api/web/control")
+            self.assertEqual(status, 503, body)
+            self.assertEqual(json.loads(body).get("holder"), "", body)
+            status, _, body = get(d.port, "/api/status")
+            self.assertEqual(json.loads(body)["holder"], "", body)
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.close()
+
+    def test_sighup_is_ignored_and_logged(self):
+        # The default action would end the process without releasing the lease.
+        d = Daemon(scripted_config({}))
+        try:
+            d.wait_status("/readyz", 200)
+            d.proc.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 10
+            while "received SIGHUP: ignored" not in d.logs() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertIn("received SIGHUP: ignored", d.logs())
+            self.assertIsNone(d.proc.poll(), "SIGHUP ended the process")
+            self.assertEqual(get(d.port, "/readyz")[0], 200)
+            self.assertEqual(d.stop(), 0)
+            self.assertIn("scripted: stop release=1", d.logs(), "SIGTERM afterwards still releases")
+        finally:
+            d.close()
+
+    def test_release_timeout_above_the_duration_is_a_startup_warning(self):
+        d = Daemon(scripted_config({}, lease_duration=3, release_timeout=4, interval=1))
+        try:
+            d.wait_status("/readyz", 200)
+            self.assertIn("configuration: leader.release_timeout_secs: 4 exceeds "
+                          "leader.lease_duration_secs (3)", d.logs())
             self.assertEqual(d.stop(), 0)
         finally:
             d.close()

@@ -90,7 +90,7 @@ pgdog.dev/control-leader
 {{- end -}}
 {{- $l := $c.leader -}}
 {{- $_ := set $l "lease_name" (include "pgdog-control.leaseName" .) -}}
-{{- range $k := list "namespace" "identity" "renew_deadline_secs" -}}
+{{- range $k := list "namespace" "identity" "renew_deadline_secs" "stop_work_timeout_secs" -}}
 {{- if kindIs "invalid" (get $l $k) }}{{ $_ := unset $l $k }}{{ else if eq (toString (get $l $k)) "" }}{{ $_ := unset $l $k }}{{ end -}}
 {{- end -}}
 {{- $opts := deepCopy (default (dict) $l.options) -}}

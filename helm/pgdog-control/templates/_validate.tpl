@@ -2,7 +2,9 @@
      Included by every template, so each problem stops the render with one
      message that says what to change. The timing rule mirrors the daemon's
      (docs/configuration.md#the-timing-rule):
-       lease_duration_secs > renew_deadline_secs > 1.2 x lease_interval_secs */}}
+       lease_duration_secs > renew_deadline_secs > 1.2 x lease_interval_secs,
+       lease_duration_secs - renew_deadline_secs >= max(1, lease_duration_secs / 10),
+       stop_work_timeout_secs < lease_duration_secs - renew_deadline_secs */}}
 {{- define "pgdog-control.validate" -}}
 {{- $c := .Values.control -}}
 {{- $l := $c.config.leader -}}
@@ -14,8 +16,9 @@
 {{- if le $duration $interval -}}
 {{- fail (printf "control.config.leader.lease_duration_secs (%v) must be greater than control.config.leader.lease_interval_secs (%v): the lease must outlive several renewal attempts." $l.lease_duration_secs $l.lease_interval_secs) -}}
 {{- end -}}
-{{- $deadline := subf $duration $interval -}}
-{{- $deadlineText := printf "%v (default: lease_duration_secs - lease_interval_secs)" $deadline -}}
+{{- $minMargin := maxf 1.0 (divf $duration 10.0) -}}
+{{- $deadline := subf $duration (maxf $interval $minMargin) -}}
+{{- $deadlineText := printf "%v (default: lease_duration_secs - max(lease_interval_secs, the safety margin))" $deadline -}}
 {{- if not (kindIs "invalid" $l.renew_deadline_secs) -}}
 {{- $deadline = $l.renew_deadline_secs | float64 -}}
 {{- $deadlineText = printf "%v" $l.renew_deadline_secs -}}
@@ -25,6 +28,15 @@
 {{- end -}}
 {{- if le $deadline (mulf 1.2 $interval) -}}
 {{- fail (printf "control.config.leader.renew_deadline_secs %s must be greater than 1.2 x control.config.leader.lease_interval_secs (1.2 x %v = %v): set renew_deadline_secs, shorten lease_interval_secs or lengthen lease_duration_secs." $deadlineText $l.lease_interval_secs (mulf 1.2 $interval)) -}}
+{{- end -}}
+{{- $margin := subf $duration $deadline -}}
+{{- if lt $margin $minMargin -}}
+{{- fail (printf "control.config.leader.renew_deadline_secs %s leaves %v s below control.config.leader.lease_duration_secs (%v); the safety margin must be at least %v s (the larger of 1 s and 10%% of the lease duration): set renew_deadline_secs to at most %v or lengthen lease_duration_secs." $deadlineText (round $margin 3) $l.lease_duration_secs $minMargin (subf $duration $minMargin)) -}}
+{{- end -}}
+{{- if not (kindIs "invalid" $l.stop_work_timeout_secs) -}}
+{{- if ge ($l.stop_work_timeout_secs | float64) $margin -}}
+{{- fail (printf "control.config.leader.stop_work_timeout_secs (%v) must be less than lease_duration_secs - renew_deadline_secs (%v s): leader work must have stopped before another replica can take over." $l.stop_work_timeout_secs (round $margin 3)) -}}
+{{- end -}}
 {{- end -}}
 {{- if eq $c.routing "leader-label" -}}
 {{- if not $l.enabled -}}

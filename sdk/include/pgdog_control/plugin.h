@@ -24,7 +24,49 @@
  *
  * Clock
  *   All times are nanoseconds on the host's monotonic clock, obtained from
- *   pgdc_host.monotonic_now_ns. Wall-clock time must never decide leadership.
+ *   pgdc_host.monotonic_now_ns. Since ABI 1.2 that clock is CLOCK_BOOTTIME:
+ *   monotonic, and counting the time the machine spends suspended
+ *   (CLOCK_MONOTONIC stops during a suspend, so a leader resumed after its
+ *   term ran out elsewhere would believe it still valid). A plugin that keeps
+ *   its own deadlines must use the same clock (C++: pgdog_control/
+ *   boot_clock.hpp). Wall-clock time must never decide leadership.
+ *
+ * The leadership contract
+ *   What the plugin promises with every report (pgdc_leadership), what the
+ *   host does with it, and what happens when they disagree:
+ *   1. A plugin reports role LEADER only on the strength of its own
+ *      successful conditional write (create-if-absent, compare-and-swap on
+ *      the version it read), never because the backend happens to name this
+ *      replica (a previous process may have used the same identity).
+ *   2. A plugin that takes leadership whose earlier history it did not
+ *      observe (it created the lease record, or took over a record whose
+ *      previous holder it never saw expire or release) reports LEADER only
+ *      once no earlier holder can still be valid: a full lease duration
+ *      after it last saw (or could have missed) that holder.
+ *   3. valid_until_ns is a time before which no other replica can acquire
+ *      the leadership (for a lease: last renewal *sent* + renew deadline,
+ *      which must be shorter than the lease duration).
+ *   4. A report with the epoch (epoch_scope, epoch) of the term the host
+ *      last accepted continues that term: the plugin asserts that nobody
+ *      else held the leadership since the term began (its renewals were
+ *      conditional writes on versions it wrote itself). The host accepts it
+ *      even after it ended the term at its deadline (a renewal that reached
+ *      the host late: a slow reply, a descheduled thread) and resumes the
+ *      term. Any new term must carry a greater epoch in its scope.
+ *   5. The host may refuse a report (an epoch that is not greater, a
+ *      deadline already passed). It does not tell the plugin; it stays
+ *      follower, and if the plugin keeps claiming refused leadership for
+ *      longer than one lease interval, the host's /healthz fails, so the
+ *      orchestrator restarts the replica rather than leaving a lease held
+ *      by a replica that does not serve.
+ *   6. When a report ends this replica's leadership, the host stops
+ *      leader-only work before on_leadership returns (bounded by the host's
+ *      stop-work timeout, which is shorter than lease duration - renew
+ *      deadline). At shutdown the host asks for a release (stop(release=1))
+ *      only if that work stopped in time.
+ *   7. At stop(release=1), a plugin whose last write has an unknown outcome
+ *      (cancelled, timed out) reads the record and releases it if it names
+ *      this replica in a term this process wrote.
  */
 #ifndef PGDOG_CONTROL_PLUGIN_H
 #define PGDOG_CONTROL_PLUGIN_H
@@ -37,7 +79,7 @@ extern "C" {
 #endif
 
 #define PGDC_ABI_MAJOR 1
-#define PGDC_ABI_MINOR 1
+#define PGDC_ABI_MINOR 2
 
 /* "PGDC" in ASCII; the first field of every descriptor. */
 #define PGDC_PLUGIN_MAGIC 0x43444750u
@@ -86,13 +128,16 @@ typedef enum pgdc_role { PGDC_ROLE_FOLLOWER = 0, PGDC_ROLE_LEADER = 1 } pgdc_rol
  * pgdc_host.on_leadership whenever the role, the holder, the epoch or the
  * validity deadline changes (a leader reports each successful renewal).
  *
- * Invariants the plugin guarantees:
+ * Invariants the plugin guarantees (see "The leadership contract" above):
  *  - role == LEADER only while this replica holds the leadership, and
  *    valid_until_ns is a time before which no other replica can acquire it
  *    (for a lease: last renew *sent* + renew deadline).
  *  - (epoch_scope, epoch) identifies one leadership term. Within one scope,
  *    epochs of successive terms strictly increase. A new scope (for example a
  *    Lease that was deleted and created again) starts a new sequence.
+ *  - A follower reports the holder it last confirmed by a read, or an empty
+ *    holder when it has none (for example right after its own term ended:
+ *    it must not name itself before reading the record again).
  */
 typedef struct pgdc_leadership {
   uint32_t size;          /* sizeof(pgdc_leadership) as the plugin was built */
@@ -133,13 +178,15 @@ typedef struct pgdc_host {
    * Never pass secrets (tokens, keys, passwords). */
   void (*log)(void* ctx, uint32_t level, pgdc_str message);
 
-  /* Required. Nanoseconds on the host's monotonic clock. */
+  /* Required. Nanoseconds on the host's monotonic clock (CLOCK_BOOTTIME
+   * since ABI 1.2; see Clock above). */
   int64_t (*monotonic_now_ns)(void* ctx);
 
   /* Required. Report a leadership observation. The host copies what it needs
    * before returning. When a report ends this replica's leadership, the host
-   * stops all leader-only work before this call returns, so a plugin may
-   * release the leadership as soon as the call returns. */
+   * stops all leader-only work before this call returns (contract item 6),
+   * so a plugin may release the leadership as soon as the call returns.
+   * Returns nothing: a refused report is handled as contract item 5 says. */
   void (*on_leadership)(void* ctx, const pgdc_leadership* leadership);
 
   /* Required. Report that the election loop made progress (one iteration
@@ -191,10 +238,12 @@ typedef struct pgdc_vtable {
 
   /*
    * Stop campaigning and return no later than deadline_ns. When release is
-   * non-zero and this replica leads, give the leadership up so another
-   * replica can take it at once (only if a fresh read shows this replica
-   * still holds it). The host has already stopped leader-only work. After
-   * stop() returns the plugin makes no further host calls.
+   * non-zero and this replica leads (or its last write's outcome is
+   * unknown), give the leadership up so another replica can take it at
+   * once (only if a fresh read shows this replica still holds it). The host
+   * has already stopped leader-only work; release is zero when that work did
+   * not stop in time, and then the plugin must leave the leadership to
+   * expire. After stop() returns the plugin makes no further host calls.
    * Returns PGDC_OK when stopped cleanly (and released if asked and held).
    */
   int32_t (*stop)(pgdc_instance* instance, int32_t release, int64_t deadline_ns, pgdc_errbuf err);

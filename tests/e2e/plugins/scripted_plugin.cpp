@@ -3,6 +3,8 @@
 //   lead (bool, default true)       report leadership at start
 //   valid_ms (int, default 0)       leadership validity; 0 = never expires
 //   renew_ms (int, default 0)       if > 0, re-report leadership this often
+//   renew_epoch (int, default 1)    the epoch of those re-reports (the first is 1;
+//                                   0 makes every renewal a fencing violation)
 //   progress (bool, default false)  report progress once at start, then never
 //                                   (the elector looks wedged afterwards)
 //   fail_create (string)            create() fails with this config error
@@ -39,6 +41,7 @@ class ScriptedBackend final : public pgdc::Backend {
     lead_ = o.value("lead", true);
     valid_ms_ = o.value("valid_ms", 0);
     renew_ms_ = o.value("renew_ms", 0);
+    renew_epoch_ = o.value("renew_epoch", 1);
     progress_ = o.value("progress", false);
     fail_start_ = o.value("fail_start", "");
     stop_sleep_ms_ = o.value("stop_sleep_ms", 0);
@@ -64,7 +67,7 @@ class ScriptedBackend final : public pgdc::Backend {
         std::unique_lock lock(mutex_);
         while (
             !cv_.wait_for(lock, std::chrono::milliseconds(renew_ms_), [this] { return stop_; })) {
-          report();
+          report(renew_epoch_);
         }
       });
     }
@@ -80,13 +83,13 @@ class ScriptedBackend final : public pgdc::Backend {
   }
 
  private:
-  void report() {
+  void report(int epoch = 1) {
     pgdc::Leadership l;
     l.role = pgdc::Role::kLeader;
     l.holder = identity_;
     l.holder_address = address_;
     l.epoch_scope = "scripted";
-    l.epoch = 1;
+    l.epoch = static_cast<std::uint64_t>(epoch);
     l.valid_until_ns =
         valid_ms_ > 0 ? host_.now_ns() + std::int64_t{valid_ms_} * 1000000 : PGDC_NEVER;
     host_.report(l);
@@ -108,6 +111,7 @@ class ScriptedBackend final : public pgdc::Backend {
   bool lead_ = true;
   int valid_ms_ = 0;
   int renew_ms_ = 0;
+  int renew_epoch_ = 1;
   bool progress_ = false;
   std::string fail_start_;
   int stop_sleep_ms_ = 0;

@@ -24,10 +24,10 @@ constexpr const char* kAdmin = "admin-token-0123456789";
 constexpr const char* kRead = "read-token-0123456789";
 
 Observation leading(std::uint64_t term) {
-  return Observation{Role::kLeader, "me", Epoch{"s", term}, SteadyTime::max(), "me:8080"};
+  return Observation{Role::kLeader, "me", Epoch{"s", term}, LeaseTime::max(), "me:8080"};
 }
 Observation following(std::uint64_t term) {
-  return Observation{Role::kFollower, "other", Epoch{"s", term}, SteadyTime::min(), "other:8080"};
+  return Observation{Role::kFollower, "other", Epoch{"s", term}, LeaseTime::min(), "other:8080"};
 }
 
 class ApiServiceTest : public ::testing::Test {
@@ -124,7 +124,7 @@ TEST_F(ApiServiceTest, LeaderStampsTheEpoch) {
   EXPECT_TRUE(control["last_renew_age_ms"].is_null()) << "a term that never expires is not renewed";
 
   // A renewing backend: the age of its last confirmation.
-  state_.apply(Observation{Role::kLeader, "me", Epoch{"s", 2}, SteadyClock::now() + 1h, "me:8080"});
+  state_.apply(Observation{Role::kLeader, "me", Epoch{"s", 2}, LeaseClock::now() + 1h, "me:8080"});
   control = body_json(call("GET", "/api/web/control"));
   ASSERT_TRUE(control["last_renew_age_ms"].is_number()) << control.dump();
   EXPECT_GE(control["last_renew_age_ms"].get<std::int64_t>(), 0);

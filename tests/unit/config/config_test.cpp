@@ -108,7 +108,7 @@ std::vector<BadCase> bad_cases() {
        {{"leader.tls",
          R"(unknown key "tls"; valid keys: enabled, backend, identity, lease_name, namespace, )"
          "lease_duration_secs, lease_interval_secs, renew_deadline_secs, "
-         "release_timeout_secs, options"}}},
+         "release_timeout_secs, stop_work_timeout_secs, options"}}},
       {"unknown_http_suggested",
        "http:\n  max_header_size: 4096\n",
        {{"http.max_header_size",
@@ -345,12 +345,14 @@ std::vector<BadCase> bad_cases() {
       {"renew_default_below_interval",
        "leader:\n  lease_duration_secs: 10\n  lease_interval_secs: 5\n",
        {{"leader.renew_deadline_secs",
-         "5 (default: lease_duration_secs - lease_interval_secs) must be greater than 1.2 x "
+         "5 (default: lease_duration_secs - max(lease_interval_secs, the safety margin)) must be "
+         "greater than 1.2 x "
          "leader.lease_interval_secs (1.2 x 5 = 6)"}}},
       {"renew_default_negative",
        "leader:\n  lease_duration_secs: 5\n  lease_interval_secs: 10\n",
        {{"leader.renew_deadline_secs",
-         "-5 (default: lease_duration_secs - lease_interval_secs) must be greater than 1.2 x "
+         "-5 (default: lease_duration_secs - max(lease_interval_secs, the safety margin)) must be "
+         "greater than 1.2 x "
          "leader.lease_interval_secs (1.2 x 10 = 12)"}}},
       {"both_inequalities",
        "leader:\n  lease_duration_secs: 10\n  renew_deadline_secs: 12\n  lease_interval_secs: 11\n",
@@ -358,9 +360,38 @@ std::vector<BadCase> bad_cases() {
         {"leader.renew_deadline_secs",
          "12 must be greater than 1.2 x leader.lease_interval_secs (1.2 x 11 = 13.2)"}}},
       {"fractional_inequality",
-       "leader:\n  lease_interval_secs: 0.001\n  renew_deadline_secs: 0.001\n",
+       "leader:\n  lease_interval_secs: 0.2\n  renew_deadline_secs: 0.24\n",
        {{"leader.renew_deadline_secs",
-         "0.001 must be greater than 1.2 x leader.lease_interval_secs (1.2 x 0.001 = 0.0012)"}}},
+         "0.24 must be greater than 1.2 x leader.lease_interval_secs (1.2 x 0.2 = 0.24)"}}},
+      // --- issue 11: a sane minimum interval, a real safety margin ---------
+      {"interval_below_the_minimum",
+       "leader:\n  lease_interval_secs: 0.099\n  renew_deadline_secs: 2\n",
+       {{"leader.lease_interval_secs",
+         "0.099 is below the minimum of 0.1 s: every renewal is a write to the coordination "
+         "backend and every follower retry a read"}}},
+      {"renew_deadline_one_ms_below_the_duration",
+       "leader:\n  lease_duration_secs: 15\n  renew_deadline_secs: 14.999\n  lease_interval_secs: "
+       "1\n",
+       {{"leader.renew_deadline_secs",
+         "14.999 leaves 0.001 s below leader.lease_duration_secs (15); the safety margin must be "
+         "at least 1.5 s (the larger of 1 s and 10% of the lease duration): it absorbs "
+         "clock-rate differences and the time leader work takes to stop before another "
+         "replica can take over; set renew_deadline_secs to at most 13.5 or lengthen "
+         "lease_duration_secs"}}},
+      {"margin_rule_on_the_default_deadline",
+       "leader:\n  lease_duration_secs: 2\n  lease_interval_secs: 0.9\n",
+       {{"leader.renew_deadline_secs",
+         "1 (default: lease_duration_secs - max(lease_interval_secs, the safety margin)) must "
+         "be greater than 1.2 x leader.lease_interval_secs (1.2 x 0.9 = 1.08)"}}},
+      {"stop_work_timeout_within_the_margin",
+       "leader:\n  lease_duration_secs: 15\n  lease_interval_secs: 5\n"
+       "  stop_work_timeout_secs: 5\n",
+       {{"leader.stop_work_timeout_secs",
+         "5 must be less than leader.lease_duration_secs - leader.renew_deadline_secs (5 s): "
+         "leader work must have stopped before another replica can take over"}}},
+      {"stop_work_timeout_positive",
+       "leader:\n  stop_work_timeout_secs: 0\n",
+       {{"leader.stop_work_timeout_secs", "0 must be greater than 0"}}},
       // Inequalities are checked only between values that are valid alone.
       {"invalid_interval_skips_its_inequality",
        "leader:\n  lease_duration_secs: 10\n  lease_interval_secs: abc\n  renew_deadline_secs: "
@@ -577,9 +608,32 @@ log:
 }
 
 TEST(GoodConfig, FractionalIntervalAndDefaultRenewDeadline) {
-  Config c = parse_ok("leader:\n  lease_duration_secs: 2\n  lease_interval_secs: 0.5\n");
+  Config c = parse_ok("leader:\n  lease_duration_secs: 4\n  lease_interval_secs: 0.5\n");
   EXPECT_EQ(c.leader.lease_interval, milliseconds(500));
-  EXPECT_EQ(c.leader.renew_deadline, milliseconds(1500));  // 2 - 0.5
+  EXPECT_EQ(c.leader.renew_deadline, milliseconds(3000))
+      << "4 - max(0.5, the 1 s minimum safety margin)";
+  c = parse_ok("leader:\n  lease_duration_secs: 100\n  lease_interval_secs: 3\n");
+  EXPECT_EQ(c.leader.renew_deadline, milliseconds(90000)) << "100 - max(3, 10% of 100)";
+}
+
+TEST(GoodConfig, StopWorkTimeoutDefaultsToHalfTheMarginAtMostTwoSeconds) {
+  EXPECT_EQ(parse_ok("").leader.stop_work_timeout, milliseconds(2000));
+  EXPECT_EQ(parse_ok("leader:\n  lease_duration_secs: 4\n  lease_interval_secs: 1\n")
+                .leader.stop_work_timeout,
+            milliseconds(500));
+  EXPECT_EQ(parse_ok("leader:\n  stop_work_timeout_secs: 4.5\n").leader.stop_work_timeout,
+            milliseconds(4500));
+}
+
+TEST(GoodConfig, ReleaseTimeoutLongerThanTheDurationIsAWarningNotAnError) {
+  const ConfigResult r = parse_config("leader:\n  release_timeout_secs: 20\n", "test.yaml");
+  ASSERT_TRUE(r.config.has_value());
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_EQ(r.warnings[0].key, "leader.release_timeout_secs");
+  EXPECT_EQ(r.warnings[0].message,
+            "20 exceeds leader.lease_duration_secs (15): the lease expires by itself before a "
+            "release that slow would end; shutdown only waits longer");
+  EXPECT_TRUE(parse_config("leader:\n  release_timeout_secs: 15\n", "test.yaml").warnings.empty());
 }
 
 TEST(GoodConfig, RenewDeadlineDefaultsToDurationMinusInterval) {
@@ -593,15 +647,19 @@ TEST(GoodConfig, RenewDeadlineDefaultsToDurationMinusInterval) {
 }
 
 TEST(GoodConfig, TimingChainBoundaries) {
-  // Just above each bound: 10 > 9.999 and 9.999 > 1.2 x 8.332 = 9.9984.
+  // On each bound: a margin of exactly 1 s (10 - 9), and 9 > 1.2 x 7.499 = 8.9988.
   Config c = parse_ok(
-      "leader:\n  lease_duration_secs: 10\n  renew_deadline_secs: 9.999\n"
-      "  lease_interval_secs: 8.332\n");
-  EXPECT_EQ(c.leader.renew_deadline, milliseconds(9999));
-  EXPECT_EQ(c.leader.lease_interval, milliseconds(8332));
-  // The smallest values: 1 ms interval needs more than 1.2 ms of renew deadline.
-  c = parse_ok("leader:\n  lease_interval_secs: 0.001\n  renew_deadline_secs: 0.002\n");
-  EXPECT_EQ(c.leader.lease_interval, milliseconds(1));
+      "leader:\n  lease_duration_secs: 10\n  renew_deadline_secs: 9\n"
+      "  lease_interval_secs: 7.499\n");
+  EXPECT_EQ(c.leader.renew_deadline, milliseconds(9000));
+  EXPECT_EQ(c.leader.lease_interval, milliseconds(7499));
+  // The smallest values: a 0.1 s interval, a renew deadline above 0.12 s and
+  // a lease duration 1 s beyond it.
+  c = parse_ok(
+      "leader:\n  lease_duration_secs: 2\n  lease_interval_secs: 0.1\n"
+      "  renew_deadline_secs: 0.121\n  stop_work_timeout_secs: 0.001\n");
+  EXPECT_EQ(c.leader.lease_interval, milliseconds(100));
+  EXPECT_EQ(c.leader.stop_work_timeout, milliseconds(1));
 }
 
 TEST(GoodConfig, OptionsBecomeAJsonObject) {

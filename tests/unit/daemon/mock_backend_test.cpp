@@ -76,6 +76,12 @@ void report(Role role, std::uint64_t term, std::chrono::milliseconds valid_for,
   g_host->on_leadership(g_host->ctx, &l);
 }
 
+LeadershipOptions short_stop_work() {
+  LeadershipOptions o;
+  o.stop_work_timeout = 100ms;
+  return o;
+}
+
 class CoreWithMockBackend : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -93,11 +99,39 @@ class CoreWithMockBackend : public ::testing::Test {
   }
 
   ::testing::StrictMock<MockBackend> mock;
-  LeadershipState state;
+  LeadershipState state{short_stop_work()};
   Metrics metrics;
   HostServices host{"mock", state, metrics};
   std::unique_ptr<PluginInstance> plugin;
 };
+
+TEST_F(CoreWithMockBackend, ShutdownDoesNotReleaseWhileLeaderWorkStillRuns) {
+  // Leader work that outlives the stop-work timeout may still be acting: a
+  // release would let another replica act beside it. The plugin is told to
+  // stop without releasing; the lease expires instead.
+  EXPECT_CALL(mock, start()).WillOnce(Invoke([] {
+    report(Role::kLeader, 1, 10s);
+    return PGDC_OK;
+  }));
+  std::string error;
+  ASSERT_TRUE(plugin->start(&error)) << error;
+  ASSERT_TRUE(state.ready());
+  std::atomic<bool> started{false};
+  std::atomic<bool> finish{false};
+  std::thread worker([&] {
+    state.run_as_leader(state.current_term()->epoch, [&](std::stop_token) {
+      started = true;
+      while (!finish.load()) std::this_thread::sleep_for(1ms);
+    });
+  });
+  while (!started.load()) std::this_thread::sleep_for(1ms);
+  EXPECT_CALL(mock, stop(0, _)).WillOnce(Return(PGDC_OK));
+  const LeadershipStopResult r = stop_leadership(state, *plugin, host, 1s, 1s);
+  EXPECT_FALSE(r.release_allowed);
+  EXPECT_TRUE(r.clean);
+  finish = true;
+  worker.join();
+}
 
 TEST_F(CoreWithMockBackend, ReadinessFollowsLeadership) {
   EXPECT_CALL(mock, start()).WillOnce(Invoke([] {
@@ -116,7 +150,7 @@ TEST_F(CoreWithMockBackend, ReadinessFollowsLeadership) {
   report(Role::kLeader, 2, 10s);
   EXPECT_TRUE(state.ready());
   EXPECT_EQ(state.current_term()->epoch, (Epoch{"uid", 2}));
-  ASSERT_TRUE(plugin->stop(false, HostServices::to_ns(SteadyClock::now() + 1s), &error));
+  ASSERT_TRUE(plugin->stop(false, HostServices::to_ns(LeaseClock::now() + 1s), &error));
 }
 
 TEST_F(CoreWithMockBackend, HolderAddressIsCarriedAndOptionalForAbi10Plugins) {
@@ -142,7 +176,7 @@ TEST_F(CoreWithMockBackend, HolderAddressIsCarriedAndOptionalForAbi10Plugins) {
   g_host->on_leadership(g_host->ctx, &l);
   EXPECT_EQ(state.snapshot().holder, "third");
   EXPECT_EQ(state.snapshot().holder_address, "");
-  ASSERT_TRUE(plugin->stop(false, HostServices::to_ns(SteadyClock::now() + 1s), &error));
+  ASSERT_TRUE(plugin->stop(false, HostServices::to_ns(LeaseClock::now() + 1s), &error));
 }
 
 TEST_F(CoreWithMockBackend, LosingLeadershipCancelsLeaderWorkBeforeTheReportReturns) {
@@ -166,7 +200,7 @@ TEST_F(CoreWithMockBackend, LosingLeadershipCancelsLeaderWorkBeforeTheReportRetu
   EXPECT_TRUE(finished.load()) << "on_leadership returned while leader work still ran";
   worker.join();
   EXPECT_NE(metrics.serialize().find("pgdog_control_leader 0"), std::string::npos);
-  ASSERT_TRUE(plugin->stop(false, HostServices::to_ns(SteadyClock::now() + 1s), &error));
+  ASSERT_TRUE(plugin->stop(false, HostServices::to_ns(LeaseClock::now() + 1s), &error));
 }
 
 TEST_F(CoreWithMockBackend, ShutdownStopsLeaderWorkThenReleasesWithinTheTimeout) {
@@ -186,12 +220,12 @@ TEST_F(CoreWithMockBackend, ShutdownStopsLeaderWorkThenReleasesWithinTheTimeout)
   while (!work_running) std::this_thread::sleep_for(1ms);
 
   const auto release_timeout = 5s;
-  const auto before = SteadyClock::now();
+  const auto before = LeaseClock::now();
   EXPECT_CALL(mock, stop(1, _)).WillOnce(Invoke([&](std::int32_t, std::int64_t deadline) {
     // By the time the plugin may release, nothing on this replica acts.
     EXPECT_FALSE(state.ready());
     EXPECT_TRUE(work_stopped.load());
-    EXPECT_LE(HostServices::from_ns(deadline), SteadyClock::now() + release_timeout);
+    EXPECT_LE(HostServices::from_ns(deadline), LeaseClock::now() + release_timeout);
     EXPECT_GE(HostServices::from_ns(deadline), before + release_timeout);
     return PGDC_OK;
   }));

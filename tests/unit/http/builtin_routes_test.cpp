@@ -50,7 +50,7 @@ class BuiltinRoutesTest : public ::testing::Test {
     return json::parse(r.body);
   }
 
-  void lead(SteadyTime valid_until, std::uint64_t term = 7) {
+  void lead(LeaseTime valid_until, std::uint64_t term = 7) {
     Observation o;
     o.role = Role::kLeader;
     o.holder = "pod-a_x1";
@@ -111,7 +111,7 @@ TEST_F(BuiltinRoutesTest, Follower) {
 
 TEST_F(BuiltinRoutesTest, Leader) {
   start();
-  lead(SteadyClock::now() + 30s, 7);
+  lead(LeaseClock::now() + 30s, 7);
 
   auto ready = get_json("/readyz", 200);
   EXPECT_EQ(
@@ -144,7 +144,7 @@ TEST_F(BuiltinRoutesTest, Leader) {
 
 TEST_F(BuiltinRoutesTest, LeaderThatNeverExpires) {
   start();
-  lead(SteadyTime::max(), 1);
+  lead(LeaseTime::max(), 1);
   auto status = get_json("/api/status", 200);
   EXPECT_EQ(status["validity"], "never");
   EXPECT_TRUE(status["validity_remaining_secs"].is_null());
@@ -155,7 +155,7 @@ TEST_F(BuiltinRoutesTest, LeaderThatNeverExpires) {
 
 TEST_F(BuiltinRoutesTest, ShuttingDown) {
   start();
-  lead(SteadyClock::now() + 30s);
+  lead(LeaseClock::now() + 30s);
   state_.begin_shutdown();
 
   EXPECT_EQ(get("/healthz").status, 200);  // still alive
@@ -187,7 +187,7 @@ class WedgedTest : public BuiltinRoutesTest {
   static LeadershipOptions options() {
     LeadershipOptions o;
     o.progress_timeout = 1000ms;
-    o.now = [] { return SteadyTime{} + std::chrono::milliseconds(now_ms.load()); };
+    o.now = [] { return LeaseTime{} + std::chrono::milliseconds(now_ms.load()); };
     return o;
   }
   WedgedTest() : BuiltinRoutesTest(options()) {}

@@ -14,16 +14,16 @@ using namespace std::chrono_literals;
 
 // A manual clock: tests move time explicitly, so nothing depends on sleeps.
 struct FakeClock {
-  std::atomic<SteadyClock::rep> ticks{SteadyClock::now().time_since_epoch().count()};
-  SteadyTime now() const { return SteadyTime(SteadyClock::duration(ticks.load())); }
-  void advance(SteadyClock::duration d) { ticks += d.count(); }
+  std::atomic<LeaseClock::rep> ticks{LeaseClock::now().time_since_epoch().count()};
+  LeaseTime now() const { return LeaseTime(LeaseClock::duration(ticks.load())); }
+  void advance(LeaseClock::duration d) { ticks += d.count(); }
 };
 
 class LeadershipStateTest : public ::testing::Test {
  protected:
-  LeadershipState make(std::chrono::milliseconds revoke_wait = 2000ms) {
+  LeadershipState make(std::chrono::milliseconds stop_work_timeout = 2000ms) {
     LeadershipOptions o;
-    o.revoke_wait = revoke_wait;
+    o.stop_work_timeout = stop_work_timeout;
     o.progress_timeout = 10s;
     o.now = [this] { return clock.now(); };
     return LeadershipState(o);
@@ -34,7 +34,7 @@ class LeadershipStateTest : public ::testing::Test {
                        ""};
   }
   Observation follower(std::string holder = "other") {
-    return Observation{Role::kFollower, std::move(holder), Epoch{}, SteadyTime::min(), ""};
+    return Observation{Role::kFollower, std::move(holder), Epoch{}, LeaseTime::min(), ""};
   }
   FakeClock clock;
 };
@@ -146,7 +146,7 @@ TEST_F(LeadershipStateTest, RevocationWaitIsBoundedForWorkThatIgnoresItsToken) {
     });
   });
   while (!started.load()) std::this_thread::sleep_for(1ms);
-  s.apply(follower());  // must return after ~revoke_wait, not hang
+  s.apply(follower());  // must return after ~stop_work_timeout, not hang
   EXPECT_FALSE(s.ready());
   release = true;
   worker.join();
@@ -199,15 +199,143 @@ TEST_F(LeadershipStateTest, ExpireIfDueRevokesTheTerm) {
   EXPECT_TRUE(token.stop_requested());
 }
 
+// ---------------------------------------------------------------- issue 11
+
+TEST_F(LeadershipStateTest, ALateRenewalOfTheSameTermResumesIt) {
+  // The renewal was written in time, but reached the core after the
+  // watchdog had ended the term (a slow reply, a descheduled thread). A
+  // repeated epoch is an unbroken term (plugin.h), so it resumes: refusing
+  // it for ever left the lease held by a replica that never served again.
+  LeadershipState s = make();
+  s.apply(leader(3, 300ms));
+  const auto first = s.current_term()->stop;
+  clock.advance(300ms);
+  s.expire_if_due();
+  EXPECT_FALSE(s.ready());
+  EXPECT_TRUE(first.stop_requested()) << "the ended part of the term was revoked";
+  clock.advance(100ms);
+  s.apply(leader(3, 300ms));  // the late renewal
+  ASSERT_TRUE(s.ready());
+  EXPECT_EQ(s.current_term()->epoch, (Epoch{"uid-1", 3}));
+  EXPECT_FALSE(s.current_term()->stop.stop_requested()) << "a fresh stop token for the new part";
+  EXPECT_EQ(s.run_as_leader(Epoch{"uid-1", 3}, [](std::stop_token) {}),
+            LeadershipState::GuardResult::kRan);
+  EXPECT_EQ(s.wedged_reason(), "");
+  // And it keeps working at every later late renewal.
+  for (int i = 0; i < 5; ++i) {
+    clock.advance(300ms);
+    s.expire_if_due();
+    EXPECT_FALSE(s.ready());
+    clock.advance(100ms);
+    s.apply(leader(3, 300ms));
+    EXPECT_TRUE(s.ready()) << "round " << i;
+  }
+}
+
+TEST_F(LeadershipStateTest, ALateRenewalThatIsItselfExpiredWaitsForTheNextOne) {
+  LeadershipState s = make();
+  s.apply(leader(3, 300ms));
+  clock.advance(300ms);
+  s.expire_if_due();
+  s.apply(Observation{Role::kLeader, "me", Epoch{"uid-1", 3}, clock.now(), ""});  // already over
+  EXPECT_FALSE(s.ready());
+  s.apply(leader(3, 300ms));
+  EXPECT_TRUE(s.ready()) << "the next, valid renewal of the same term still resumes it";
+}
+
+TEST_F(LeadershipStateTest, OnlyATermTheCoreEndedAtItsDeadlineResumes) {
+  // A term the plugin itself ended (it reported follower) does not come
+  // back under the same epoch: that is a fencing violation, refused.
+  LeadershipState s = make();
+  s.apply(leader(3));
+  s.apply(follower("me"));
+  s.apply(leader(3));
+  EXPECT_FALSE(s.ready());
+  // Nor does a term that expired and was followed by another report.
+  LeadershipState t = make();
+  t.apply(leader(4, 1s));
+  clock.advance(1s);
+  t.expire_if_due();
+  t.apply(follower("other"));
+  t.apply(leader(4));
+  EXPECT_FALSE(t.ready());
+}
+
+TEST_F(LeadershipStateTest, AClaimRefusedForLongerThanTheDisagreementTimeoutFailsHealth) {
+  LeadershipOptions o;
+  o.now = [this] { return clock.now(); };
+  o.disagreement_timeout = 5s;
+  LeadershipState s(o);
+  s.apply(leader(5));
+  s.apply(follower());
+  s.apply(leader(5));  // refused: not greater than 5
+  EXPECT_FALSE(s.ready());
+  EXPECT_EQ(s.snapshot().holder, "") << "a refused claim is not a confirmed holder";
+  clock.advance(5s);
+  s.apply(leader(5));  // still claiming it
+  EXPECT_EQ(s.wedged_reason(), "") << "not longer than the timeout yet";
+  clock.advance(1ms);
+  EXPECT_NE(s.wedged_reason().find("not greater than the earlier 5"), std::string::npos)
+      << s.wedged_reason();
+  // A report the core accepts ends the disagreement.
+  s.apply(leader(6));
+  EXPECT_TRUE(s.ready());
+  EXPECT_EQ(s.wedged_reason(), "");
+  s.apply(leader(4));
+  clock.advance(6s);
+  EXPECT_NE(s.wedged_reason(), "");
+  s.apply(follower());
+  EXPECT_EQ(s.wedged_reason(), "") << "the plugin gave the claim up";
+}
+
+TEST_F(LeadershipStateTest, ALeaderWhoseTermRanOutNamesNoHolder) {
+  // Until the plugin confirms a holder with a read, naming itself would send
+  // clients back to the replica that just lost.
+  LeadershipState s = make();
+  s.apply(Observation{Role::kLeader, "me", Epoch{"uid-1", 1}, clock.now() + 1s, "10.0.0.1:8080"});
+  EXPECT_EQ(s.snapshot().holder, "me");
+  EXPECT_EQ(s.snapshot().holder_address, "10.0.0.1:8080");
+  clock.advance(1s);  // before the watchdog ran
+  EXPECT_EQ(s.snapshot().holder, "");
+  EXPECT_EQ(s.snapshot().holder_address, "");
+  s.expire_if_due();  // and after
+  EXPECT_EQ(s.snapshot().holder, "");
+  s.apply(follower("other"));
+  EXPECT_EQ(s.snapshot().holder, "other");
+  s.begin_shutdown();
+  EXPECT_EQ(s.snapshot().holder, "other") << "a follower's confirmed holder stays";
+}
+
+TEST_F(LeadershipStateTest, ShutdownSaysWhetherLeaderWorkStoppedInTime) {
+  LeadershipState s = make(50ms);
+  s.apply(leader(1));
+  std::atomic<bool> started{false};
+  std::atomic<bool> release{false};
+  std::thread worker([&] {
+    s.run_as_leader(Epoch{"uid-1", 1}, [&](std::stop_token) {
+      started = true;
+      while (!release.load()) std::this_thread::sleep_for(1ms);
+    });
+  });
+  while (!started.load()) std::this_thread::sleep_for(1ms);
+  EXPECT_FALSE(s.begin_shutdown()) << "work outlived stop_work_timeout: do not release";
+  release = true;
+  worker.join();
+
+  LeadershipState t = make(50ms);
+  t.apply(leader(1));
+  EXPECT_TRUE(t.begin_shutdown()) << "no work running: release";
+}
+
 TEST(LeadershipWatchdog, StopsLeaderWorkAtTheDeadlineWithoutAnyReport) {
-  LeadershipState s;  // real steady clock
+  LeadershipState s;  // the real clock (CLOCK_BOOTTIME)
   s.start_watchdog();
-  s.apply(Observation{Role::kLeader, "me", Epoch{"u", 1}, SteadyClock::now() + 50ms, ""});
+  s.apply(Observation{Role::kLeader, "me", Epoch{"u", 1}, LeaseClock::now() + 50ms, ""});
   const auto term = s.current_term();
   ASSERT_TRUE(term.has_value());
   // Liveness, not timing: the token must fire eventually (generous bound).
-  const auto give_up = SteadyClock::now() + 10s;
-  while (!term->stop.stop_requested() && SteadyClock::now() < give_up) {
+  const auto give_up = LeaseClock::now() + 10s;
+  while (!term->stop.stop_requested() && LeaseClock::now() < give_up) {
     std::this_thread::sleep_for(5ms);
   }
   EXPECT_TRUE(term->stop.stop_requested());

@@ -217,7 +217,7 @@ TEST(Metrics, LeadershipGaugesFollowSnapshots) {
   s.ready = true;
   s.epoch = Epoch{"uid", 9};
   s.transitions = 1;
-  s.valid_until = SteadyClock::now() + 10s;
+  s.valid_until = LeaseClock::now() + 10s;
   m.record_leadership(s);
   auto text = m.serialize();
   EXPECT_EQ(sample(text, "pgdog_control_leader"), "1");
@@ -227,13 +227,13 @@ TEST(Metrics, LeadershipGaugesFollowSnapshots) {
   EXPECT_GT(validity, 8);
   EXPECT_LE(validity, 10);
 
-  s.valid_until = SteadyTime::max();
+  s.valid_until = LeaseTime::max();
   m.record_leadership(s);
   EXPECT_EQ(sample(m.serialize(), "pgdog_control_leader_validity_seconds"), "+Inf");
 
   // Reported leader but past its deadline: not ready, no validity.
   s.ready = false;
-  s.valid_until = SteadyClock::now() - 1s;
+  s.valid_until = LeaseClock::now() - 1s;
   m.record_leadership(s);
   text = m.serialize();
   EXPECT_EQ(sample(text, "pgdog_control_leader"), "0");
@@ -313,7 +313,7 @@ TEST(Metrics, PromtoolAcceptsTheExposition) {
   s.ready = true;
   s.epoch = Epoch{"uid", 3};
   s.transitions = 1;
-  s.valid_until = SteadyTime::max();
+  s.valid_until = LeaseTime::max();
   m.record_leadership(s);
   m.record_http("GET", "/metrics", 200, 0.001s);
   m.record_http("POST", "unmatched", 404, 0.0001s);
