@@ -6,6 +6,7 @@
 #include "cluster_config.h"
 #include "counting_transport.h"
 #include "cpprest_transport.h"
+#include "failpoints.h"
 
 namespace pgdc::kube {
 namespace {
@@ -75,6 +76,12 @@ KubernetesBackend::KubernetesBackend(pgdc::Host host, std::string_view config_js
 }
 
 void KubernetesBackend::init(std::string lease_namespace) {
+  if (const char* fp = std::getenv("PGDC_KUBE_FAILPOINTS"); fp != nullptr && *fp != '\0') {
+    std::string error;
+    auto parsed = Failpoints::parse(fp, &error);
+    if (!parsed) throw pgdc::ConfigError("kubernetes: " + error);
+    failpoints_ = std::make_unique<Failpoints>(*parsed);
+  }
   // Every request, lease, watch and events alike, is counted by verb,
   // resource and status.
   auto count = [this](std::string_view verb, std::string_view resource, int status) {
@@ -195,15 +202,27 @@ void KubernetesBackend::count_request(std::string_view verb, std::string_view re
 }
 
 void KubernetesBackend::report(const ElectorState& s) {
+  if (failpoints_ && failpoints_->delay_renewal_report && s.leading && was_leading_ &&
+      s.uid == last_uid_ && s.epoch == last_epoch_ &&
+      ++renewals_reported_ == failpoints_->delay_renewal_report->nth) {
+    log(2, "failpoint delay_renewal_report: holding the report of renewal " +
+               std::to_string(renewals_reported_) + " for " +
+               std::to_string(failpoints_->delay_renewal_report->delay.count()) + "ms");
+    std::this_thread::sleep_for(failpoints_->delay_renewal_report->delay);
+  }
+  last_uid_ = s.uid;
+  last_epoch_ = s.epoch;
   const std::int64_t now_ns = host_.now_ns();
   pgdc::Leadership l;
   l.role = s.leading ? pgdc::Role::kLeader : pgdc::Role::kFollower;
   l.holder = s.holder;
   l.holder_address = s.holder_address;
   l.epoch_scope = s.uid;
-  l.epoch = s.leading ? static_cast<std::uint64_t>(s.transitions) : 0;
+  l.epoch = s.leading ? s.epoch : 0;
+  // The elector's clock and the host's are both CLOCK_BOOTTIME; converting
+  // the time left keeps this right even for a host with another origin.
   l.valid_until_ns = s.leading ? now_ns + std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                              s.valid_until - std::chrono::steady_clock::now())
+                                              s.valid_until - LeaseClock::now())
                                               .count()
                                : 0;
   host_.report(l);  // returns only after the host stopped leader work, on a loss
@@ -221,6 +240,10 @@ void KubernetesBackend::report(const ElectorState& s) {
 }
 
 void KubernetesBackend::start() {
+  if (failpoints_) {
+    log(2, "failpoints active (testing only; unset PGDC_KUBE_FAILPOINTS in production): " +
+               failpoints_->describe());
+  }
   if (events_) events_->start();
   if (watch_) {
     watcher_ = std::jthread([this](std::stop_token stop) { watch_->run(stop); });
@@ -232,11 +255,15 @@ void KubernetesBackend::start() {
 }
 
 void KubernetesBackend::run(std::stop_token stop) {
-  SteadyTime next = clock_.steady();
+  // The waits below run on CLOCK_MONOTONIC underneath, which stops during a
+  // suspend: waking at least every kSlice bounds how late a step (and the
+  // label removal of a term that ended while suspended) can be.
+  constexpr std::chrono::milliseconds kSlice{500};
+  LeaseTime next = clock_.steady();
   while (!stop.stop_requested()) {
     bool healthy = false;
     bool now = false;
-    for (auto& e : inbox_.wait(next, stop, &healthy)) {
+    for (auto& e : inbox_.wait(std::min(next, clock_.steady() + kSlice), stop, &healthy)) {
       now |= e.deleted ? elector_->observe_deleted() : elector_->observe(*e.lease);
     }
     elector_->set_watch_healthy(watch_ != nullptr && healthy);
@@ -276,7 +303,7 @@ void KubernetesBackend::run(std::stop_token stop) {
   }
   if (release_requested_) {
     outcome = elector_->release(deadline);
-  } else if (elector_->leading()) {
+  } else if (elector_->holding()) {
     elector_->release(clock_.steady());  // step down only: deadline already passed
   }
   released_.set_value(outcome);

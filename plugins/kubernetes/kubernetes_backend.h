@@ -23,6 +23,7 @@
 #include "election/elector.h"
 #include "election/lease_api.h"
 #include "events.h"
+#include "failpoints.h"
 #include "lease_watch.h"
 #include "plugin_options.h"
 #include "pod_labeler.h"
@@ -91,6 +92,12 @@ class KubernetesBackend final : public pgdc::Backend {
   std::map<std::string, pgdc::Metric> request_metrics_;  // "verb/resource/code"
   std::int64_t last_renew_ns_ = 0;                       // runner thread only
   bool was_leading_ = false;                             // runner thread only
+  std::string last_uid_;                                 // runner thread only
+  std::uint64_t last_epoch_ = 0;                         // runner thread only
+
+  // Test-only fault injection (failpoints.h); null unless PGDC_KUBE_FAILPOINTS.
+  std::unique_ptr<Failpoints> failpoints_;
+  int renewals_reported_ = 0;  // runner thread only
 };
 
 }  // namespace pgdc::kube

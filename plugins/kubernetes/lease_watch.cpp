@@ -25,7 +25,7 @@ void ElectionInbox::wake() {
   cv_.notify_all();
 }
 
-std::vector<ElectionInbox::Event> ElectionInbox::wait(SteadyTime until, const std::stop_token& stop,
+std::vector<ElectionInbox::Event> ElectionInbox::wait(LeaseTime until, const std::stop_token& stop,
                                                       bool* healthy) {
   std::unique_lock lock(mutex_);
   cv_.wait_until(lock, stop, until, [this] { return !events_.empty() || woken_; });

@@ -36,7 +36,7 @@ class ElectionInbox {
 
   // Waits until `until`, an event, a wake() or a stop request. Returns the
   // events received (possibly none) and the watch health.
-  std::vector<Event> wait(SteadyTime until, const std::stop_token& stop, bool* healthy);
+  std::vector<Event> wait(LeaseTime until, const std::stop_token& stop, bool* healthy);
 
  private:
   std::mutex mutex_;

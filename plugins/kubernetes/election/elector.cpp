@@ -11,7 +11,10 @@ using std::chrono::milliseconds;
 constexpr int kDebug = 0;
 constexpr int kInfo = 1;
 constexpr int kWarn = 2;
+constexpr int kError = 3;
 constexpr milliseconds kReleaseRetryPause{100};
+// era is a uint32: the largest epoch a Lease can carry.
+constexpr std::uint64_t kMaxEpoch = (std::uint64_t{0xffffffffu} << 31) + 0x7fffffffu;
 
 // When a leader retries a failed renewal: halfway to its validity deadline
 // (at most one retry period, at least min(1 s, retry period) later), never
@@ -19,12 +22,16 @@ constexpr milliseconds kReleaseRetryPause{100};
 // latest, to step down. Waiting a full retry period instead would, with the
 // default 15/10/5 s timings, land on the deadline itself: one failed round
 // (a 429, a 401/403 blip, a refused connection) would cost leadership.
-SteadyTime leader_retry_at(SteadyTime now, SteadyTime valid_until, milliseconds retry_period,
-                           const ApiError& error) {
+LeaseTime leader_retry_at(LeaseTime now, LeaseTime valid_until, milliseconds retry_period,
+                          const ApiError& error) {
   const auto left = duration_cast<milliseconds>(valid_until - now);
   auto wait = std::clamp(left / 2, std::min(milliseconds(1000), retry_period), retry_period);
   if (error.retry_after) wait = std::max(wait, duration_cast<milliseconds>(*error.retry_after));
   return std::min(now + wait, valid_until);
+}
+
+std::string term_str(const Lease& lease) {
+  return "uid " + lease.uid() + ", epoch " + std::to_string(lease.spec().epoch());
 }
 
 }  // namespace
@@ -55,9 +62,9 @@ void Elector::log(int level, const std::string& message) const {
   if (log_) log_(level, message);
 }
 
-milliseconds Elector::request_timeout(SteadyTime now) const {
+milliseconds Elector::request_timeout(LeaseTime now) const {
   milliseconds t = std::max(milliseconds(1000), timings_.renew_deadline / 2);
-  if (leading_) {
+  if (holding_) {
     const auto left = duration_cast<milliseconds>(valid_until_ - now);
     t = std::min(t, std::max(left, milliseconds(1)));
   }
@@ -65,14 +72,14 @@ milliseconds Elector::request_timeout(SteadyTime now) const {
 }
 
 milliseconds Elector::holder_duration() const {
-  // A Lease without leaseDurationSeconds would be "expired at once" for
-  // client-go; assuming our own duration instead never shortens a holder's
-  // term.
+  // Never shorter than our own duration: leaseDurationSeconds is anyone's to
+  // edit, and a holder configured like us may act for our renew deadline.
+  // A longer one (another elector's setting) is honoured.
   const auto secs = observed_ ? observed_->spec().duration_secs : 0;
-  return secs > 0 ? milliseconds(std::int64_t{secs} * 1000) : timings_.lease_duration;
+  return std::max(timings_.lease_duration, milliseconds(std::int64_t{secs} * 1000));
 }
 
-SteadyTime Elector::backoff(SteadyTime now, const ApiError& error) const {
+LeaseTime Elector::backoff(LeaseTime now, const ApiError& error) const {
   auto wait = timings_.retry_period;
   if (error.retry_after) {
     wait = std::max(wait, duration_cast<milliseconds>(*error.retry_after));
@@ -80,68 +87,151 @@ SteadyTime Elector::backoff(SteadyTime now, const ApiError& error) const {
   return now + wait;
 }
 
+bool Elector::outcome_unknown(const ApiError& error) {
+  switch (error.kind) {
+    case ApiErrorKind::kNotFound:
+    case ApiErrorKind::kConflict:
+    case ApiErrorKind::kAlreadyExists:
+    case ApiErrorKind::kUnauthorized:
+    case ApiErrorKind::kForbidden:
+    case ApiErrorKind::kThrottled:
+    case ApiErrorKind::kInvalid:
+      return false;  // the server answered that it did not write
+    default:
+      return true;  // no answer, a 5xx (etcd may have committed), an unreadable 2xx
+  }
+}
+
 void Elector::publish() {
   ElectorState s;
-  s.leading = leading_;
-  if (leading_) {
+  s.leading = holding_ && clock_.steady() >= act_from_;
+  if (s.leading) {
     s.holder = identity_;
     s.holder_address = advertise_address_;
     s.uid = current_->uid();
-    s.transitions = current_->spec().transitions;
+    s.epoch = current_->spec().epoch();
     s.valid_until = valid_until_;
+  } else if (holding_) {
+    // Ours, but not acting yet: clients may as well wait here.
+    s.holder = identity_;
+    s.holder_address = advertise_address_;
   } else if (observed_) {
     s.holder = observed_->spec().holder;
     s.holder_address = observed_->spec().holder_address;
   }
-  const bool changed =
-      !published_once_ || s.leading != published_.leading || s.holder != published_.holder ||
-      s.holder_address != published_.holder_address || s.uid != published_.uid ||
-      s.transitions != published_.transitions || s.valid_until != published_.valid_until;
+  const bool changed = !published_once_ || s.leading != published_.leading ||
+                       s.holder != published_.holder ||
+                       s.holder_address != published_.holder_address || s.uid != published_.uid ||
+                       s.epoch != published_.epoch || s.valid_until != published_.valid_until;
+  acting_ = s.leading;
   if (!changed) return;
   published_ = s;
   published_once_ = true;
   if (report_) report_(s);
 }
 
-void Elector::absorb(const Lease& lease, SteadyTime now) {
+void Elector::absorb(const Lease& lease, LeaseTime now) {
   // 2. Expiry is judged on our clock: restart it whenever the election's
-  // fields (or the object's identity) change. renewTime is never trusted.
-  if (!observed_ || observed_->uid() != lease.uid() || observed_->spec() != lease.spec()) {
+  // fields (or the object's identity) change. renewTime is never trusted,
+  // and annotations or labels alone are not a renewal.
+  if (!observed_ || observed_->uid() != lease.uid() ||
+      !same_election(observed_->spec(), lease.spec())) {
     observed_at_ = now;
   }
   observed_ = lease;
-  create_not_before_.reset();
+  recreate_.reset();  // someone else's Lease since: the deletion is old news
 }
 
-void Elector::become_leader(const Lease& lease, SteadyTime sent) {
-  const bool new_term = !leading_;
-  leading_ = true;
+Elector::Claim Elector::claim_of(const Lease& lease, LeaseTime* act_from) const {
+  if (lease.released()) return Claim::kReleased;
+  const LeaseSpec& s = lease.spec();
+  if (s.holder != identity_) return Claim::kHeld;
+  const auto ours = [&](const std::optional<OwnTerm>& t) {
+    if (!t || t->epoch != s.epoch()) return false;
+    if (!t->uid.empty()) return t->uid == lease.uid();
+    return t->renew_time.has_value() && t->renew_time == s.renew_time;  // our create, unanswered
+  };
+  for (const auto* t : {&own_term_, &pending_}) {
+    if (ours(*t)) {
+      if (act_from != nullptr) *act_from = (*t)->act_from;
+      return Claim::kOwn;
+    }
+  }
+  // Our identity in a term we did not write: a previous process (or a
+  // duplicate) with this identity. Its term is waited out like anyone's.
+  return Claim::kHeld;
+}
+
+LeaseSpec Elector::own_spec(const LeaseSpec& base) {
+  LeaseSpec spec = base;
+  spec.holder = identity_;
+  spec.holder_address = advertise_address_;
+  spec.duration_secs = static_cast<std::int32_t>(timings_.lease_duration.count() / 1000);
+  spec.released.reset();
+  // Every write must change the spec: an update that changes nothing is not
+  // stored, and followers would take a live holder for a dead one. So
+  // renewTime strictly grows, even under a frozen or stepped-back wall clock.
+  WallTime t = std::chrono::floor<std::chrono::microseconds>(clock_.wall());
+  if (base.renew_time) {
+    const WallTime floor_base = std::chrono::floor<std::chrono::microseconds>(*base.renew_time);
+    if (t <= floor_base) t = floor_base + std::chrono::microseconds(1);
+  }
+  spec.renew_time = t;
+  return spec;
+}
+
+void Elector::become_holder(const Lease& lease, LeaseTime sent, LeaseTime act_from) {
+  const bool new_term = !holding_;
+  holding_ = true;
   current_ = lease;
   observed_ = lease;
+  observed_at_ = clock_.steady();
+  act_from_ = act_from;
   valid_until_ = sent + timings_.renew_deadline;
+  next_renew_ = sent + timings_.retry_period;
+  own_term_ = OwnTerm{lease.uid(), lease.spec().epoch(), lease.spec().renew_time, act_from};
+  pending_.reset();
+  recreate_.reset();
   if (new_term) {
-    log(kInfo, "became leader of lease " + api_.lease_namespace() + "/" + api_.lease_name() +
-                   " (uid " + lease.uid() + ", transitions " +
-                   std::to_string(lease.spec().transitions) + ")");
+    const auto wait = duration_cast<milliseconds>(act_from - clock_.steady());
+    log(kInfo, "became leader of lease " + api_.lease_namespace() + "/" + api_.lease_name() + " (" +
+                   term_str(lease) + ")" +
+                   (wait > milliseconds(0)
+                        ? "; acting in " + std::to_string(wait.count()) +
+                              "ms, once no earlier holder of a Lease this replica did not see "
+                              "can still be valid"
+                        : std::string()));
   }
   publish();
 }
 
-void Elector::step_down(const std::string& why, int level) {
-  if (!leading_) return;
-  leading_ = false;
+LeaseTime Elector::next_holder_step() const {
+  return acting_ ? next_renew_ : std::min(next_renew_, act_from_);
+}
+
+void Elector::step_down(const std::string& why, int level, const Lease* fresh) {
+  if (!holding_) return;
+  holding_ = false;
   current_.reset();
   need_get_ = true;
+  // Without a fresh read, our view of the Lease is our own last write: until
+  // the next read it names nobody, since naming ourselves would send clients
+  // back to the replica that just lost.
+  observed_.reset();
+  if (fresh != nullptr) {
+    absorb(*fresh, clock_.steady());
+    need_get_ = false;
+  }
   log(level, "stopped leading: " + why);
   publish();
 }
 
-SteadyTime Elector::step() {
-  const SteadyTime now = clock_.steady();
-  return leading_ ? step_leader(now) : step_follower(now);
+LeaseTime Elector::step() {
+  const LeaseTime now = clock_.steady();
+  return holding_ ? step_leader(now) : step_follower(now);
 }
 
-SteadyTime Elector::step_follower(SteadyTime now) {
+LeaseTime Elector::step_follower(LeaseTime now) {
   // 1. Read the Lease unless the watch keeps our view fresh.
   if (stopping()) return now;
   if (need_get_ || !observed_.has_value() || (!watch_healthy_ && now >= next_poll_)) {
@@ -153,138 +243,161 @@ SteadyTime Elector::step_follower(SteadyTime now) {
       absorb(*r.lease, now);
       need_get_ = false;
     } else if (r.error.kind == ApiErrorKind::kNotFound) {
-      if (observed_ && !observed_->spec().holder.empty()) {
-        // Deleted while held: the holder may act until its term ends. A
-        // read only shows the Lease at one instant: the holder may have
-        // renewed after our last read (a missed poll, latency) and right
-        // before the deletion, unseen, and whoever we saw last (even this
-        // replica, in a term that has ended) may have been replaced unseen.
-        // The deletion is the last change we saw: a full duration counts
-        // from now, not from observed_at_.
-        create_not_before_ = now + holder_duration();
-      }
       observed_.reset();
       need_get_ = false;
     } else {
-      log(r.error.kind == ApiErrorKind::kForbidden ? 3 : kWarn, r.error.message);
+      log(r.error.kind == ApiErrorKind::kForbidden ? kError : kWarn, r.error.message);
       if (events_.on_acquire_attempt) events_.on_acquire_attempt(false, now - started);
       return backoff(now, r.error);
     }
     publish();
   }
 
-  // 2. No Lease: create it (transitions 0), unless a deleted holder's term
-  // may still run.
-  if (!observed_) {
-    if (create_not_before_ && now < *create_not_before_) return *create_not_before_;
-    LeaseSpec spec;
-    spec.holder = identity_;
-    spec.holder_address = advertise_address_;
-    spec.duration_secs = static_cast<std::int32_t>(timings_.lease_duration.count() / 1000);
-    spec.acquire_time = spec.renew_time = clock_.wall();
-    spec.transitions = 0;
-    if (stopping()) return now;
-    const SteadyTime sent = clock_.steady();
-    LeaseResult c = api_.create(spec, request_timeout(sent));
-    now = clock_.steady();
-    if (events_.on_acquire_attempt) events_.on_acquire_attempt(c.ok(), now - sent);
-    if (c.ok()) {
-      create_not_before_.reset();
-      become_leader(*c.lease, sent);
-      return sent + timings_.retry_period;
-    }
-    need_get_ = true;
-    if (c.error.kind == ApiErrorKind::kAlreadyExists || c.error.kind == ApiErrorKind::kConflict) {
-      if (events_.on_conflict) events_.on_conflict();
-      log(kDebug, "create lost a race: " + c.error.message);
-      return now;
-    }
-    log(c.error.kind == ApiErrorKind::kForbidden ? 3 : kWarn, c.error.message);
-    return backoff(now, c.error);
-  }
+  // 2. No Lease: create it at once, and act only a full duration after
+  // sending the create: it may have been deleted an instant ago while its
+  // holder was valid, and a deletion leaves no trace of who that was.
+  if (!observed_) return acquire(now, std::nullopt, {});
 
-  // 3. Held by someone else and not expired on our clock: wait for expiry
+  // 3. Held (by someone else, or by this identity in a term we did not
+  // write, or blank without a release marker): wait for expiry on our clock
   // (the watch wakes us earlier on any change).
-  const LeaseSpec& seen = observed_->spec();
-  if (!seen.holder.empty() && seen.holder != identity_) {
-    const SteadyTime expires = observed_at_ + holder_duration();
+  LeaseTime own_act_from{};
+  const Claim claim = claim_of(*observed_, &own_act_from);
+  // Our create whose answer never came: it was applied at the latest now.
+  if (claim == Claim::kOwn && own_act_from == LeaseTime::max()) {
+    own_act_from = now + timings_.lease_duration;
+  }
+  if (claim == Claim::kHeld) {
+    const LeaseTime expires = observed_at_ + holder_duration();
     if (now < expires) {
       return watch_healthy_ ? expires : std::min(expires, next_poll_);
     }
-    log(kInfo, "lease held by \"" + seen.holder + "\" expired on this replica's clock");
+    const std::string& holder = observed_->spec().holder;
+    log(kInfo, holder.empty() ? "lease without a holder (and no release marker of its term) "
+                                "expired on this replica's clock"
+                              : "lease held by \"" + holder + "\" expired on this replica's clock");
   }
 
-  // 4. Acquire: a conditional update of what we read. Always a new term, so
-  // leaseTransitions grows (client-go grows it when the holder changes).
-  LeaseSpec spec;
-  spec.holder = identity_;
-  spec.holder_address = advertise_address_;
-  spec.duration_secs = static_cast<std::int32_t>(timings_.lease_duration.count() / 1000);
-  spec.acquire_time = spec.renew_time = clock_.wall();
-  spec.transitions = seen.transitions + 1;
-  if (stopping()) return now;
-  const SteadyTime sent = clock_.steady();
-  LeaseResult u = api_.update(*observed_, spec, request_timeout(sent));
-  now = clock_.steady();
-  if (events_.on_acquire_attempt) events_.on_acquire_attempt(u.ok(), now - sent);
-  if (u.ok()) {
-    become_leader(*u.lease, sent);
-    return sent + timings_.retry_period;
-  }
-  need_get_ = true;
-  if (u.error.kind == ApiErrorKind::kConflict) {
-    if (events_.on_conflict) events_.on_conflict();
-    log(kDebug, "acquire lost a race: " + u.error.message);
-    return now;
-  }
-  log(u.error.kind == ApiErrorKind::kForbidden ? 3 : kWarn, u.error.message);
-  return backoff(now, u.error);
+  // 4. Acquire: a conditional update of what we read. A term of our own
+  // keeps its acting time (a create's wait is not cut short by retaking it).
+  return acquire(now, observed_, claim == Claim::kOwn ? own_act_from : LeaseTime{});
 }
 
-SteadyTime Elector::step_leader(SteadyTime now) {
-  // 5. A leader that could not renew within the renew deadline stops.
+LeaseTime Elector::acquire(LeaseTime now, const std::optional<Lease>& base, LeaseTime act_from) {
+  // A create acts a full duration after it was applied: the Lease may have
+  // been deleted an instant before, while its holder was valid, and a
+  // deletion leaves no trace of who that was. The answer bounds when it was
+  // applied; without an answer, the read that finds it does (step 3).
+  // Always a new term, so the epoch grows (client-go grows leaseTransitions
+  // when the holder changes); past leaseTransitions' maximum the era does.
+  LeaseSpec spec = own_spec(base ? base->spec() : LeaseSpec{});
+  spec.acquire_time = spec.renew_time;
+  if (base) {
+    const std::uint64_t epoch = base->spec().epoch();
+    if (epoch >= kMaxEpoch) {
+      log(kError, "the Lease's epoch " + std::to_string(epoch) +
+                      " is at its maximum and cannot grow; delete the Lease to start a new one");
+      need_get_ = true;
+      return now + timings_.retry_period;
+    }
+    spec.set_epoch(epoch + 1);
+  } else {
+    spec.set_epoch(0);
+  }
+  // Recorded before sending: if the answer never comes, a later read of
+  // this very term is still recognised as ours.
+  pending_ = OwnTerm{base ? base->uid() : std::string(), spec.epoch(), spec.renew_time,
+                     base ? act_from : LeaseTime::max()};
+  if (stopping()) return now;
+  const LeaseTime sent = clock_.steady();
+  LeaseResult w = base ? api_.update(*base, spec, request_timeout(sent))
+                       : api_.create(spec, request_timeout(sent));
+  now = clock_.steady();
+  if (events_.on_acquire_attempt) events_.on_acquire_attempt(w.ok(), now - sent);
+  if (w.ok()) {
+    if (!base) {
+      // Recreating our own deleted Lease keeps the old term's acting time,
+      // if the new one exists before the old term ended: until then nobody
+      // else can have acted since the deletion (they would have created a
+      // Lease, which ours replaced, and waited a duration).
+      act_from = recreate_ && now < recreate_->before ? std::max(sent, recreate_->act_from)
+                                                      : now + timings_.lease_duration;
+    }
+    become_holder(*w.lease, sent, act_from);
+    return next_holder_step();
+  }
+  if (!outcome_unknown(w.error)) pending_.reset();
+  need_get_ = true;
+  if (w.error.kind == ApiErrorKind::kAlreadyExists || w.error.kind == ApiErrorKind::kConflict) {
+    if (events_.on_conflict) events_.on_conflict();
+    log(kDebug, std::string(base ? "acquire" : "create") + " lost a race: " + w.error.message);
+    return now;
+  }
+  log(w.error.kind == ApiErrorKind::kForbidden ? kError : kWarn, w.error.message);
+  return backoff(now, w.error);
+}
+
+LeaseTime Elector::step_leader(LeaseTime now) {
+  // 5. A holder that could not renew within the renew deadline stops.
   if (now >= valid_until_) {
     step_down("no successful renewal within the renew deadline (" +
               std::to_string(timings_.renew_deadline.count()) + "ms)");
     return now;
   }
-  LeaseSpec spec = current_->spec();
-  spec.holder = identity_;
-  spec.holder_address = advertise_address_;
-  spec.duration_secs = static_cast<std::int32_t>(timings_.lease_duration.count() / 1000);
-  spec.renew_time = clock_.wall();
-
   if (stopping()) return now;
+  // Woken to start acting (or early): nothing to write yet.
+  if (!verify_ && now < next_renew_) {
+    publish();
+    return next_holder_step();
+  }
+  // A 404 for our own valid term: nobody else can have held the Lease since
+  // our last renewal (they would have waited out our term), so the new
+  // Lease may act as soon as this term could (and it is the only 404 that
+  // allows that).
+  const auto deleted = [this] {
+    const Recreate recreate{act_from_, valid_until_};
+    step_down("the Lease was deleted");
+    recreate_ = recreate;
+    return clock_.steady();
+  };
+  const auto other_term = [this](const Lease& seen) {
+    // Same holder and uid, another epoch: a duplicate identity, or an edit.
+    step_down("the Lease's epoch changed under this replica's term (" + term_str(seen) + ", ours " +
+                  std::to_string(current_->spec().epoch()) + "): another replica with identity \"" +
+                  identity_ + "\", or an edit by hand; the new term is waited out",
+              kWarn, &seen);
+  };
   // 5b. The watch contradicted us: believe a fresh read, not the event.
   if (verify_) {
     verify_ = false;
     LeaseResult g = api_.get(request_timeout(now));
     if (g.ok()) {
-      if (g.lease->spec().holder != identity_ || g.lease->uid() != current_->uid() ||
-          g.lease->spec().transitions != current_->spec().transitions) {
-        absorb(*g.lease, clock_.steady());
-        step_down("the Lease is now held by \"" + g.lease->spec().holder + "\" (uid " +
-                  g.lease->uid() + ", leaseTransitions " +
-                  std::to_string(g.lease->spec().transitions) + ")");
+      if (g.lease->spec().holder != identity_ || g.lease->uid() != current_->uid()) {
+        step_down("the Lease is now held by \"" + g.lease->spec().holder + "\" (" +
+                      term_str(*g.lease) + ")",
+                  kWarn, &*g.lease);
+        return clock_.steady();
+      }
+      if (g.lease->spec().epoch() != current_->spec().epoch()) {
+        other_term(*g.lease);
         return clock_.steady();
       }
       current_ = *g.lease;
     } else if (g.error.kind == ApiErrorKind::kNotFound) {
-      step_down("the Lease was deleted");
-      observed_.reset();
-      return clock_.steady();
+      return deleted();
     }
     now = clock_.steady();
     if (now >= valid_until_ || stopping()) return now;
+    if (now < next_renew_) {
+      publish();
+      return next_holder_step();
+    }
   }
   // 6. Fast path: PUT with the cached resourceVersion, no GET.
-  SteadyTime sent = clock_.steady();
+  LeaseSpec spec = own_spec(current_->spec());
+  LeaseTime sent = clock_.steady();
   LeaseResult u = api_.update(*current_, spec, request_timeout(sent));
-  if (!u.ok() && u.error.kind == ApiErrorKind::kNotFound) {
-    step_down("the Lease was deleted");
-    observed_.reset();
-    return clock_.steady();
-  }
+  if (!u.ok() && u.error.kind == ApiErrorKind::kNotFound) return deleted();
   if (!u.ok() && u.error.kind == ApiErrorKind::kConflict && events_.on_conflict) {
     events_.on_conflict();
   }
@@ -293,33 +406,26 @@ SteadyTime Elector::step_leader(SteadyTime now) {
     log(kDebug, "renew fast path failed: " + u.error.message);
     LeaseResult g = api_.get(request_timeout(clock_.steady()));
     if (g.ok()) {
-      absorb(*g.lease, clock_.steady());
       // Still ours only if it is still our term: same holder, same object
-      // and the same leaseTransitions. Renewing someone else's term (only
-      // possible under a duplicate identity) would silently change the epoch
-      // this leader reports in the middle of its term.
+      // and the same epoch. Renewing someone else's term (only possible
+      // under a duplicate identity) would silently change the epoch this
+      // leader reports in the middle of its term.
       if (g.lease->spec().holder != identity_ || g.lease->uid() != current_->uid()) {
-        step_down("the Lease is now held by \"" + g.lease->spec().holder + "\"");
+        step_down("the Lease is now held by \"" + g.lease->spec().holder + "\"", kWarn, &*g.lease);
         return clock_.steady();
       }
-      if (g.lease->spec().transitions != current_->spec().transitions) {
-        step_down("the Lease shows another term under this identity (leaseTransitions " +
-                  std::to_string(g.lease->spec().transitions) + ", ours " +
-                  std::to_string(current_->spec().transitions) +
-                  "): is another replica running with identity \"" + identity_ + "\"?");
+      if (g.lease->spec().epoch() != current_->spec().epoch()) {
+        other_term(*g.lease);
         return clock_.steady();
       }
-      LeaseSpec again = g.lease->spec();
-      again.duration_secs = spec.duration_secs;
-      again.renew_time = clock_.wall();
+      const LeaseSpec again = own_spec(g.lease->spec());
       if (clock_.steady() < valid_until_) {
         sent = clock_.steady();
         u = api_.update(*g.lease, again, request_timeout(sent));
+        if (!u.ok() && u.error.kind == ApiErrorKind::kNotFound) return deleted();
       }
     } else if (g.error.kind == ApiErrorKind::kNotFound) {
-      step_down("the Lease was deleted");
-      observed_.reset();
-      return clock_.steady();
+      return deleted();
     } else {
       u.error = g.error;
     }
@@ -330,24 +436,29 @@ SteadyTime Elector::step_leader(SteadyTime now) {
     current_ = *u.lease;
     observed_ = *u.lease;
     valid_until_ = sent + timings_.renew_deadline;
+    next_renew_ = sent + timings_.retry_period;
     publish();
-    return sent + timings_.retry_period;
+    return next_holder_step();
   }
-  log(u.error.kind == ApiErrorKind::kForbidden ? 3 : kWarn, "renew failed: " + u.error.message);
+  log(u.error.kind == ApiErrorKind::kForbidden ? kError : kWarn,
+      "renew failed: " + u.error.message);
   if (now >= valid_until_) {
     step_down("no successful renewal within the renew deadline (" +
               std::to_string(timings_.renew_deadline.count()) + "ms)");
     return now;
   }
   // Retry before the validity deadline; wake at it at the latest to step down.
-  return leader_retry_at(now, valid_until_, timings_.retry_period, u.error);
+  next_renew_ = leader_retry_at(now, valid_until_, timings_.retry_period, u.error);
+  publish();
+  return next_holder_step();
 }
 
 bool Elector::observe(const Lease& lease) {
-  const SteadyTime now = clock_.steady();
-  if (leading_) {
+  const LeaseTime now = clock_.steady();
+  if (holding_) {
     if (lease.resource_version() == current_->resource_version()) return false;  // our echo
-    if (lease.spec().holder != identity_ || lease.uid() != current_->uid()) {
+    if (lease.spec().holder != identity_ || lease.uid() != current_->uid() ||
+        lease.spec().epoch() != current_->spec().epoch()) {
       // Watch events can be older than our last write (a list taken before
       // it, a slow stream): check with a fresh read before stepping down.
       verify_ = true;
@@ -358,19 +469,14 @@ bool Elector::observe(const Lease& lease) {
   absorb(lease, now);
   need_get_ = false;
   publish();
-  // A released (or never held) Lease can be taken at once.
-  return lease.spec().holder.empty();
+  // A recognised release, or our own term, can be taken at once.
+  return claim_of(lease) != Claim::kHeld;
 }
 
 bool Elector::observe_deleted() {
-  const SteadyTime now = clock_.steady();
-  if (leading_) {
+  if (holding_) {
     verify_ = true;  // the next step reads it: 404 means deleted
     return true;
-  }
-  if (observed_ && !observed_->spec().holder.empty() && observed_->spec().holder != identity_ &&
-      now < observed_at_ + holder_duration()) {
-    create_not_before_ = observed_at_ + holder_duration();
   }
   observed_.reset();
   need_get_ = false;
@@ -378,11 +484,12 @@ bool Elector::observe_deleted() {
   return true;
 }
 
-ReleaseOutcome Elector::release(SteadyTime deadline) {
-  const bool was_leading = leading_;
-  const std::optional<Lease> term = current_;  // the term to release
+ReleaseOutcome Elector::release(LeaseTime deadline) {
+  const bool was_holding = holding_;
   step_down("shutting down", kInfo);
-  if (!was_leading) return ReleaseOutcome::kNotHolder;
+  // Nothing to release unless we wrote a term: one we hold, or one whose
+  // acquiring write's outcome we never learned (SIGTERM cancelled it).
+  if (!was_holding && !own_term_ && !pending_) return ReleaseOutcome::kNotHolder;
   // 8. Release only what a fresh read shows as ours; retry 409 with a fresh
   // read. client-go releases against a possibly stale record, which after a
   // healed partition can blank a new leader's Lease.
@@ -400,26 +507,36 @@ ReleaseOutcome Elector::release(SteadyTime deadline) {
       continue;
     }
     absorb(*g.lease, clock_.steady());
-    if (g.lease->spec().holder != identity_) {
-      log(kInfo, "release: the Lease is held by \"" + g.lease->spec().holder +
-                     "\" now; nothing to release");
+    LeaseTime act_from{};
+    if (claim_of(*g.lease, &act_from) != Claim::kOwn) {
+      if (g.lease->spec().holder != identity_) {
+        log(kInfo, "release: the Lease is held by \"" + g.lease->spec().holder +
+                       "\" now; nothing to release");
+      } else {
+        log(kWarn, "release: the Lease names this identity in a term this process did not write (" +
+                       term_str(*g.lease) + "); nothing to release");
+      }
       return ReleaseOutcome::kNotHolder;
     }
-    if (g.lease->uid() != term->uid() || g.lease->spec().transitions != term->spec().transitions) {
-      log(kWarn, "release: the Lease shows another term under this identity (uid " +
-                     g.lease->uid() + ", leaseTransitions " +
-                     std::to_string(g.lease->spec().transitions) + "); nothing to release");
-      return ReleaseOutcome::kNotHolder;
-    }
-    LeaseSpec spec = g.lease->spec();
+    LeaseSpec spec = own_spec(g.lease->spec());
     spec.holder.clear();
+    spec.holder_address.clear();
     spec.duration_secs = 1;  // 0 is rejected by the API server
-    spec.acquire_time = spec.renew_time = clock_.wall();
+    spec.acquire_time = spec.renew_time;
+    // The marker lets the next holder act at once. A term that had not
+    // begun to act (a create still waiting out an unseen earlier holder)
+    // cannot vouch for that: released without it, it is waited out.
+    if (act_from <= clock_.steady()) {
+      spec.released = ReleasedTerm{identity_, g.lease->uid(), g.lease->spec().epoch()};
+    }
     LeaseResult u = api_.update(*g.lease, spec, std::min(request_timeout(clock_.steady()), left()));
     if (u.ok()) {
       absorb(*u.lease, clock_.steady());
+      own_term_.reset();
+      pending_.reset();
       publish();
-      log(kInfo, "released lease " + api_.lease_namespace() + "/" + api_.lease_name());
+      log(kInfo, "released lease " + api_.lease_namespace() + "/" + api_.lease_name() + " (" +
+                     term_str(*u.lease) + ")");
       return ReleaseOutcome::kReleased;
     }
     if (u.error.kind == ApiErrorKind::kConflict) {

@@ -89,6 +89,49 @@ std::string read_holder_address(const nlohmann::json& meta, const std::string& h
   return h->get<std::string>() == holder ? a->get<std::string>() : "";
 }
 
+std::uint32_t read_era(const nlohmann::json& meta) {
+  const auto annotations = meta.find("annotations");
+  if (annotations == meta.end() || !annotations->is_object()) return 0;
+  const auto it = annotations->find(kEpochEraAnnotation);
+  if (it == annotations->end() || !it->is_string()) return 0;
+  const std::string& text = it->get_ref<const std::string&>();
+  if (text.empty() || text.size() > 10) return 0;
+  std::uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return 0;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return v > 0xffffffffULL ? 0 : static_cast<std::uint32_t>(v);
+}
+
+std::optional<ReleasedTerm> read_released(const nlohmann::json& meta) {
+  const auto annotations = meta.find("annotations");
+  if (annotations == meta.end() || !annotations->is_object()) return std::nullopt;
+  const auto it = annotations->find(kReleasedTermAnnotation);
+  if (it == annotations->end() || !it->is_string()) return std::nullopt;
+  const auto v = nlohmann::json::parse(it->get<std::string>(), nullptr, false);
+  if (!v.is_object()) return std::nullopt;
+  const auto h = v.find("holder");
+  const auto u = v.find("uid");
+  const auto e = v.find("epoch");
+  if (h == v.end() || u == v.end() || e == v.end() || !h->is_string() || !u->is_string() ||
+      !e->is_number_unsigned()) {
+    return std::nullopt;
+  }
+  return ReleasedTerm{h->get<std::string>(), u->get<std::string>(), e->get<std::uint64_t>()};
+}
+
+// Sets or removes one of the election's annotations.
+void set_annotation(nlohmann::json& object, const char* key, const std::optional<std::string>& v) {
+  nlohmann::json& meta = object["metadata"];
+  if (v) {
+    meta["annotations"][key] = *v;
+    return;
+  }
+  const auto annotations = meta.find("annotations");
+  if (annotations != meta.end() && annotations->is_object()) annotations->erase(key);
+}
+
 void write_holder_address(nlohmann::json& object, const LeaseSpec& s) {
   nlohmann::json& meta = object["metadata"];
   if (!s.holder.empty() && !s.holder_address.empty()) {
@@ -104,6 +147,16 @@ void write_holder_address(nlohmann::json& object, const LeaseSpec& s) {
 
 void write_spec(nlohmann::json& object, const LeaseSpec& s) {
   write_holder_address(object, s);
+  set_annotation(object, kEpochEraAnnotation,
+                 s.era > 0 ? std::optional<std::string>(std::to_string(s.era)) : std::nullopt);
+  std::optional<std::string> released;
+  if (s.holder.empty() && s.released) {
+    released =
+        nlohmann::json{
+            {"holder", s.released->holder}, {"uid", s.released->uid}, {"epoch", s.released->epoch}}
+            .dump();
+  }
+  set_annotation(object, kReleasedTermAnnotation, released);
   nlohmann::json& spec = object["spec"];
   if (!spec.is_object()) spec = nlohmann::json::object();
   spec["holderIdentity"] = s.holder;
@@ -122,6 +175,26 @@ void write_spec(nlohmann::json& object, const LeaseSpec& s) {
 }
 
 }  // namespace
+
+std::uint64_t LeaseSpec::epoch() const {
+  return (std::uint64_t{era} << 31) + static_cast<std::uint64_t>(transitions);
+}
+
+void LeaseSpec::set_epoch(std::uint64_t e) {
+  era = static_cast<std::uint32_t>(e >> 31);
+  transitions = static_cast<std::int32_t>(e & 0x7fffffffULL);
+}
+
+bool same_election(const LeaseSpec& a, const LeaseSpec& b) {
+  return a.holder == b.holder && a.duration_secs == b.duration_secs &&
+         a.acquire_time == b.acquire_time && a.renew_time == b.renew_time &&
+         a.transitions == b.transitions && a.era == b.era;
+}
+
+bool Lease::released() const {
+  return spec_.holder.empty() && spec_.released && spec_.released->uid == uid_ &&
+         spec_.released->epoch == spec_.epoch();
+}
 
 std::string format_micro_time(WallTime t) {
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch());
@@ -240,6 +313,8 @@ std::optional<Lease> Lease::from_json(nlohmann::json object, std::string* error)
   }
   lease.spec_.holder = std::move(*holder);
   lease.spec_.holder_address = read_holder_address(*meta, lease.spec_.holder);
+  lease.spec_.era = read_era(*meta);
+  lease.spec_.released = read_released(*meta);
   lease.object_ = std::move(object);
   return lease;
 }

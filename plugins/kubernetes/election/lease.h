@@ -2,10 +2,12 @@
 //
 // The election owns five spec fields (client-go's LeaderElectionRecord):
 // holderIdentity, leaseDurationSeconds, acquireTime, renewTime,
-// leaseTransitions, and one annotation, kLeaderAddressAnnotation, naming where
-// the holder serves. Everything else in the object (labels, other
-// annotations, strategy, preferredHolder, fields this code does not know)
-// belongs to someone else and is written back unchanged on every update.
+// leaseTransitions, and three annotations: kLeaderAddressAnnotation (where the
+// holder serves), kEpochEraAnnotation (the epoch past leaseTransitions' int32
+// range) and kReleasedTermAnnotation (which term a release ended).
+// Everything else in the object (labels, other annotations, strategy,
+// preferredHolder, fields this code does not know) belongs to someone else
+// and is written back unchanged on every update.
 #pragma once
 
 #include <chrono>
@@ -26,6 +28,33 @@ using WallTime = std::chrono::system_clock::time_point;
 // clients at the previous holder.
 inline constexpr const char* kLeaderAddressAnnotation = "pgdog.dev/leader-address";
 
+// leaseTransitions is an int32. The epoch of a term is
+//   era * 2^31 + leaseTransitions,
+// where era (this annotation, a decimal; absent: 0) counts how often
+// leaseTransitions wrapped past 2147483647 back to 0. So epochs keep growing
+// when an edit (or two billion terms) leaves leaseTransitions at its maximum,
+// and a client-go peer, which only increments leaseTransitions, still writes
+// growing epochs.
+inline constexpr const char* kEpochEraAnnotation = "pgdog.dev/epoch-era";
+
+// {"holder":"<identity>","uid":"<lease uid>","epoch":<n>}: written by a
+// release, in the same write that blanks holderIdentity. A blank holder is a
+// release another replica may take at once only when this names the Lease's
+// own uid and current epoch; any other blank holder (an edit by hand, a
+// client-go release, which writes no marker) is waited out like a holder.
+inline constexpr const char* kReleasedTermAnnotation = "pgdog.dev/released-term";
+
+// The term a release ended (kReleasedTermAnnotation).
+struct ReleasedTerm {
+  std::string holder;
+  std::string uid;
+  std::uint64_t epoch = 0;
+  bool operator==(const ReleasedTerm&) const = default;
+};
+
+// The largest leaseTransitions the API server stores (an int32).
+inline constexpr std::int32_t kMaxTransitions = 2147483647;
+
 // MicroTime on the wire: UTC, six fractional digits: 2026-07-24T14:05:30.123456Z.
 std::string format_micro_time(WallTime t);
 // Accepts RFC 3339 with 0 to 9 fractional digits and Z or a numeric offset.
@@ -39,11 +68,27 @@ struct LeaseSpec {
   std::optional<WallTime> acquire_time;
   std::optional<WallTime> renew_time;
   std::int32_t transitions = 0;
+  std::uint32_t era = 0;  // kEpochEraAnnotation; 0 when absent or malformed
   // From kLeaderAddressAnnotation when it names `holder`, else "". Written
   // only together with a holder; a release (no holder) removes it.
   std::string holder_address;
+  // From kReleasedTermAnnotation when it parses. Written only without a
+  // holder; a write that names a holder removes it.
+  std::optional<ReleasedTerm> released;
+
+  // The term number: era * 2^31 + transitions.
+  std::uint64_t epoch() const;
+  // Sets era and transitions from a term number.
+  void set_epoch(std::uint64_t epoch);
+
   bool operator==(const LeaseSpec&) const = default;
 };
+
+// True when the fields that say who holds the Lease and for how long are
+// equal: holder, duration, times and epoch. A follower restarts its expiry
+// clock only when these change, so an edit of labels or annotations (the
+// leader address, a release marker) never extends a holder's term.
+bool same_election(const LeaseSpec& a, const LeaseSpec& b);
 
 class Lease {
  public:
@@ -65,6 +110,8 @@ class Lease {
 
   const std::string& name() const { return name_; }
   const std::string& uid() const { return uid_; }
+  // A blank holder whose release marker names this Lease's uid and epoch.
+  bool released() const;
   const std::string& resource_version() const { return resource_version_; }
   const LeaseSpec& spec() const { return spec_; }
   const nlohmann::json& object() const { return object_; }

@@ -55,8 +55,10 @@ class ElectorTest : public ::testing::Test {
   std::unique_ptr<Replica> make(const std::string& id = "pod-a_1", ReplicaOptions o = {}) {
     return std::make_unique<Replica>(id, server, timeline, o);
   }
-  // A replica that created the Lease at its t0 and leads.
+  // A replica that took a released Lease (term 0, released by "former_0")
+  // at its t0 and leads in term 1.
   std::unique_ptr<Replica> leader(const std::string& id = "pod-a_1", ReplicaOptions o = {}) {
+    if (!server.lease()) server.put_released();
     auto r = make(id, o);
     r->step();
     EXPECT_TRUE(r->elector.leading()) << r->all_logs();
@@ -69,17 +71,22 @@ class ElectorTest : public ::testing::Test {
 
 // ================================================================ acquire
 
-TEST_F(ElectorTest, AcquiresByCreatingWhenNoLeaseExists) {
+TEST_F(ElectorTest, CreatesAMissingLeaseAtOnceButActsOnlyAFullDurationLater) {
+  // A Lease that is not there may have been deleted an instant ago while its
+  // holder was valid; the deletion erased who that was. The creator holds
+  // (and renews) the new Lease but acts only a full duration later.
   auto a = make();
   {
     InSequence seq;
     EXPECT_CALL(a->transport, send(Method("GET")));
     EXPECT_CALL(a->transport, send(Method("POST")));
   }
-  const SteadyTime t0 = a->clock.steady();
-  const SteadyTime next = a->step();
+  const LeaseTime t0 = a->clock.steady();
+  const LeaseTime next = a->step();
+  ::testing::Mock::VerifyAndClearExpectations(&a->transport);
 
-  EXPECT_TRUE(a->elector.leading());
+  EXPECT_FALSE(a->elector.leading());
+  EXPECT_TRUE(a->elector.holding());
   EXPECT_EQ(next, t0 + 5s) << "renews one retry period after the create was sent";
   const json spec = server.spec();
   EXPECT_EQ(spec["holderIdentity"], "pod-a_1");
@@ -87,48 +94,106 @@ TEST_F(ElectorTest, AcquiresByCreatingWhenNoLeaseExists) {
   EXPECT_EQ(spec["leaseTransitions"], 0);
   EXPECT_EQ(spec["acquireTime"], "2026-07-24T14:05:30.123456Z");
   EXPECT_EQ(spec["renewTime"], "2026-07-24T14:05:30.123456Z");
-  const ElectorState s = a->last_report();
-  EXPECT_TRUE(s.leading);
-  EXPECT_EQ(s.holder, "pod-a_1");
-  EXPECT_EQ(s.uid, server.uid());
-  EXPECT_EQ(s.transitions, 0);
-  EXPECT_EQ(s.valid_until, t0 + 10s);
+  ElectorState s = a->last_report();
+  EXPECT_FALSE(s.leading);
+  EXPECT_EQ(s.holder, "pod-a_1") << "it holds the Lease: clients may wait here";
   EXPECT_EQ(a->acquire_ok, 1);
-  EXPECT_TRUE(a->logged("became leader of lease pgdog/pgdog-control-leader", 1)) << a->all_logs();
+  EXPECT_TRUE(a->logged("acting in 15000ms", 1)) << a->all_logs();
+
+  a->run_until(t0 + 15s - 1ns);
+  EXPECT_FALSE(a->elector.leading());
+  for (const auto& r : a->reports) EXPECT_FALSE(r.leading);
+  EXPECT_EQ(a->sent_times("PUT"), (std::vector<LeaseTime>{t0 + 5s, t0 + 10s})) << "renewing";
+  a->run_until(t0 + 15s);
+  ASSERT_TRUE(a->elector.leading());
+  s = a->last_report();
+  EXPECT_TRUE(s.leading);
+  EXPECT_EQ(a->report_times.back(), a->clock.timeline_of(t0 + 15s));
+  EXPECT_EQ(s.uid, server.uid());
+  EXPECT_EQ(s.epoch, 0u);
+  EXPECT_EQ(s.valid_until, t0 + 25s) << "the renewal sent at 15 s + renew deadline";
+  EXPECT_EQ(a->sent_times("PUT").size(), 3u);
 }
 
-TEST_F(ElectorTest, AcquiresALeaseWithAnEmptySpecAtOnce) {
+TEST_F(ElectorTest, StartingToActBetweenRenewalsIsNotAWrite) {
+  ReplicaOptions o;
+  o.timings = {15s, 10s, 4s};  // renewals at 4, 8, 12, 16 s; acting at 15 s
+  auto a = make("pod-a_1", o);
+  a->step();
+  a->run_until(a->at(15s));
+  ASSERT_TRUE(a->elector.leading());
+  EXPECT_EQ(a->report_times.back(), a->clock.timeline_of(a->at(15s)));
+  EXPECT_EQ(a->last_report().valid_until, a->at(12s) + 10s);
+  EXPECT_EQ(a->sent_times("PUT"), (std::vector<LeaseTime>{a->at(4s), a->at(8s), a->at(12s)}));
+}
+
+TEST_F(ElectorTest, LeaseWithAnEmptySpecIsWaitedOutLikeAHolder) {
+  // Nothing says nobody held it: an edit may have blanked a live holder.
   server.put_lease(nullptr, json{{"labels", {{"team", "db"}}}});
   auto a = make();
-  {
-    InSequence seq;
-    EXPECT_CALL(a->transport, send(Method("GET")));
-    EXPECT_CALL(a->transport, send(Method("PUT")));
-  }
   a->step();
+  EXPECT_FALSE(a->elector.holding());
+  a->run_until(a->at(15s) - 1ns);
+  EXPECT_THAT(a->sent_times("PUT"), IsEmpty());
+  a->run_until(a->at(15s));
   ASSERT_TRUE(a->elector.leading()) << a->all_logs();
+  EXPECT_TRUE(a->logged("lease without a holder (and no release marker of its term) expired", 1));
   EXPECT_EQ(server.spec()["holderIdentity"], "pod-a_1");
   EXPECT_EQ(server.spec()["leaseTransitions"], 1) << "a new term on an unheld Lease";
   EXPECT_EQ((*server.lease())["metadata"]["labels"]["team"], "db");
-  EXPECT_EQ(a->last_report().transitions, 1);
+  EXPECT_EQ(a->last_report().epoch, 1u);
 }
 
 TEST_F(ElectorTest, AcquiresAReleasedLeaseAtOnce) {
-  json released = held_by("", 1, 4);
-  server.put_lease(released);
+  server.put_released(4);
   auto a = make();
   {
     InSequence seq;
     EXPECT_CALL(a->transport, send(Method("GET")));
     EXPECT_CALL(a->transport, send(Method("PUT")));
   }
-  const SteadyTime t0 = a->clock.steady();
+  const LeaseTime t0 = a->clock.steady();
   a->step();
   ASSERT_TRUE(a->elector.leading());
-  EXPECT_EQ(a->sent_times("PUT"), std::vector<SteadyTime>{t0});
+  EXPECT_EQ(a->sent_times("PUT"), std::vector<LeaseTime>{t0});
   EXPECT_EQ(server.spec()["leaseTransitions"], 5);
   EXPECT_EQ(server.spec()["leaseDurationSeconds"], 15);
   EXPECT_EQ(server.spec()["acquireTime"], wire(a->clock.wall()));
+  EXPECT_FALSE((*server.lease())["metadata"]["annotations"].contains(kReleasedTermAnnotation))
+      << "a write that names a holder removes the release marker";
+}
+
+TEST_F(ElectorTest, ABlankHolderWithoutAReleaseMarkerIsWaitedOut) {
+  // What client-go writes when it releases, and what an admin writes when
+  // blanking a live holder by hand: indistinguishable, so waited out.
+  server.put_lease(held_by("", 1, 4));
+  auto a = make();
+  a->step();
+  a->run_until(a->at(15s) - 1ns);
+  EXPECT_FALSE(a->elector.leading());
+  EXPECT_THAT(a->sent_times("PUT"), IsEmpty());
+  a->run_until(a->at(15s));
+  ASSERT_TRUE(a->elector.leading());
+  EXPECT_EQ(server.spec()["leaseTransitions"], 5);
+}
+
+TEST_F(ElectorTest, AReleaseMarkerOfAnotherTermOrLeaseIsNotARelease) {
+  // A marker left from an earlier term (a client-go peer took the Lease and
+  // released it without one), or copied from another Lease: waited out.
+  for (const json& marker : {json{{"holder", "pod-x"}, {"uid", "?"}, {"epoch", 4}},
+                             json{{"holder", "pod-x"}, {"uid", "same"}, {"epoch", 3}}}) {
+    Timeline tl;
+    FakeApiServer srv{tl};
+    srv.put_lease(held_by("", 1, 4));
+    json m = marker;
+    if (m["uid"] == "same") m["uid"] = srv.uid();
+    srv.modify([&](json& o) { o["metadata"]["annotations"][kReleasedTermAnnotation] = m.dump(); });
+    Replica a("pod-a_1", srv, tl);
+    a.run_until(a.at(15s) - 1ns);
+    EXPECT_FALSE(a.elector.leading()) << m.dump();
+    a.run_until(a.at(15s));
+    EXPECT_TRUE(a.elector.leading()) << m.dump();
+  }
 }
 
 TEST_F(ElectorTest, FreshFollowerWaitsAFullDurationEvenIfRenewTimeIsAncient) {
@@ -142,7 +207,7 @@ TEST_F(ElectorTest, FreshFollowerWaitsAFullDurationEvenIfRenewTimeIsAncient) {
 
   a->run_until(a->at(15s));
   ASSERT_TRUE(a->elector.leading());
-  EXPECT_EQ(a->sent_times("PUT"), std::vector<SteadyTime>{a->at(15s)});
+  EXPECT_EQ(a->sent_times("PUT"), std::vector<LeaseTime>{a->at(15s)});
   EXPECT_EQ(server.spec()["leaseTransitions"], 3);
   EXPECT_TRUE(a->logged("lease held by \"pod-b_2\" expired on this replica's clock", 1));
 }
@@ -166,13 +231,27 @@ TEST_F(ElectorTest, HolderDurationLongerThanOursIsWaitedOut) {
   EXPECT_EQ(server.spec()["leaseDurationSeconds"], 15) << "the new holder writes its own";
 }
 
-TEST_F(ElectorTest, HolderDurationShorterThanOursIsHonoured) {
-  // client-go semantics: the holder's leaseDurationSeconds decides.
+TEST_F(ElectorTest, HolderDurationShorterThanOursIsNotTrusted) {
+  // leaseDurationSeconds is anyone's to edit: an edit to 5 must not let a
+  // follower take over while the holder, configured like us, is valid.
   server.put_lease(held_by("pod-b_2", 5));
   auto a = make();
-  a->run_until(a->at(5s) - 1ns);
+  a->run_until(a->at(15s) - 1ns);
   EXPECT_FALSE(a->elector.leading());
-  a->run_until(a->at(5s));
+  a->run_until(a->at(15s));
+  EXPECT_TRUE(a->elector.leading());
+}
+
+TEST_F(ElectorTest, AnEditOfTheDurationRestartsTheWaitWithTheLongerOfBoth) {
+  server.put_lease(held_by("pod-b_2", 15));
+  auto a = make();
+  a->step();
+  a->run_until(a->at(8s));
+  server.modify([](json& o) { o["spec"]["leaseDurationSeconds"] = 1; });
+  a->run_until(a->at(10s));  // a's poll sees the edit: the election changed
+  a->run_until(a->at(25s) - 1ns);
+  EXPECT_FALSE(a->elector.leading()) << "15 s from the edit seen at 10 s, not 1 s";
+  a->run_until(a->at(25s));
   EXPECT_TRUE(a->elector.leading());
 }
 
@@ -220,13 +299,18 @@ TEST_F(ElectorTest, ForeignMetadataChangesDoNotRestartTheExpiryClock) {
   EXPECT_TRUE(a->elector.leading());
 }
 
-TEST_F(ElectorTest, OwnIdentityOnTheLeaseIsTakenAtOnceWithANewTerm) {
-  // The Lease names this identity but this elector is not leading (a term
-  // that ended without release). Identities are unique per incarnation, so
-  // nobody else acts under it: acquire at once, as a new term.
+TEST_F(ElectorTest, OwnIdentityInATermThisProcessDidNotWriteIsWaitedOut) {
+  // The Lease names this identity, but in a term this process never wrote:
+  // a previous process with the same (configured) identity, or a duplicate.
+  // A replica leads only on the strength of its own write: wait it out.
   server.put_lease(held_by("pod-a_1", 15, 3));
   auto a = make();
   a->step();
+  EXPECT_FALSE(a->elector.leading());
+  a->run_until(a->at(15s) - 1ns);
+  EXPECT_FALSE(a->elector.leading());
+  EXPECT_THAT(a->sent_times("PUT"), IsEmpty());
+  a->run_until(a->at(15s));
   ASSERT_TRUE(a->elector.leading());
   EXPECT_EQ(server.spec()["leaseTransitions"], 4);
 }
@@ -234,7 +318,7 @@ TEST_F(ElectorTest, OwnIdentityOnTheLeaseIsTakenAtOnceWithANewTerm) {
 // ================================================================ renew
 
 TEST_F(ElectorTest, RenewKeepsAcquireTimeAndTransitions) {
-  server.put_lease(held_by("", 1, 6));
+  server.put_released(6);
   auto a = make();
   a->step();
   ASSERT_TRUE(a->elector.leading());
@@ -250,7 +334,7 @@ TEST_F(ElectorTest, RenewKeepsAcquireTimeAndTransitions) {
   EXPECT_EQ(spec["holderIdentity"], "pod-a_1");
   EXPECT_EQ(spec["leaseDurationSeconds"], 15);
   EXPECT_EQ(a->last_report().valid_until, a->at(15s));
-  EXPECT_EQ(a->last_report().transitions, 7);
+  EXPECT_EQ(a->last_report().epoch, 7u);
   EXPECT_EQ(a->renew_ok, 1);
 }
 
@@ -322,13 +406,13 @@ TEST_F(ElectorTest, RenewFallbackStepsDownWhenTheReadShowsAnotherHolder) {
   a->run_until(a->at(5s) - 1ms);
   server.modify([](json& o) {
     o["spec"]["holderIdentity"] = "pod-b_2";
-    o["spec"]["leaseTransitions"] = 1;
+    o["spec"]["leaseTransitions"] = 2;
   });
   const std::string rv = server.resource_version();
   a->clock.advance(1ms);
   a->step();
   EXPECT_FALSE(a->elector.leading());
-  EXPECT_THAT(a->link.methods(), ElementsAre("GET", "POST", "PUT", "GET"));
+  EXPECT_THAT(a->link.methods(), ElementsAre("GET", "PUT", "PUT", "GET"));
   EXPECT_EQ(server.resource_version(), rv) << "never writes over the new holder";
   EXPECT_EQ(a->last_report().holder, "pod-b_2");
   EXPECT_TRUE(a->logged("stopped leading: the Lease is now held by \"pod-b_2\"", 2));
@@ -340,23 +424,29 @@ TEST_F(ElectorTest, RenewFallbackStepsDownWhenTheReadShowsAnotherTermUnderOurIde
   // this leader's epoch in the middle of its term.
   auto a = leader();
   a->run_until(a->at(5s) - 1ms);
-  server.modify([](json& o) { o["spec"]["leaseTransitions"] = 1; });
+  server.modify([](json& o) { o["spec"]["leaseTransitions"] = 2; });
   const std::string rv = server.resource_version();
   a->clock.advance(1ms);
   a->step();
   EXPECT_FALSE(a->elector.leading());
-  EXPECT_THAT(a->link.methods(), ElementsAre("GET", "POST", "PUT", "GET"));
+  EXPECT_THAT(a->link.methods(), ElementsAre("GET", "PUT", "PUT", "GET"));
   EXPECT_EQ(server.resource_version(), rv);
-  for (const auto& r : leading_reports(*a)) EXPECT_EQ(r.transitions, 0);
-  EXPECT_TRUE(a->logged("is another replica running with identity \"pod-a_1\"?", 2))
+  for (const auto& r : leading_reports(*a)) EXPECT_EQ(r.epoch, 1u);
+  EXPECT_TRUE(a->logged("another replica with identity \"pod-a_1\", or an edit by hand", 2))
       << a->all_logs();
+  // The new term is not ours: waited out like any holder's.
+  a->run_until(a->at(20s) - 1ms);
+  EXPECT_FALSE(a->elector.leading());
+  a->run_until(a->at(20s));
+  EXPECT_TRUE(a->elector.leading());
+  EXPECT_EQ(server.spec()["leaseTransitions"], 3);
 }
 
 TEST_F(ElectorTest, MalformedRenewResponseFallsBackToARead) {
   auto a = leader();
   a->link.faults().next(1, Fault::respond(200, "<html>proxy error</html>").only("PUT"));
   a->run_until(a->at(5s));
-  EXPECT_THAT(a->link.methods(), ElementsAre("GET", "POST", "PUT", "GET", "PUT"));
+  EXPECT_THAT(a->link.methods(), ElementsAre("GET", "PUT", "PUT", "GET", "PUT"));
   EXPECT_TRUE(a->elector.leading());
   EXPECT_EQ(a->last_report().valid_until, a->at(15s));
 }
@@ -368,7 +458,7 @@ TEST_F(ElectorTest, RenewThatWasAppliedButLostIsRecoveredByTheFallback) {
   auto a = leader("pod-a_1", o);
   a->link.faults().next(1, Fault::lose_response().only("PUT"));
   a->run_until(a->at(2s));
-  EXPECT_THAT(a->link.methods(), ElementsAre("GET", "POST", "PUT", "GET", "PUT"));
+  EXPECT_THAT(a->link.methods(), ElementsAre("GET", "PUT", "PUT", "GET", "PUT"));
   EXPECT_TRUE(a->elector.leading());
   EXPECT_EQ(a->last_report().valid_until, a->at(7s) + 10s) << "the fallback PUT was sent at 7 s";
 }
@@ -386,7 +476,7 @@ TEST_F(ElectorTest, RequestTimeoutIsHalfTheRenewDeadlineAtLeastOneSecond) {
 
 TEST_F(ElectorTest, LeaderRequestTimeoutNeverReachesPastItsValidity) {
   auto a = leader();
-  const SteadyTime valid = a->last_report().valid_until;
+  const LeaseTime valid = a->last_report().valid_until;
   EXPECT_EQ(a->elector.request_timeout(valid - 7s), 5000ms);
   EXPECT_EQ(a->elector.request_timeout(valid - 3s), 3000ms);
   EXPECT_EQ(a->elector.request_timeout(valid - 250ms), 250ms);
@@ -398,7 +488,7 @@ TEST_F(ElectorTest, LeaderRequestTimeoutNeverReachesPastItsValidity) {
 void expect_requests_within_validity(const Replica& r) {
   for (const auto& rec : r.link.records()) {
     // The validity in force when the request was sent.
-    SteadyTime valid{};
+    LeaseTime valid{};
     bool leading = false;
     for (std::size_t i = 0; i < r.reports.size(); ++i) {
       if (r.clock.timeline_of(rec.sent) < r.report_times[i]) break;
@@ -483,7 +573,7 @@ TEST_F(ElectorTest, RetryAfterIsRespectedByAFollower) {
   a->run_until(a->at(5s));
   EXPECT_EQ(a->next, a->at(35s)) << "Retry-After 30 s beats the 5 s retry period";
   a->run_until(a->at(35s) - 1ns);
-  EXPECT_EQ(a->sent_times("GET"), (std::vector<SteadyTime>{a->at(0s), a->at(5s)}));
+  EXPECT_EQ(a->sent_times("GET"), (std::vector<LeaseTime>{a->at(0s), a->at(5s)}));
 }
 
 TEST_F(ElectorTest, RetryAfterShorterThanTheRetryPeriodDoesNotShortenIt) {
@@ -533,10 +623,11 @@ TEST_F(ElectorTest, LeaderRetriesAFailedRenewalBeforeItsDeadline) {
   a->link.faults().next(2, Fault::http(503));  // the PUT and the fallback GET at 5 s
   a->run_until(a->at(10s));
   EXPECT_TRUE(a->elector.leading()) << a->all_logs();
-  const auto puts = a->sent_times("PUT");
-  ASSERT_GE(puts.size(), 2u);
-  EXPECT_GT(puts[1], a->at(5s));
-  EXPECT_LT(puts[1], a->at(10s));
+  const auto puts = a->sent_times("PUT");  // the acquire at 0, the failed renewal at 5 s, ...
+  ASSERT_GE(puts.size(), 3u);
+  EXPECT_EQ(puts[1], a->at(5s));
+  EXPECT_GT(puts[2], a->at(5s));
+  EXPECT_LT(puts[2], a->at(10s));
 }
 
 TEST_F(ElectorTest, RevokedUpdatePermissionStepsALeaderDownAtTheDeadline) {
@@ -653,7 +744,7 @@ TEST_F(ElectorTest, MalformedCreateResponseDoesNotLead) {
 }
 
 TEST_F(ElectorTest, LostAcquireResponseIsRecoveredAsANewTerm) {
-  server.put_lease(held_by("", 1, 2));
+  server.put_released(2);
   auto a = make();
   a->link.faults().next(1, Fault::lose_response().only("PUT"));
   a->step();
@@ -661,7 +752,7 @@ TEST_F(ElectorTest, LostAcquireResponseIsRecoveredAsANewTerm) {
   EXPECT_EQ(server.spec()["holderIdentity"], "pod-a_1") << "but the write happened";
   a->run_until(a->next);
   EXPECT_TRUE(a->elector.leading());
-  EXPECT_EQ(a->last_report().transitions, 4) << "a fresh term on top of the lost one";
+  EXPECT_EQ(a->last_report().epoch, 4u) << "a fresh term on top of the lost one";
 }
 
 // ================================================================ foreign fields
@@ -675,7 +766,20 @@ TEST_F(ElectorTest, ForeignFieldsArePreservedAcrossAcquireRenewAndRelease) {
                               {"annotations", {{"owner", "dba"}}},
                               {"ownerReferences", json::array({{{"kind", "Deployment"}}})}});
   server.modify([](json& o) { o["futureTopLevel"] = {{"x", 1}}; });
+  const std::string uid = server.uid();
+  server.modify([&](json& o) {
+    o["metadata"]["annotations"][kReleasedTermAnnotation] =
+        json{{"holder", "pod-z_9"}, {"uid", uid}, {"epoch", 2}}.dump();
+  });
   const json before = *server.lease();
+  // The election's own annotations come and go; everyone else's stay.
+  const auto foreign = [](json annotations) {
+    for (const char* ours :
+         {kLeaderAddressAnnotation, kReleasedTermAnnotation, kEpochEraAnnotation}) {
+      annotations.erase(ours);
+    }
+    return annotations;
+  };
 
   auto a = make();
   a->step();
@@ -689,7 +793,7 @@ TEST_F(ElectorTest, ForeignFieldsArePreservedAcrossAcquireRenewAndRelease) {
     ++puts;
     const json body = json::parse(r.request.body);
     EXPECT_EQ(body["metadata"]["labels"], before["metadata"]["labels"]);
-    EXPECT_EQ(body["metadata"]["annotations"], before["metadata"]["annotations"]);
+    EXPECT_EQ(foreign(body["metadata"]["annotations"]), foreign(before["metadata"]["annotations"]));
     EXPECT_EQ(body["metadata"]["ownerReferences"], before["metadata"]["ownerReferences"]);
     EXPECT_EQ(body["metadata"]["uid"], before["metadata"]["uid"]);
     EXPECT_EQ(body["spec"]["strategy"], "OldestEmulationVersion");
@@ -700,12 +804,13 @@ TEST_F(ElectorTest, ForeignFieldsArePreservedAcrossAcquireRenewAndRelease) {
   EXPECT_EQ(puts, 3) << "acquire, renew, release";
   const json after = *server.lease();
   EXPECT_EQ(after["spec"]["strategy"], "OldestEmulationVersion");
-  EXPECT_EQ(after["metadata"]["annotations"], before["metadata"]["annotations"]);
+  EXPECT_EQ(foreign(after["metadata"]["annotations"]), foreign(before["metadata"]["annotations"]));
 }
 
 // ================================================================ leader address
 
 TEST_F(ElectorTest, LeaderPublishesItsAddressOnTheLeaseAndReportsIt) {
+  server.put_released();
   auto a = make();
   a->elector.set_advertise_address("10.0.0.7:8080");
   a->step();
@@ -743,7 +848,7 @@ TEST_F(ElectorTest, AddressOfAPreviousHolderIsNotBelieved) {
 // ================================================================ release
 
 TEST_F(ElectorTest, ReleaseWritesAnEmptyHolderAndDurationOneAndKeepsTransitions) {
-  server.put_lease(held_by("", 1, 3));
+  server.put_released(3);
   auto a = make();
   a->step();
   a->run_until(a->at(5s));
@@ -756,8 +861,10 @@ TEST_F(ElectorTest, ReleaseWritesAnEmptyHolderAndDurationOneAndKeepsTransitions)
   EXPECT_EQ(spec["holderIdentity"], "");
   EXPECT_EQ(spec["leaseDurationSeconds"], 1);
   EXPECT_EQ(spec["leaseTransitions"], 4);
-  EXPECT_EQ(spec["acquireTime"], wire(a->clock.wall()));
-  EXPECT_EQ(spec["renewTime"], wire(a->clock.wall()));
+  // The renewal at 5 s wrote this very instant: every write moves renewTime
+  // on, by a microsecond if the clock has not.
+  EXPECT_EQ(spec["acquireTime"], wire(a->clock.wall() + 1us));
+  EXPECT_EQ(spec["renewTime"], wire(a->clock.wall() + 1us));
   ASSERT_EQ(a->link.records().size(), before + 2);
   EXPECT_EQ(a->link.records()[before].request.method, "GET") << "a fresh read first";
   EXPECT_EQ(a->link.records()[before + 1].request.method, "PUT");
@@ -774,6 +881,10 @@ TEST_F(ElectorTest, ReleaseWritesAnEmptyHolderAndDurationOneAndKeepsTransitions)
   EXPECT_EQ(a->requests_at_report[stop_report], before);
   EXPECT_EQ(a->last_report().holder, "");
   EXPECT_TRUE(a->logged("released lease pgdog/pgdog-control-leader", 1));
+  const json marker = json::parse(
+      (*server.lease())["metadata"]["annotations"][kReleasedTermAnnotation].get<std::string>());
+  EXPECT_EQ(marker, (json{{"holder", "pod-a_1"}, {"uid", server.uid()}, {"epoch", 4}}))
+      << "the release marks the term it ended";
 }
 
 TEST_F(ElectorTest, ReleaseRetriesAConflictWithAFreshRead) {
@@ -824,12 +935,14 @@ TEST_F(ElectorTest, StaleReleaseAfterATakeoverWritesNothing) {
 
 TEST_F(ElectorTest, ReleaseWritesNothingWhenTheReadShowsAnotherTermUnderOurIdentity) {
   auto a = leader();
-  server.modify([](json& o) { o["spec"]["leaseTransitions"] = 1; });
+  server.modify([](json& o) { o["spec"]["leaseTransitions"] = 2; });
   const std::string rv = server.resource_version();
   EXPECT_EQ(a->elector.release(a->clock.steady() + 2s), ReleaseOutcome::kNotHolder);
   EXPECT_EQ(server.resource_version(), rv);
   EXPECT_EQ(server.spec()["holderIdentity"], "pod-a_1");
-  EXPECT_TRUE(a->logged("release: the Lease shows another term under this identity", 2));
+  EXPECT_TRUE(
+      a->logged("release: the Lease names this identity in a term this process did not write", 2))
+      << a->all_logs();
 }
 
 TEST_F(ElectorTest, ReleaseWhileFollowingWritesNothing) {
@@ -871,18 +984,19 @@ TEST_F(ElectorTest, ForbiddenReleaseFailsAtOnce) {
 TEST_F(ElectorTest, ReleaseGivesUpAtTheDeadlineWithoutSpinning) {
   auto a = leader();
   a->partition();  // refused at once
-  const SteadyTime deadline = a->clock.steady() + 1s;
+  a->link.clear();
+  const LeaseTime deadline = a->clock.steady() + 1s;
   EXPECT_EQ(a->elector.release(deadline), ReleaseOutcome::kFailed);
   EXPECT_EQ(a->clock.steady(), deadline);
   const auto gets = a->sent_times("GET");
-  EXPECT_EQ(gets.size(), 11u) << "create's GET + one read per 100 ms pause";
+  EXPECT_EQ(gets.size(), 10u) << "one read per 100 ms pause";
   EXPECT_THAT(a->sent_times("PUT"), IsEmpty());
 }
 
 TEST_F(ElectorTest, ReleaseRequestsNeverOutliveItsDeadline) {
   auto a = leader();
   a->partition(Fault::hang());
-  const SteadyTime deadline = a->clock.steady() + 1500ms;
+  const LeaseTime deadline = a->clock.steady() + 1500ms;
   EXPECT_EQ(a->elector.release(deadline), ReleaseOutcome::kFailed);
   EXPECT_EQ(a->clock.steady(), deadline);
   ASSERT_EQ(a->link.records().size(), 3u);
@@ -920,7 +1034,7 @@ TEST_F(ElectorTest, PausedLeaderReacquiresItsUntakenLeaseAsANewTerm) {
   ASSERT_FALSE(a->elector.leading());
   a->step();
   EXPECT_TRUE(a->elector.leading());
-  EXPECT_EQ(a->last_report().transitions, 1) << "a new term: the epoch moved";
+  EXPECT_EQ(a->last_report().epoch, 2u) << "a new term: the epoch moved";
 }
 
 // ================================================================ clocks
@@ -937,7 +1051,9 @@ TEST_F(ElectorTest, WallClockJumpsDoNotAffectAFollowersExpiry) {
   EXPECT_FALSE(a->elector.leading());
   a->run_until(a->at(15s));
   EXPECT_TRUE(a->elector.leading());
-  EXPECT_EQ(server.spec()["renewTime"], wire(a->clock.wall())) << "informational only";
+  // Informational only, and strictly after the holder's: a wall clock behind
+  // the Lease's renewTime still writes a change.
+  EXPECT_EQ(server.spec()["renewTime"], "2026-07-24T14:00:00.000001Z");
 }
 
 TEST_F(ElectorTest, WallClockJumpsDoNotAffectALeader) {
@@ -949,10 +1065,10 @@ TEST_F(ElectorTest, WallClockJumpsDoNotAffectALeader) {
   a->run_until(a->at(40s));
   EXPECT_TRUE(a->elector.leading());
   EXPECT_FALSE(lost_leadership(*a)) << a->all_logs();
-  const auto puts = a->sent_times("PUT");
-  ASSERT_EQ(puts.size(), 8u);
+  const auto puts = a->sent_times("PUT");  // the acquire at 0, then a renewal every 5 s
+  ASSERT_EQ(puts.size(), 9u);
   for (std::size_t i = 0; i < puts.size(); ++i) {
-    EXPECT_EQ(puts[i], a->at(std::chrono::seconds(5 * (i + 1))));
+    EXPECT_EQ(puts[i], a->at(std::chrono::seconds(5 * i)));
   }
 }
 
@@ -989,30 +1105,32 @@ TEST_F(ElectorTest, LeaseDeletedWhileHeldLeaderStepsDownAndRecreatesWithANewUid)
   const auto& r = a->reports;
   EXPECT_FALSE(r[r.size() - 2].leading);
   EXPECT_EQ(r.back().uid, server.uid());
-  EXPECT_EQ(r.back().transitions, 0);
+  EXPECT_EQ(r.back().epoch, 0u);
   EXPECT_TRUE(a->logged("stopped leading: the Lease was deleted", 2));
 }
 
-TEST_F(ElectorTest, FollowerThatSawAHolderWaitsBeforeRecreatingADeletedLease) {
+TEST_F(ElectorTest, FollowerRecreatesADeletedLeaseAtOnceAndActsAFullDurationAfterTheCreate) {
   server.put_lease(held_by("pod-b_2"));
   auto a = make();
   a->step();  // saw pod-b_2 at 0 s
   a->run_until(a->at(2s));
   server.delete_lease();
-  // The 404 at 5 s is the last change a saw: pod-b_2 may have renewed
-  // unseen just before the deletion, so a full duration counts from 5 s.
+  // The 404 at 5 s: pod-b_2 may have renewed unseen just before the
+  // deletion and act until its term runs out. a creates the Lease at once
+  // (so pod-b_2's next renewal fails) but acts only 15 s after the create.
+  a->run_until(a->at(5s));
+  EXPECT_EQ(a->sent_times("POST"), std::vector<LeaseTime>{a->at(5s)});
+  EXPECT_TRUE(a->elector.holding());
   a->run_until(a->at(20s) - 1ns);
-  EXPECT_FALSE(server.lease().has_value()) << "pod-b_2 may act until its lease runs out";
-  EXPECT_FALSE(a->elector.leading());
+  EXPECT_FALSE(a->elector.leading()) << "pod-b_2 may act until its lease runs out";
   a->run_until(a->at(20s));
   EXPECT_TRUE(a->elector.leading());
-  EXPECT_EQ(a->sent_times("POST"), std::vector<SteadyTime>{a->at(20s)});
 }
 
-TEST_F(ElectorTest, FormerLeaderThatSawItsOwnLeaseDeletedWaitsBeforeRecreating) {
+TEST_F(ElectorTest, FormerLeaderWhoseTermEndedActsAFullDurationAfterRecreating) {
   // a's term ended at its deadline (partitioned); the Lease it last saw names
   // itself, but another replica may have taken it over unseen since. A 404
-  // then says nothing about who held it last: wait a full duration.
+  // then says nothing about who held it last.
   auto a = leader();
   a->partition();
   a->run_until(a->at(30s));
@@ -1020,23 +1138,27 @@ TEST_F(ElectorTest, FormerLeaderThatSawItsOwnLeaseDeletedWaitsBeforeRecreating) 
   server.delete_lease();
   a->heal();
   a->run_until(a->next);
-  const SteadyTime saw_404 = a->sent_times("GET").back();
-  EXPECT_FALSE(server.lease().has_value());
-  a->run_until(saw_404 + 15s - 1ns);
-  EXPECT_FALSE(server.lease().has_value());
-  a->run_until(saw_404 + 15s);
+  ASSERT_TRUE(server.lease().has_value());
+  const LeaseTime created = a->sent_times("POST").back();
+  a->run_until(created + 15s - 1ns);
+  EXPECT_FALSE(a->elector.leading());
+  a->run_until(created + 15s);
   EXPECT_TRUE(a->elector.leading());
 }
 
-TEST_F(ElectorTest, FollowerThatNeverSawAHolderCreatesAtOnce) {
+TEST_F(ElectorTest, AReleasedThenDeletedLeaseIsActedOnOnlyAFullDurationAfterTheCreate) {
+  // The release happened, but so may anything between it and the deletion.
+  server.put_released();
   auto a = make();
-  server.put_lease(held_by("", 1));
   a->step();
   ASSERT_TRUE(a->elector.leading());
   ASSERT_EQ(a->elector.release(a->clock.steady() + 1s), ReleaseOutcome::kReleased);
   server.delete_lease();
   auto b = make("pod-b_2");
   b->step();
+  EXPECT_FALSE(b->elector.leading());
+  EXPECT_TRUE(b->elector.holding());
+  b->run_until(b->at(15s));
   EXPECT_TRUE(b->elector.leading());
 }
 
@@ -1054,15 +1176,18 @@ TEST_F(ElectorTest, ObservedReleaseIsAcquiredAtOnceWithOnePutAndNoGet) {
   EXPECT_FALSE(a->elector.leading());
   EXPECT_EQ(a->next, a->at(15s)) << "a one-shot timer at observed + duration, no polling";
   a->run_until(a->at(3s));
+  // pod-b_2 releases, marking the term it ends.
   server.modify([](json& o) {
     o["spec"]["holderIdentity"] = "";
     o["spec"]["leaseDurationSeconds"] = 1;
+    o["metadata"]["annotations"][kReleasedTermAnnotation] =
+        json{{"holder", "pod-b_2"}, {"uid", o["metadata"]["uid"]}, {"epoch", 3}}.dump();
   });
   EXPECT_TRUE(a->pump_watch()) << "observe() of a released Lease asks to run at once";
   a->step();
   EXPECT_TRUE(a->elector.leading());
   EXPECT_EQ(server.spec()["leaseTransitions"], 4);
-  EXPECT_EQ(a->sent_times("PUT"), std::vector<SteadyTime>{a->at(3s)});
+  EXPECT_EQ(a->sent_times("PUT"), std::vector<LeaseTime>{a->at(3s)});
 }
 
 TEST_F(ElectorTest, ObserveOfAHeldLeaseDoesNotAskToRun) {
@@ -1111,16 +1236,18 @@ TEST_F(ElectorTest, StaleWatchEventOfAnotherHolderDoesNotCostLeadership) {
   std::string why;
   const Lease stale = *Lease::from_json(*server.lease(), &why);  // b's, before a took over
   auto a = make();
-  a->run_until(a->at(1s));
+  a->run_until(a->at(15s));
   ASSERT_TRUE(a->elector.leading());
-  a->run_until(a->at(3s));
+  a->run_until(a->at(18s));
   a->link.clear();
   EXPECT_TRUE(a->elector.observe(stale));
   a->step();
   EXPECT_TRUE(a->elector.leading()) << a->all_logs();
   EXPECT_FALSE(lost_leadership(*a));
-  EXPECT_THAT(a->link.methods(), ElementsAre("GET", "PUT")) << "checked, then renewed";
-  EXPECT_EQ(a->last_report().transitions, 5) << "the same term";
+  EXPECT_THAT(a->link.methods(), ElementsAre("GET")) << "checked; renews at its usual time";
+  a->run_until(a->at(20s));
+  EXPECT_THAT(a->link.methods(), ElementsAre("GET", "PUT"));
+  EXPECT_EQ(a->last_report().epoch, 5u) << "the same term";
 }
 
 TEST_F(ElectorTest, ObservedOwnRenewalWhileLeadingIsIgnored) {
@@ -1159,7 +1286,7 @@ TEST_F(ElectorTest, ObservedDeletionWhileLeadingStepsDownAndRecreates) {
   a->step();  // reads: 404, the deletion is confirmed
   EXPECT_FALSE(a->elector.leading());
   EXPECT_TRUE(a->logged("stopped leading: the Lease was deleted", 2));
-  a->step();  // it was the holder: nobody else can act, re-create at once
+  a->step();  // it was the valid holder: nobody else can act, re-create and act at once
   EXPECT_TRUE(a->elector.leading());
   EXPECT_NE(server.uid(), uid1);
   EXPECT_EQ(a->last_report().uid, server.uid());
@@ -1179,27 +1306,12 @@ TEST_F(ElectorTest, ObservedDeletionOfAHeldLeaseWaitsOutTheHoldersDuration) {
   a->run_until(a->at(12s));
   server.delete_lease();
   EXPECT_TRUE(a->pump_watch());
-  a->run_until(a->at(25s) - 1ns);
-  EXPECT_FALSE(server.lease().has_value()) << "the holder renewed at 10 s; its term may run";
-  a->run_until(a->at(25s));
+  a->run_until(a->at(12s));
+  EXPECT_EQ(a->sent_times("POST"), std::vector<LeaseTime>{a->at(12s)}) << "created at once";
+  a->run_until(a->at(27s) - 1ns);
+  EXPECT_FALSE(a->elector.leading()) << "the holder renewed at 10 s; its term may run";
+  a->run_until(a->at(27s));
   EXPECT_TRUE(a->elector.leading());
-  EXPECT_EQ(a->sent_times("POST"), std::vector<SteadyTime>{a->at(25s)});
-}
-
-TEST_F(ElectorTest, ObservedDeletionOfAReleasedLeaseCreatesAtOnce) {
-  server.put_lease(held_by("", 1));
-  auto a = make();
-  a->set_watching(true);
-  a->step();
-  ASSERT_TRUE(a->elector.leading());
-  ASSERT_EQ(a->elector.release(a->clock.steady() + 1s), ReleaseOutcome::kReleased);
-  a->pump_watch();
-  auto b = make("pod-b_2");
-  b->set_watching(true);
-  server.delete_lease();
-  EXPECT_TRUE(b->pump_watch());
-  b->step();
-  EXPECT_TRUE(b->elector.leading());
 }
 
 TEST_F(ElectorTest, FollowerWithAnUnhealthyWatchPollsEveryRetryPeriod) {
@@ -1232,7 +1344,164 @@ TEST_F(ElectorTest, FollowerResumesPollingWhenItsWatchBreaks) {
   a->set_watching(false);
   a->step();
   a->run_until(a->at(30s));
-  EXPECT_EQ(a->sent_times("GET"), (std::vector<SteadyTime>{a->at(20s), a->at(25s), a->at(30s)}));
+  EXPECT_EQ(a->sent_times("GET"), (std::vector<LeaseTime>{a->at(20s), a->at(25s), a->at(30s)}));
+}
+
+// ================================================================ issue 11: the adversary's edits
+
+TEST_F(ElectorTest, EveryRenewalChangesTheSpecEvenUnderAFrozenWallClock) {
+  // A frozen (or stepped-back) wall clock used to write the same renewTime:
+  // the API server stores nothing for an update that changes nothing, no
+  // watch event fires, and followers took a live leader for a dead one.
+  auto a = leader();
+  a->clock.freeze_wall(true);
+  std::string previous = server.spec()["renewTime"];
+  std::string rv = server.resource_version();
+  for (int k = 1; k <= 4; ++k) {
+    a->run_until(a->at(std::chrono::seconds(5 * k)));
+    const std::string renew = server.spec()["renewTime"];
+    EXPECT_GT(renew, previous) << "renewal " << k;
+    EXPECT_NE(server.resource_version(), rv) << "renewal " << k << " was stored";
+    previous = renew;
+    rv = server.resource_version();
+  }
+  a->clock.jump_wall(-2h);  // and a clock that went back
+  a->run_until(a->at(25s));
+  EXPECT_GT(std::string(server.spec()["renewTime"]), previous);
+}
+
+TEST_F(ElectorTest, AFollowerSeesEachRenewalOfALeaderWithAFrozenWallClock) {
+  auto a = leader();
+  a->clock.freeze_wall(true);
+  auto b = make("pod-b_2");
+  b->set_watching(true);
+  b->step();
+  for (int k = 1; k <= 8; ++k) {  // 40 s of renewals: b never takes over
+    a->run_until(a->at(std::chrono::seconds(5 * k)));
+    b->pump_watch();
+    b->run_until(b->at(std::chrono::seconds(5 * k)));
+    EXPECT_FALSE(b->elector.leading()) << "at " << 5 * k << " s";
+  }
+}
+
+TEST_F(ElectorTest, EditsOfTheElectionsAnnotationsAloneDoNotExtendAHolder) {
+  // The leader-address annotation and the release marker are not renewals:
+  // a controller touching them must not keep a dead holder alive.
+  server.put_lease(held_by("pod-b_2"));
+  auto a = make();
+  a->set_watching(true);
+  a->step();
+  for (int k = 1; k <= 14; ++k) {
+    a->run_until(a->at(std::chrono::seconds(k)));
+    server.modify([&](json& o) {
+      o["metadata"]["annotations"][kLeaderAddressAnnotation] =
+          json{{"holder", "pod-b_2"}, {"address", "10.0.0." + std::to_string(k) + ":8080"}}.dump();
+      o["metadata"]["labels"]["tick"] = std::to_string(k);
+    });
+    a->pump_watch();
+  }
+  a->run_until(a->at(15s));
+  EXPECT_TRUE(a->elector.leading()) << "15 s after the last renewal, whatever was edited since";
+}
+
+TEST_F(ElectorTest, LeaseTransitionsAtTheInt32LimitWrapIntoTheEra) {
+  // An edit (or two billion terms) left leaseTransitions at 2147483647: the
+  // next term cannot add one without overflowing (the API server would
+  // answer 422 for ever). The epoch goes on in the era annotation instead.
+  server.put_released(kMaxTransitions);
+  auto a = make();
+  a->step();
+  ASSERT_TRUE(a->elector.leading()) << a->all_logs();
+  EXPECT_EQ(server.spec()["leaseTransitions"], 0);
+  EXPECT_EQ((*server.lease())["metadata"]["annotations"][kEpochEraAnnotation], "1");
+  EXPECT_EQ(a->last_report().epoch, std::uint64_t{1} << 31) << "2147483647 + 1";
+  a->run_until(a->at(5s));
+  EXPECT_EQ(a->last_report().epoch, std::uint64_t{1} << 31) << "renewals keep it";
+  ASSERT_EQ(a->elector.release(a->clock.steady() + 1s), ReleaseOutcome::kReleased);
+  auto b = make("pod-b_2");
+  b->step();
+  ASSERT_TRUE(b->elector.leading());
+  EXPECT_EQ(b->last_report().epoch, (std::uint64_t{1} << 31) + 1);
+  EXPECT_EQ(server.spec()["leaseTransitions"], 1);
+  EXPECT_EQ((*server.lease())["metadata"]["annotations"][kEpochEraAnnotation], "1");
+}
+
+TEST_F(ElectorTest, ALeaderWhoseTransitionsAreRaisedByHandStepsDownAndTheNextTermIsHigher) {
+  auto a = leader();
+  a->run_until(a->at(3s));
+  server.modify([](json& o) { o["spec"]["leaseTransitions"] = kMaxTransitions; });
+  a->run_until(a->at(5s));
+  EXPECT_FALSE(a->elector.leading()) << "its term's epoch is gone from the Lease";
+  a->run_until(a->at(20s));  // waited out like any term it did not write
+  ASSERT_TRUE(a->elector.leading());
+  EXPECT_GT(a->last_report().epoch, std::uint64_t{kMaxTransitions});
+}
+
+TEST_F(ElectorTest, ReleaseAfterAnUnansweredAcquireFindsAndReleasesTheTerm) {
+  // SIGTERM cancelled the acquire; the server had applied it. The exiting
+  // replica never saw itself leading, yet the Lease names it: it must read
+  // and release, or everyone waits a full duration.
+  server.put_released(4);
+  auto a = make();
+  a->link.faults().next(1, Fault::lose_response().only("PUT"));
+  a->step();
+  ASSERT_FALSE(a->elector.leading());
+  ASSERT_EQ(server.spec()["holderIdentity"], "pod-a_1");
+  a->link.clear();
+  EXPECT_EQ(a->elector.release(a->clock.steady() + 2s), ReleaseOutcome::kReleased);
+  EXPECT_THAT(a->link.methods(), ElementsAre("GET", "PUT"));
+  EXPECT_EQ(server.spec()["holderIdentity"], "");
+  const json marker = json::parse(
+      (*server.lease())["metadata"]["annotations"][kReleasedTermAnnotation].get<std::string>());
+  EXPECT_EQ(marker["epoch"], 5) << "the acquire had acted at once: its release is a release";
+}
+
+TEST_F(ElectorTest, ReleaseAfterAnUnansweredCreateReleasesItWithoutTheMarker) {
+  // The create had not begun to act (a full duration must pass): its release
+  // cannot vouch that no earlier holder is valid, so it carries no marker
+  // and the next holder waits it out.
+  auto a = make();
+  a->link.faults().next(1, Fault::lose_response().only("POST"));
+  a->step();
+  ASSERT_FALSE(a->elector.holding());
+  ASSERT_EQ(server.spec()["holderIdentity"], "pod-a_1");
+  EXPECT_EQ(a->elector.release(a->clock.steady() + 2s), ReleaseOutcome::kReleased);
+  EXPECT_EQ(server.spec()["holderIdentity"], "");
+  EXPECT_FALSE((*server.lease())["metadata"]["annotations"].contains(kReleasedTermAnnotation));
+  auto b = make("pod-b_2");
+  b->run_until(b->at(15s) - 1ns);
+  EXPECT_FALSE(b->elector.leading());
+  b->run_until(b->at(15s));
+  EXPECT_TRUE(b->elector.leading());
+}
+
+TEST_F(ElectorTest, AnUnansweredCreateFoundLaterStillWaitsAFullDurationFromTheRead) {
+  auto a = make();
+  a->link.faults().next(1, Fault::lose_response().only("POST"));
+  a->step();  // the create was applied; its answer never came (5 s timeout)
+  ASSERT_FALSE(a->elector.holding());
+  const LeaseTime found = a->clock.steady();
+  a->step();  // reads it: its own create, recognised by the renewTime it wrote
+  EXPECT_TRUE(a->elector.holding());
+  EXPECT_FALSE(a->elector.leading());
+  a->run_until(found + 15s - 1ns);
+  EXPECT_FALSE(a->elector.leading());
+  a->run_until(found + 15s);
+  EXPECT_TRUE(a->elector.leading());
+}
+
+TEST_F(ElectorTest, AStepDownForAMissedDeadlineNamesNoHolderUntilTheNextRead) {
+  // A leader whose deadline passed (paused, partitioned) has not confirmed
+  // who holds the Lease: reporting itself would send clients back to it.
+  auto a = leader();
+  a->partition();
+  a->run_until(a->at(10s));
+  ASSERT_FALSE(a->elector.leading());
+  EXPECT_EQ(a->last_report().holder, "");
+  EXPECT_EQ(a->last_report().holder_address, "");
+  a->heal();
+  a->run_until(a->next);  // reads the Lease: still its own term, taken again
+  EXPECT_EQ(a->last_report().holder, "pod-a_1");
 }
 
 // ================================================================ state reports

@@ -16,9 +16,8 @@ void PrintTo(const LeaseSpec& s, std::ostream* os) {
 }
 
 void PrintTo(const ElectorState& s, std::ostream* os) {
-  *os << "{leading " << s.leading << ", holder \"" << s.holder << "\", uid " << s.uid
-      << ", transitions " << s.transitions << ", valid_until "
-      << s.valid_until.time_since_epoch().count() << "ns}";
+  *os << "{leading " << s.leading << ", holder \"" << s.holder << "\", uid " << s.uid << ", epoch "
+      << s.epoch << ", valid_until " << s.valid_until.time_since_epoch().count() << "ns}";
 }
 
 }  // namespace pgdc::kube
@@ -153,16 +152,28 @@ Nanos FakeClock::scaled(Nanos d) const {
   return Nanos(std::llround(static_cast<double>(d.count()) * options_.rate));
 }
 
-SteadyTime FakeClock::steady() {
+LeaseTime FakeClock::steady() {
   return options_.steady_origin + scaled(timeline_.now()) + steady_jump_;
 }
 
 WallTime FakeClock::wall() {
+  if (frozen_wall_) return *frozen_wall_;
   return options_.wall_origin +
          std::chrono::duration_cast<WallTime::duration>(scaled(timeline_.now()) + wall_jump_);
 }
 
-Nanos FakeClock::timeline_of(SteadyTime t) const {
+void FakeClock::freeze_wall(bool frozen) {
+  if (frozen && !frozen_wall_) {
+    frozen_wall_ = wall();
+  } else if (!frozen && frozen_wall_) {
+    // Goes on from where it stopped: the time it stood still is lost.
+    const WallTime stopped_at = *frozen_wall_;
+    frozen_wall_.reset();
+    wall_jump_ += std::chrono::duration_cast<Nanos>(stopped_at - wall());
+  }
+}
+
+Nanos FakeClock::timeline_of(LeaseTime t) const {
   const Nanos d = t - options_.steady_origin - steady_jump_;
   if (d <= Nanos::zero()) return Nanos::zero();
   if (options_.rate == 1.0) return d;
@@ -173,7 +184,7 @@ Nanos FakeClock::timeline_of(SteadyTime t) const {
   return x;
 }
 
-void FakeClock::sleep_until(SteadyTime t) {
+void FakeClock::sleep_until(LeaseTime t) {
   ++sleep_calls_;
   timeline_.advance_to(timeline_of(t));
 }
@@ -218,6 +229,12 @@ Fault Fault::respond(int status, std::string body) {
 Fault Fault::lose_response() {
   Fault f;
   f.kind = Kind::kLoseResponse;
+  return f;
+}
+
+Fault Fault::duplicate() {
+  Fault f;
+  f.kind = Kind::kDuplicate;
   return f;
 }
 
@@ -300,6 +317,9 @@ ApiResponse apply_fault(const Fault& f, const ApiRequest& r, const std::function
       out.timed_out = true;
       out.transport_error = "no response after " + std::to_string(r.timeout.count()) + "ms";
       return out;
+    case Fault::Kind::kDuplicate:
+      serve();
+      return serve();
   }
   return out;
 }
@@ -606,13 +626,20 @@ WatchResult FakeApiServer::watch(const std::string& path, std::chrono::milliseco
   if (selector.rfind(prefix, 0) == 0) only = selector.substr(prefix.size());
   const std::string since = query_param(p.query, "resourceVersion");
   const std::int64_t after = since.empty() ? 0 : std::stoll(since);
+  if (after < compacted_rv_) {
+    w.status = 410;
+    w.body = status_body(410, "Expired", "too old resource version: " + since);
+    return w;
+  }
   w.status = 200;
-  for (const auto& e : events_) {
+  const auto first = std::upper_bound(events_.begin(), events_.end(), after,
+                                      [](std::int64_t rv, const Event& e) { return rv < e.rv; });
+  for (auto it = first; it != events_.end(); ++it) {
+    const Event& e = *it;
     if (stop.stop_requested()) {
       w.stopped = true;
       return w;
     }
-    if (e.rv <= after) continue;
     if (!only.empty() && e.object["metadata"]["name"] != only) continue;
     const std::string line = json{{"type", e.type}, {"object", e.object}}.dump();
     if (!on_line(line)) return w;
@@ -667,6 +694,26 @@ void FakeApiServer::put_lease(json spec, json extra_metadata) {
   put_raw(std::move(o));
 }
 
+void FakeApiServer::put_released(std::int32_t transitions, const std::string& former) {
+  put_lease(json{{"holderIdentity", ""},
+                 {"leaseDurationSeconds", 1},
+                 {"acquireTime", "2026-07-24T14:00:00.000000Z"},
+                 {"renewTime", "2026-07-24T14:00:00.000000Z"},
+                 {"leaseTransitions", transitions}});
+  const std::string id = uid();
+  modify([&](json& o) {
+    o["metadata"]["annotations"][kReleasedTermAnnotation] =
+        json{{"holder", former}, {"uid", id}, {"epoch", transitions}}.dump();
+  });
+}
+
+void FakeApiServer::compact(std::size_t keep) {
+  if (events_.size() <= keep) return;
+  const auto drop = events_.size() - keep;
+  compacted_rv_ = events_[drop - 1].rv;
+  events_.erase(events_.begin(), events_.begin() + static_cast<std::ptrdiff_t>(drop));
+}
+
 void FakeApiServer::modify(const std::function<void(json&)>& change, const std::string& name) {
   auto it = leases_.find(name);
   if (it == leases_.end()) throw std::logic_error("modify: no Lease " + name);
@@ -707,6 +754,7 @@ ApiResponse Link::handle(const ApiRequest& request) {
     rec.response = serve();
   }
   rec.done = clock_.steady();
+  if (!keep_records) return rec.response;
   records_.push_back(rec);
   return rec.response;
 }
@@ -736,27 +784,32 @@ std::vector<std::string> Link::methods() const {
 // ---------------------------------------------------------------- Replica
 
 Replica::Replica(std::string identity, FakeApiServer& server, Timeline& tl, ReplicaOptions options,
-                 IntervalChecker* interval_checker, int replica_index)
+                 LeadershipObserver* observer, int replica_index)
     : id(identity),
       timeline(tl),
       clock(tl, options.clock),
       start(clock.steady()),
       link(server, clock),
       api(transport, kNamespace, kLeaseName),
-      checker(interval_checker),
+      checker(observer),
       index(replica_index),
+      keep_history(options.keep_history),
       elector(
           identity, options.timings, api, clock,
           [this](const ElectorState& s) {
-            reports.push_back(s);
-            report_times.push_back(timeline.now());
-            requests_at_report.push_back(link.records().size());
+            last_state = s;
+            if (keep_history) {
+              reports.push_back(s);
+              report_times.push_back(timeline.now());
+              requests_at_report.push_back(link.records().size());
+            }
             if (checker) {
               checker->on_report(index, timeline.now(), s,
                                  s.leading ? clock.timeline_of(s.valid_until) : Nanos::zero());
             }
           },
           [this](int level, const std::string& m) {
+            if (!keep_history) return;
             logs.emplace_back(level, m);
             log_times.push_back(timeline.now());
           },
@@ -766,11 +819,12 @@ Replica::Replica(std::string identity, FakeApiServer& server, Timeline& tl, Repl
               },
               [this](bool ok, std::chrono::duration<double>) { ok ? ++renew_ok : ++renew_failed; },
               [this] { ++conflicts; }}) {
+  link.keep_records = keep_history;
   transport.delegate_to(link);
   next = clock.steady();
 }
 
-SteadyTime Replica::step() {
+LeaseTime Replica::step() {
   next = elector.step();
   if (checker) {
     const ElectorState s = last_report();
@@ -780,7 +834,7 @@ SteadyTime Replica::step() {
   return next;
 }
 
-void Replica::run_until(SteadyTime t) {
+void Replica::run_until(LeaseTime t) {
   for (int guard = 0; guard < 100000; ++guard) {
     if (watching) pump_watch();
     if (next > t) break;
@@ -796,7 +850,7 @@ bool Replica::pump_watch() {
                            kLeaseName + "&resourceVersion=" + std::to_string(watch_rv);
   bool act = false;
   std::stop_source never;
-  transport.watch(
+  const WatchResult w = transport.watch(
       path, std::chrono::milliseconds(60000),
       [&](std::string_view line) {
         const json e = json::parse(line);
@@ -811,6 +865,19 @@ bool Replica::pump_watch() {
         return true;
       },
       never.get_token());
+  if (w.status == 410) {
+    // Compacted past our version: re-read the Lease, then watch from now
+    // (as LeaseWatch does).
+    watch_rv = link_server_rv();
+    const ApiResponse r = transport.send(ApiRequest{
+        "GET", api.object_path(), "", "application/json", std::chrono::milliseconds(5000)});
+    if (r.status == 404) {
+      act = elector.observe_deleted() || act;
+    } else if (r.status == 200) {
+      std::string why;
+      if (auto lease = Lease::parse(r.body, &why)) act = elector.observe(*lease) || act;
+    }
+  }
   if (act) next = clock.steady();
   return act;
 }
@@ -844,8 +911,8 @@ std::optional<Nanos> Replica::last_report_time(bool leading) const {
   return std::nullopt;
 }
 
-std::vector<SteadyTime> Replica::sent_times(const std::string& method) const {
-  std::vector<SteadyTime> out;
+std::vector<LeaseTime> Replica::sent_times(const std::string& method) const {
+  std::vector<LeaseTime> out;
   for (const auto& r : link.records()) {
     if (method.empty() || r.request.method == method) out.push_back(r.sent);
   }
@@ -874,7 +941,7 @@ std::string Replica::history() const {
     lines.emplace_back(report_times[i],
                        std::string("report leading=") + (s.leading ? "1" : "0") +
                            " holder=" + s.holder + " epoch=(" + s.uid + "," +
-                           std::to_string(s.transitions) + ") valid_until=" +
+                           std::to_string(s.epoch) + ") valid_until=" +
                            (s.leading ? ms(clock.timeline_of(s.valid_until)) : std::string("-")));
   }
   for (std::size_t i = 0; i < logs.size(); ++i) {
@@ -897,7 +964,7 @@ std::string Replica::all_logs() const {
 // ---------------------------------------------------------------- IntervalChecker
 
 void IntervalChecker::on_report(int who, Nanos at, const ElectorState& s, Nanos valid_until) {
-  snapshots_.push_back(Snapshot{at, who, s.leading, s.uid, s.transitions, valid_until});
+  snapshots_.push_back(Snapshot{at, who, s.leading, s.uid, s.epoch, valid_until});
   auto open = open_.find(who);
   if (!s.leading) {
     if (open != open_.end()) {
@@ -909,16 +976,15 @@ void IntervalChecker::on_report(int who, Nanos at, const ElectorState& s, Nanos 
     return;
   }
   if (open == open_.end()) {
-    terms_.push_back(Term{who, s.uid, s.transitions, {Segment{at, valid_until}}, true});
+    terms_.push_back(Term{who, s.uid, s.epoch, {Segment{at, valid_until}}, true});
     open_[who] = terms_.size() - 1;
     return;
   }
   Term& t = terms_[open->second];
-  if (t.uid != s.uid || t.transitions != s.transitions) {
+  if (t.uid != s.uid || t.epoch != s.epoch) {
     notes_.push_back("elector " + std::to_string(who) + " changed its epoch while leading, at " +
-                     std::to_string(at.count()) + "ns: (" + t.uid + ", " +
-                     std::to_string(t.transitions) + ") -> (" + s.uid + ", " +
-                     std::to_string(s.transitions) + ")");
+                     std::to_string(at.count()) + "ns: (" + t.uid + ", " + std::to_string(t.epoch) +
+                     ") -> (" + s.uid + ", " + std::to_string(s.epoch) + ")");
   }
   Segment& last = t.segments.back();
   if (at <= last.end) {
@@ -934,7 +1000,16 @@ void IntervalChecker::on_step(int who, Nanos at, bool leading, const ElectorStat
     notes_.push_back("elector " + std::to_string(who) + " leads without having reported it, at " +
                      std::to_string(at.count()));
   }
-  snapshots_.push_back(Snapshot{at, who, leading, last.uid, last.transitions, valid_until});
+  snapshots_.push_back(Snapshot{at, who, leading, last.uid, last.epoch, valid_until});
+}
+
+void IntervalChecker::on_stop(int who, Nanos at) {
+  auto open = open_.find(who);
+  if (open == open_.end()) return;
+  Term& t = terms_[open->second];
+  t.segments.back().end = std::min(t.segments.back().end, at);
+  t.open = false;
+  open_.erase(open);
 }
 
 bool IntervalChecker::leading_at(int who, Nanos t) const {
@@ -995,8 +1070,7 @@ std::vector<std::string> IntervalChecker::violations() const {
                    [](const Term* a, const Term* b) { return a->start() < b->start(); });
   for (std::size_t i = 0; i < ordered.size(); ++i) {
     for (std::size_t j = i + 1; j < ordered.size(); ++j) {
-      if (ordered[i]->uid == ordered[j]->uid &&
-          ordered[j]->transitions <= ordered[i]->transitions) {
+      if (ordered[i]->uid == ordered[j]->uid && ordered[j]->epoch <= ordered[i]->epoch) {
         out.push_back("epoch did not increase: " + to_string(*ordered[i]) + " then " +
                       to_string(*ordered[j]));
       }
@@ -1006,8 +1080,8 @@ std::vector<std::string> IntervalChecker::violations() const {
 }
 
 std::string to_string(const IntervalChecker::Term& t) {
-  std::string s = "term{elector " + std::to_string(t.who) + ", uid " + t.uid + ", transitions " +
-                  std::to_string(t.transitions) + ",";
+  std::string s = "term{elector " + std::to_string(t.who) + ", uid " + t.uid + ", epoch " +
+                  std::to_string(t.epoch) + ",";
   for (const auto& seg : t.segments) {
     s += " [" + std::to_string(seg.start.count() / 1000000) + "ms, " +
          std::to_string(seg.end.count() / 1000000) + "ms)";
@@ -1025,14 +1099,15 @@ std::string IntervalChecker::dump() const {
 
 Replica& Sim::add(std::string identity, FakeClock::Options clock,
                   std::optional<ElectorTimings> timings) {
-  const int index = static_cast<int>(replicas.size());
+  const int index = next_index_++;
   ReplicaOptions o;
   o.timings = timings.value_or(timings_);
   o.clock = clock;
+  o.keep_history = keep_history;
   // Unrelated steady origins: nothing may compare steady times across replicas.
   o.clock.steady_origin += index * (std::chrono::hours(1) + std::chrono::milliseconds(7));
   replicas.push_back(
-      std::make_unique<Replica>(std::move(identity), server, timeline, o, &checker, index));
+      std::make_unique<Replica>(std::move(identity), server, timeline, o, observer, index));
   // While this replica waits for an answer, the others run.
   replicas.back()->link.wait_until = [this, index](Nanos until) {
     const bool nested = busy_.count(index) > 0;
@@ -1041,6 +1116,10 @@ Replica& Sim::add(std::string identity, FakeClock::Options clock,
     if (!nested) busy_.erase(index);
   };
   return *replicas.back();
+}
+
+void Sim::remove_stopped() {
+  std::erase_if(replicas, [](const std::unique_ptr<Replica>& r) { return r->stopped; });
 }
 
 void Sim::deliver_watches() {
@@ -1053,6 +1132,18 @@ void Sim::deliver_watches() {
 }
 
 void Sim::run_until(Nanos t) { run(t); }
+
+void Sim::stop(Replica& r, bool release, Nanos release_timeout) {
+  if (r.stopped) return;
+  if (release) {
+    // As the backend's runner does at SIGTERM: the elector re-reads and
+    // releases only its own term, within the deadline; requests meanwhile
+    // let the others run.
+    r.elector.release(r.clock.steady() + release_timeout);
+  }
+  r.stopped = true;
+  if (observer) observer->on_stop(r.index, timeline.now());
+}
 
 void Sim::run(Nanos t) {
   for (int guard = 0; guard < 1000000; ++guard) {
@@ -1070,6 +1161,10 @@ void Sim::run(Nanos t) {
     if (due == nullptr || when > t) break;
     timeline.advance_to(when);
     due->step();
+    if (due->after_step) {
+      const auto hook = due->after_step;  // the hook may clear itself
+      hook();
+    }
   }
   timeline.advance_to(t);
   deliver_watches();

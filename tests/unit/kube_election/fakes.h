@@ -82,25 +82,29 @@ class Timeline {
 class FakeClock final : public ElectorClock {
  public:
   struct Options {
-    SteadyTime steady_origin = SteadyTime(std::chrono::hours(1000));
+    LeaseTime steady_origin = LeaseTime(std::chrono::hours(1000));
     WallTime wall_origin = default_wall_origin();
     double rate = 1.0;  // clock-rate skew: 1.1 runs 10% fast
   };
   explicit FakeClock(Timeline& timeline) : FakeClock(timeline, Options{}) {}
   FakeClock(Timeline& timeline, Options options) : timeline_(timeline), options_(options) {}
 
-  SteadyTime steady() override;
+  LeaseTime steady() override;
   WallTime wall() override;
-  void sleep_until(SteadyTime t) override;
+  void sleep_until(LeaseTime t) override;
 
   // Real time passes (for every clock on the time line).
   void advance(Nanos d) { timeline_.advance(d); }
   // An NTP step or a manual change of the wall clock; steady is unaffected.
   void jump_wall(Nanos d) { wall_jump_ += d; }
+  // A wall clock that stops (a broken RTC, a VM whose time sync hangs):
+  // wall() returns the same instant until unfrozen, then goes on from there.
+  void freeze_wall(bool frozen);
+  bool wall_frozen() const { return frozen_wall_.has_value(); }
   // A jump of this clock's steady time alone (tests only).
   void jump_steady(Nanos d) { steady_jump_ += d; }
   // The earliest time-line instant at which steady() >= t.
-  Nanos timeline_of(SteadyTime t) const;
+  Nanos timeline_of(LeaseTime t) const;
   int sleep_calls() const { return sleep_calls_; }
   Timeline& timeline() { return timeline_; }
 
@@ -110,6 +114,7 @@ class FakeClock final : public ElectorClock {
   Options options_;
   Nanos wall_jump_{0};
   Nanos steady_jump_{0};
+  std::optional<WallTime> frozen_wall_;
   int sleep_calls_ = 0;
 };
 
@@ -122,6 +127,8 @@ struct Fault {
     kDelay,         // the request takes `delay`; times out if that exceeds its timeout
     kRespond,       // this exact status and body (malformed 200s)
     kLoseResponse,  // the server applies the request, the response never arrives
+    kDuplicate,     // the request reaches the server twice (a retrying proxy); the
+                    // client sees the second answer (409 for a write that succeeded)
   };
   Kind kind = Kind::kStatus;
   int status = 0;
@@ -136,6 +143,7 @@ struct Fault {
   static Fault slow(Nanos delay);
   static Fault respond(int status, std::string body);
   static Fault lose_response();
+  static Fault duplicate();
   Fault only(std::string m) const {
     Fault f = *this;
     f.method = std::move(m);
@@ -196,10 +204,18 @@ class FakeApiServer {
   void put_raw(json object);
   // A Lease named kLeaseName with this spec (and optional extra metadata).
   void put_lease(json spec, json extra_metadata = json::object());
+  // A Lease released by `former` in term `transitions` (blank holder,
+  // duration 1, the release marker of that term), as pgdog-control writes it:
+  // any replica may take it at once.
+  void put_released(std::int32_t transitions = 0, const std::string& former = "former_0");
   // Another writer changes the Lease (bumps resourceVersion).
   void modify(const std::function<void(json&)>& change, const std::string& name = kLeaseName);
   bool delete_lease(const std::string& name = kLeaseName);
   int served() const { return served_; }
+  // Drops watch history up to the newest `keep` events; watches from an
+  // older version get 410 Gone (like etcd compaction).
+  void compact(std::size_t keep);
+  std::int64_t current_rv() const { return rv_; }
 
   struct Event {
     std::int64_t rv;
@@ -227,6 +243,7 @@ class FakeApiServer {
   std::map<std::string, json> leases_;
   std::vector<Event> events_;
   std::int64_t rv_ = 1000;
+  std::int64_t compacted_rv_ = 0;  // watches from before this get 410
   int uids_ = 0;
   int served_ = 0;
   Faults faults_;
@@ -261,12 +278,13 @@ class Link {
   // latency). Default: the time line moves on. A Sim runs the other
   // replicas meanwhile, as they would run concurrently.
   std::function<void(Nanos until)> wait_until;
+  bool keep_records = true;  // false: records() stays empty (long soaks)
 
   struct Record {
     ApiRequest request;
     ApiResponse response;
-    SteadyTime sent;  // on this replica's clock
-    SteadyTime done;
+    LeaseTime sent;  // on this replica's clock
+    LeaseTime done;
   };
   const std::vector<Record>& records() const { return records_; }
   std::vector<std::string> methods() const;
@@ -276,6 +294,11 @@ class Link {
   FakeApiServer& server_;
   FakeClock& clock_;
   Faults faults_;
+
+ public:
+  FakeApiServer& server() { return server_; }
+
+ private:
   Nanos latency_there_{0};
   Nanos latency_back_{0};
   std::vector<Record> records_;
@@ -299,26 +322,41 @@ MATCHER_P(Method, method, "an ApiRequest with method " + std::string(method)) {
   return arg.method == method;
 }
 
-class IntervalChecker;
+// Who hears of every report and step of every elector (IntervalChecker
+// records them all; the adversarial soak checks them as they happen).
+class LeadershipObserver {
+ public:
+  virtual ~LeadershipObserver() = default;
+  // A report: `valid_until` already converted to the time line.
+  virtual void on_report(int who, Nanos at, const ElectorState& s, Nanos valid_until) = 0;
+  // After every step: the elector's own view (leading(), epoch, validity).
+  virtual void on_step(int who, Nanos at, bool leading, const ElectorState& last,
+                       Nanos valid_until) = 0;
+  // The replica's process ended (SIGKILL, or exit after its release).
+  virtual void on_stop(int who, Nanos at) = 0;
+};
 
 struct ReplicaOptions {
   ElectorTimings timings{};
   FakeClock::Options clock{};
+  // false: keep only the last report (long soaks): no logs, no request records.
+  bool keep_history = true;
 };
 
 struct Replica {
   Replica(std::string identity, FakeApiServer& server, Timeline& timeline,
-          ReplicaOptions options = {}, IntervalChecker* checker = nullptr, int index = 0);
+          ReplicaOptions options = {}, LeadershipObserver* checker = nullptr, int index = 0);
 
-  SteadyTime step();
+  LeaseTime step();
   // Steps whenever the elector asks to, until time `t` on this clock; time
   // moves on to each requested instant (and to `t` at the end).
-  void run_until(SteadyTime t);
+  void run_until(LeaseTime t);
   void run_for(Nanos d) { run_until(clock.steady() + d); }
   // Reads new watch events through the transport and hands them to the
   // elector; returns true when the elector wants to run at once (and sets
   // `next` to now).
   bool pump_watch();
+  std::int64_t link_server_rv() { return link.server().current_rv(); }
   // The watch is (un)healthy: the elector is told, and pump_watch() works
   // only while it is healthy.
   void set_watching(bool on);
@@ -330,23 +368,24 @@ struct Replica {
   std::string all_logs() const;
   // Requests, reports and logs in time order, for failure messages.
   std::string history() const;
-  ElectorState last_report() const { return reports.empty() ? ElectorState{} : reports.back(); }
+  ElectorState last_report() const { return last_state; }
   // Time-line instant of the last report with leading == `leading`.
   std::optional<Nanos> last_report_time(bool leading) const;
-  std::vector<SteadyTime> sent_times(const std::string& method = "") const;
+  std::vector<LeaseTime> sent_times(const std::string& method = "") const;
   Nanos now() const { return timeline.now(); }
   // This clock's steady time `d` after the replica's time-line origin.
-  SteadyTime at(Nanos d) const { return start + d; }
+  LeaseTime at(Nanos d) const { return start + d; }
 
   std::string id;
   Timeline& timeline;
   FakeClock clock;
-  SteadyTime start;  // steady() when the replica was made
+  LeaseTime start;  // steady() when the replica was made
   Link link;
   ::testing::NiceMock<MockTransport> transport;
   KubeLeaseApi api;
-  IntervalChecker* checker;
+  LeadershipObserver* checker;
   int index;
+  bool keep_history = true;
   std::vector<ElectorState> reports;
   std::vector<Nanos> report_times;              // time line, one per report
   std::vector<std::size_t> requests_at_report;  // link.records().size() at each report
@@ -354,16 +393,19 @@ struct Replica {
   std::vector<Nanos> log_times;  // time line, one per log line
   int acquire_ok = 0, acquire_failed = 0, renew_ok = 0, renew_failed = 0, conflicts = 0;
   Elector elector;
-  SteadyTime next{};
+  LeaseTime next{};
   bool watching = false;
   std::int64_t watch_rv = 0;
   bool partitioned = false;
-  bool stopped = false;   // shut down: a Sim no longer runs it
-  Nanos paused_until{0};  // SIGSTOP: a Sim neither steps it nor feeds its watch before this
+  bool stopped = false;     // shut down: a Sim no longer runs it
+  Nanos paused_until{0};    // SIGSTOP: a Sim neither steps it nor feeds its watch before this
+  ElectorState last_state;  // the last report, kept even without history
+  // Called by a Sim after each step of this replica (fault injection).
+  std::function<void()> after_step;
 };
 
 // Leadership intervals of several electors on one time line.
-class IntervalChecker {
+class IntervalChecker : public LeadershipObserver {
  public:
   struct Segment {
     Nanos start, end;  // [start, end): the elector may act as leader
@@ -371,17 +413,17 @@ class IntervalChecker {
   struct Term {
     int who;
     std::string uid;
-    std::int32_t transitions;
+    std::uint64_t epoch;
     std::vector<Segment> segments;
     bool open = true;
     Nanos start() const { return segments.front().start; }
     Nanos end() const { return segments.back().end; }
   };
 
-  // A report: `valid_until` already converted to the time line.
-  void on_report(int who, Nanos at, const ElectorState& s, Nanos valid_until);
-  // After every step: the elector's own view (leading(), epoch, validity).
-  void on_step(int who, Nanos at, bool leading, const ElectorState& last, Nanos valid_until);
+  void on_report(int who, Nanos at, const ElectorState& s, Nanos valid_until) override;
+  void on_step(int who, Nanos at, bool leading, const ElectorState& last,
+               Nanos valid_until) override;
+  void on_stop(int who, Nanos at) override;
 
   std::vector<std::string> violations() const;
   const std::vector<Term>& terms() const { return terms_; }
@@ -396,7 +438,7 @@ class IntervalChecker {
     int who;
     bool leading;
     std::string uid;
-    std::int32_t transitions;
+    std::uint64_t epoch;
     Nanos valid_until;
   };
   std::vector<Term> terms_;
@@ -405,11 +447,18 @@ class IntervalChecker {
   std::vector<std::string> notes_;  // violations found while recording
 };
 
+inline Nanos secs(double s) { return Nanos(static_cast<std::int64_t>(s * 1e9)); }
+
 class Sim {
  public:
   explicit Sim(ElectorTimings timings = {}) : timings_(timings), server(timeline) {}
   Replica& add(std::string identity, FakeClock::Options clock = {},
                std::optional<ElectorTimings> timings = std::nullopt);
+  // SIGTERM (release within release_timeout, as the backend does) or SIGKILL
+  // (release false): the replica stops for good; the observer hears of it.
+  void stop(Replica& r, bool release, Nanos release_timeout = secs(5));
+  // Forgets stopped replicas (long soaks); indices of the others stay.
+  void remove_stopped();
   // Runs every replica at the times it asks for until time-line instant t.
   void run_until(Nanos t);
   void run_for(Nanos d) { run_until(timeline.now() + d); }
@@ -427,15 +476,18 @@ class Sim {
  public:
   FakeApiServer server;
   IntervalChecker checker;
+  // Hears every report, step and stop; &checker unless a test sets another
+  // (before adding replicas).
+  LeadershipObserver* observer = &checker;
+  bool keep_history = true;  // for replicas added from now on
   std::vector<std::unique_ptr<Replica>> replicas;
 
  private:
   void run(Nanos t);
   std::set<int> busy_;  // replicas blocked in a request
+  int next_index_ = 0;
 };
 
 std::string to_string(const IntervalChecker::Term& t);
-
-inline Nanos secs(double s) { return Nanos(static_cast<std::int64_t>(s * 1e9)); }
 
 }  // namespace pgdc::kube::testing

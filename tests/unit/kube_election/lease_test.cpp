@@ -310,7 +310,7 @@ TEST(Lease, WithSpecAddsApiVersionAndKindWhenTheObjectHadNone) {
   std::string error;
   const auto lease = Lease::from_json(o, &error);
   ASSERT_TRUE(lease) << error;
-  const json out = json::parse(lease->with_spec(LeaseSpec{"me", 15, {}, {}, 0, ""}));
+  const json out = json::parse(lease->with_spec(LeaseSpec{"me", 15, {}, {}, 0, 0, "", {}}));
   EXPECT_EQ(out["kind"], "Lease");
   EXPECT_EQ(out["apiVersion"], "coordination.k8s.io/v1");
   EXPECT_EQ(out["spec"]["holderIdentity"], "me");
