@@ -10,6 +10,7 @@
 #include "api/api_service.h"
 #include "api/leader_forwarder.h"
 #include "config/config.h"
+#include "daemon/failpoints.h"
 #include "daemon/plugin_config.h"
 #include "daemon/shutdown.h"
 #include "dashboard/dashboard_routes.h"
@@ -97,6 +98,14 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
   // one is a disagreement, not a race.
   leadership_options.disagreement_timeout = config.leader.lease_interval;
   LeadershipState state(leadership_options);
+  // After the state it hooks into: destroyed first, its tasks are joined
+  // while the state still exists.
+  std::string failpoint_error;
+  std::unique_ptr<DaemonFailpoints> failpoints = DaemonFailpoints::from_env(&failpoint_error);
+  if (!failpoint_error.empty()) {
+    std::cerr << "pgdog-control: " << failpoint_error << "\n";
+    return kExitUsage;
+  }
   Metrics metrics;
   const std::string plugin_name = plugin_lib.plugin->descriptor->name;
   HostServices host(plugin_name, state, metrics);
@@ -132,6 +141,11 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
   // 3. HTTP: the probes must answer before the election starts, so the
   // replica is live (and not ready) from its first second.
   watch_leadership(state, metrics);
+  if (failpoints) {
+    log::warn(kLog, "failpoints active (testing only; unset PGDC_FAILPOINTS in production): " +
+                        failpoints->describe());
+    failpoints->attach(state);
+  }
   metrics.record_leadership(state.snapshot());
   const StatusInfo status_info{lc.identity, plugin->name(), plugin->version(), lc,
                                config.advertise_address};

@@ -89,8 +89,8 @@ class Daemon:
                 time.sleep(0.02)
         raise AssertionError("daemon never listened:\n" + self.logs())
 
-    def wait_status(self, path, status):
-        deadline = time.monotonic() + START_TIMEOUT
+    def wait_status(self, path, status, timeout=START_TIMEOUT):
+        deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -49,6 +49,17 @@ class Checker(unittest.TestCase):
         ivs = [(T, T + 5, "u/3", "r1"), (T + 6, T + 9, "u/2", "r2")]
         self.assertEqual(len(ha.check_intervals(ivs)), 1)
 
+    def test_a_resumed_term_is_not_a_new_term_but_only_for_the_same_replica(self):
+        # r1's renewal reached its core after the deadline: the term resumed
+        # (the same epoch, the same replica) after a gap. Not a violation.
+        ivs = [(T, T + 5, "u/3", "r1"), (T + 5.5, T + 9, "u/3", "r1")]
+        self.assertEqual(ha.check_intervals(ivs), [])
+        # Another replica under that epoch is, and so is a lower epoch.
+        ivs = [(T, T + 5, "u/3", "r1"), (T + 5.5, T + 9, "u/3", "r1"), (T + 10, T + 12, "u/3", "r2")]
+        self.assertEqual(len(ha.check_intervals(ivs)), 1)
+        ivs = [(T, T + 5, "u/3", "r1"), (T + 6, T + 9, "u/2", "r1")]
+        self.assertEqual(len(ha.check_intervals(ivs)), 1)
+
     def test_new_lease_uid_and_unknown_epochs_are_not_compared(self):
         ivs = [(T, T + 5, "u/3", "r1"), (T + 6, T + 9, "v/0", "r2"),
                (T + 10, T + 11, "unknown/0", "r3"), (T + 12, T + 13, "v/1", "r1")]

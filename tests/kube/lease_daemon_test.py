@@ -205,7 +205,7 @@ class KubernetesLease(unittest.TestCase):
     def test_sigterm_hands_over_without_waiting_for_expiry(self):
         # A long lease: waiting for expiry would take 20 s; a release takes a round trip.
         a = self.start("ELECTOR_1", duration=20, interval=2)
-        a.wait_status("/readyz", 200)
+        a.wait_status("/readyz", 200, timeout=40)  # its create acts a full duration later
         b = self.start("ELECTOR_2", duration=20, interval=2)
         time.sleep(1)  # b is watching
         t0 = time.monotonic()
