@@ -228,7 +228,8 @@ void Elector::step_down(const std::string& why, int level, const Lease* fresh) {
 
 LeaseTime Elector::step() {
   const LeaseTime now = clock_.steady();
-  return holding_ ? step_leader(now) : step_follower(now);
+  wake_at_ = holding_ ? step_leader(now) : step_follower(now);
+  return wake_at_;
 }
 
 LeaseTime Elector::step_follower(LeaseTime now) {
@@ -469,8 +470,11 @@ bool Elector::observe(const Lease& lease) {
   absorb(lease, now);
   need_get_ = false;
   publish();
-  // A recognised release, or our own term, can be taken at once.
-  return claim_of(lease) != Claim::kHeld;
+  // A recognised release, or our own term, can be taken at once; and a
+  // holder whose term now ends earlier than the runner was told to wake (an
+  // edit that shortened leaseDurationSeconds) must not be waited for longer.
+  if (claim_of(lease) != Claim::kHeld) return true;
+  return observed_at_ + holder_duration() < wake_at_;
 }
 
 bool Elector::observe_deleted() {

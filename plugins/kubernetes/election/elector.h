@@ -245,6 +245,7 @@ class Elector {
   LeaseTime valid_until_{};       // last successful renewal sent + renew deadline
   LeaseTime next_renew_{};
 
+  LeaseTime wake_at_{};  // what the last step() returned
   std::stop_token stop_;
   ElectorState published_;
   bool published_once_ = false;

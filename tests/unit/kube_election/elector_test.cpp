@@ -1404,6 +1404,28 @@ TEST_F(ElectorTest, EditsOfTheElectionsAnnotationsAloneDoNotExtendAHolder) {
   EXPECT_TRUE(a->elector.leading()) << "15 s after the last renewal, whatever was edited since";
 }
 
+TEST_F(ElectorTest, AWatchingFollowerWakesEarlierWhenAnEditShortensTheHoldersTerm) {
+  // The soak found this: an edit to 60 s makes a watching follower sleep
+  // until 60 s after it; an edit back to 1 s shortens the wait to max(15, 1)
+  // from that edit, and the follower must not sleep through it.
+  server.put_lease(held_by("pod-b_2"));
+  auto a = make();
+  a->set_watching(true);
+  a->step();
+  a->run_until(a->at(2s));
+  server.modify([](json& o) { o["spec"]["leaseDurationSeconds"] = 60; });
+  a->pump_watch();
+  a->step();
+  EXPECT_EQ(a->next, a->at(62s));
+  a->run_until(a->at(3s));
+  server.modify([](json& o) { o["spec"]["leaseDurationSeconds"] = 1; });
+  EXPECT_TRUE(a->pump_watch()) << "the term now ends earlier than the runner was told";
+  a->step();
+  EXPECT_EQ(a->next, a->at(18s));
+  a->run_until(a->at(18s));
+  EXPECT_TRUE(a->elector.leading());
+}
+
 TEST_F(ElectorTest, LeaseTransitionsAtTheInt32LimitWrapIntoTheEra) {
   // An edit (or two billion terms) left leaseTransitions at 2147483647: the
   // next term cannot add one without overflowing (the API server would
