@@ -110,11 +110,15 @@ def main():
         raise SystemExit("no new leader within %ss" % limit)
 
     try:
+        # A fresh install: no Lease yet. The first replica creates it and,
+        # since a deletion an instant earlier would be indistinguishable,
+        # acts only a lease duration after the create.
+        t0 = time.monotonic()
         for u in users:
             start(u)
-        t0 = time.monotonic()
         while leader()[0] is None and time.monotonic() - t0 < 60:
-            time.sleep(0.05)
+            time.sleep(0.005)
+        fresh = time.monotonic() - t0
 
         # API load: all three idle for load-secs.
         time.sleep(a.interval * 2)
@@ -155,6 +159,8 @@ def main():
 
         print(f"settings: lease_duration {a.duration}s, lease_interval {a.interval}s, "
               f"renew deadline {a.duration - a.interval}s; 3 replicas; kube-apiserver v1.37.2 on loopback")
+        print(f"fresh install (3 replicas started, no Lease) -> first leader ready: {fresh:.2f} s "
+              f"(lease duration {a.duration} s)")
         if handovers:
             print(f"graceful handover (SIGTERM -> other replica ready) over {len(handovers)}: "
                   f"p50 {statistics.median(handovers):.1f} ms, p99 {pct(handovers, 99):.1f} ms, "
