@@ -79,6 +79,7 @@ class ServerDryRun(unittest.TestCase):
         self.assertIn(f"kubectl -n {ns} port-forward svc/notes-pgdog-control 8080:80", notes)
         self.assertIn("curl -s http://127.0.0.1:8080/api/status", notes)
         self.assertIn("Upgrades replace\nall pods at once", notes)
+        self.assertIn("On a fresh install the first\nleader is Ready one lease duration", notes)
         r = h.helm("install", "notes", h.CHART, "-n", ns, "--dry-run=server",
                    "-f", os.path.join(h.VALUES_DIR, "leader-label.yaml"), kubeconfig=KENV["KUBECONFIG_ADMIN"])
         notes = r.stdout.split("NOTES:", 1)[1]
