@@ -52,8 +52,8 @@ static int64_t offset_ns(void) {
 int clock_gettime(clockid_t id, struct timespec* ts) {
   if (real_clock_gettime == NULL) init(); /* called before the constructors ran */
   const int rc = real_clock_gettime(id, ts);
-  if (rc != 0 || (id != CLOCK_MONOTONIC && id != CLOCK_MONOTONIC_RAW &&
-                  id != CLOCK_MONOTONIC_COARSE)) {
+  if (rc != 0 ||
+      (id != CLOCK_MONOTONIC && id != CLOCK_MONOTONIC_RAW && id != CLOCK_MONOTONIC_COARSE)) {
     return rc;
   }
   const int64_t off = offset_ns();
