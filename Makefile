@@ -12,7 +12,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 CONFIG     ?=
 
-.PHONY: all setup build run test test-default test-asan test-tsan test-fuzz format format-check bench bench-kube bench-fleet bench-ha ha-soak soak-elector clean
+.PHONY: all setup build run test test-default test-asan test-tsan test-fuzz format format-check bench bench-kube bench-fleet bench-ha ha-soak soak-elector config-docs clean
 
 all: build
 
@@ -63,6 +63,12 @@ FORMAT_FILES = $(shell git ls-files '*.h' '*.hpp' '*.cpp' '*.c' 2>/dev/null)
 
 format:
 	clang-format -i $(FORMAT_FILES)
+
+# docs/configuration.md's key tables, rewritten from the config schema
+# (core/config/config_schema.cpp); a unit test fails when they differ.
+config-docs: setup $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS) --target pgdc_unit_config
+	PGDC_UPDATE_DOCS=1 $(BUILD)/bin/pgdc_unit_config --gtest_filter='ConfigSchema.Docs*'
 
 format-check: setup
 	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: clean"

@@ -262,4 +262,16 @@ std::optional<std::string> closest_match(std::string_view word,
   return best;
 }
 
+std::string token_problem(std::string_view token) {
+  if (token.size() < 16) {
+    return "a token must be at least 16 characters (this one has " + std::to_string(token.size()) +
+           ")";
+  }
+  if (token.size() > 1024) return "a token must be at most 1024 characters";
+  for (char c : token) {
+    if (c < 0x21 || c > 0x7e) return "a token must be visible ASCII characters without spaces";
+  }
+  return {};
+}
+
 }  // namespace pgdc::config_rules

@@ -1,8 +1,8 @@
 // Text rules behind config validation: number and boolean syntax, DNS-1123
-// names, host:port, and "did you mean" suggestions.
+// names, host:port, tokens, and "did you mean" suggestions.
 //
-// Internal to the config area (used by config.cpp and its tests). Pure
-// functions on strings: no YAML, no I/O, no global state.
+// Used by the config area and, for the token rule, by the fleet's token
+// files. Pure functions on strings: no YAML, no I/O, no global state.
 #pragma once
 
 #include <cstdint>
@@ -73,6 +73,10 @@ struct HostPortResult {
 // "host:port", "[ipv6]:port". min_port is 0 where 0 means any free port
 // (listen) and 1 where a real port is needed (advertise_address).
 HostPortResult parse_host_port(std::string_view text, int min_port);
+
+// Empty when `token` is acceptable as an API token: 16 to 1024 visible ASCII
+// characters, no spaces. The message never includes the token.
+std::string token_problem(std::string_view token);
 
 // Optimal string alignment distance: insertions, deletions, substitutions
 // and transpositions of adjacent characters each cost 1.

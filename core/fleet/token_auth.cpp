@@ -3,6 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/config_rules.h"
+
 namespace pgdc::fleet {
 namespace {
 
@@ -13,18 +15,7 @@ std::string trim(std::string s) {
   return s.substr(first, last - first + 1);
 }
 
-// Mirrors the config's inline token rule; never includes the token.
-std::string token_problem(std::string_view token) {
-  if (token.size() < 16) {
-    return "a token must be at least 16 characters (this one has " + std::to_string(token.size()) +
-           ")";
-  }
-  if (token.size() > 1024) return "a token must be at most 1024 characters";
-  for (char c : token) {
-    if (c < 0x21 || c > 0x7e) return "a token must be visible ASCII characters without spaces";
-  }
-  return {};
-}
+using config_rules::token_problem;  // the same rule as inline tokens in the config
 
 class Loader {
  public:
