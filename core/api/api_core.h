@@ -19,11 +19,11 @@
 #include "fleet/command_registry.h"
 #include "fleet/fleet_store.h"
 #include "fleet/token_auth.h"
-#include "http/builtin_routes.h"
 #include "http/json_errors.h"
 #include "http/router.h"
 #include "leadership/leadership_state.h"
 #include "metrics/metrics.h"
+#include "status/status_info.h"
 
 namespace pgdc::api {
 

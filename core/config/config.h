@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "log/log_level.h"
+
 namespace pgdc {
 
 struct LeaderConfig {
@@ -85,9 +87,6 @@ struct ApiConfig {
   std::chrono::milliseconds default_wait{25000};
   bool forward_to_leader = false;
 };
-
-enum class LogFormat { kText, kJson };
-enum class LogLevel { kDebug, kInfo, kWarn, kError };
 
 struct LogConfig {
   LogLevel level = LogLevel::kInfo;

@@ -15,7 +15,6 @@
 #include "daemon/shutdown.h"
 #include "dashboard/dashboard_routes.h"
 #include "fleet/token_auth.h"
-#include "http/builtin_routes.h"
 #include "http/http_server.h"
 #include "http/router.h"
 #include "leadership/leadership_state.h"
@@ -24,6 +23,8 @@
 #include "plugin/host_services.h"
 #include "plugin/plugin_instance.h"
 #include "plugin/plugin_loader.h"
+#include "status/leadership_metrics.h"
+#include "status/status_routes.h"
 
 namespace pgdc {
 namespace {
@@ -37,10 +38,10 @@ std::string seconds_str(std::chrono::milliseconds ms) {
 }
 
 // Logs every published leadership change and keeps the leader gauges fresh.
-void watch_leadership(LeadershipState& state, Metrics& metrics) {
+void watch_leadership(LeadershipState& state, LeadershipMetrics& metrics) {
   auto last = std::make_shared<std::pair<bool, Epoch>>(false, Epoch{});
   state.add_listener([&metrics, last](const LeadershipSnapshot& s) {
-    metrics.record_leadership(s);
+    metrics.record(s);
     if (s.ready != last->first || !(s.epoch == last->second)) {
       if (s.ready) {
         log::info(kLog, "ready: leading with epoch " + s.epoch.str());
@@ -107,6 +108,7 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
     return kExitUsage;
   }
   Metrics metrics;
+  LeadershipMetrics leadership_metrics(metrics);
   const std::string plugin_name = plugin_lib.plugin->descriptor->name;
   HostServices host(plugin_name, state, metrics);
   std::string error;
@@ -140,13 +142,13 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
 
   // 3. HTTP: the probes must answer before the election starts, so the
   // replica is live (and not ready) from its first second.
-  watch_leadership(state, metrics);
+  watch_leadership(state, leadership_metrics);
   if (failpoints) {
     log::warn(kLog, "failpoints active (testing only; unset PGDC_FAILPOINTS in production): " +
                         failpoints->describe());
     failpoints->attach(state);
   }
-  metrics.record_leadership(state.snapshot());
+  leadership_metrics.record(state.snapshot());
   const StatusInfo status_info{lc.identity, plugin->name(), plugin->version(), lc,
                                config.advertise_address};
   api::ApiService api(config.api, std::move(*tokens.auth), state, metrics, status_info);
@@ -171,7 +173,7 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
     });
   }
   Router router;
-  add_builtin_routes(router, state, metrics, status_info);
+  add_status_routes(router, state, metrics, leadership_metrics, status_info);
   api.add_routes(router);  // /api/v2/ and /api/web/, leader-gated
   api.start();
   log::info(kLog, "api: " + std::to_string(config.api.deployments.size()) + " deployment(s)" +
@@ -179,7 +181,11 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
                            ? " (none configured: the machine API answers 401 to every token)"
                            : std::string()));
   add_dashboard_routes(router);  // GET / and /assets/: the embedded web dashboard
-  HttpServer server(config.http, router, metrics);
+  HttpServer server(config.http, router,
+                    [&metrics](std::string_view method, std::string_view route, int status,
+                               std::chrono::duration<double> latency) {
+                      metrics.record_http(method, route, status, latency);
+                    });
   try {
     server.listen(config.listen_host, config.listen_port);
   } catch (const std::exception& e) {

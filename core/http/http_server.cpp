@@ -121,8 +121,8 @@ struct Gate {
 };
 
 struct ServerCore {
-  ServerCore(const HttpConfig& cfg, const Router& r, Metrics& m)
-      : config(cfg), router(r), metrics(m) {}
+  ServerCore(const HttpConfig& cfg, const Router& r, RequestObserver o)
+      : config(cfg), router(r), observer(std::move(o)) {}
 
   void do_accept();
   void on_accept(const beast::error_code& ec, tcp::socket socket);
@@ -135,7 +135,7 @@ struct ServerCore {
 
   const HttpConfig config;
   const Router& router;
-  Metrics& metrics;
+  const RequestObserver observer;
   const std::shared_ptr<Gate> gate = std::make_shared<Gate>();
   std::atomic<bool> draining{false};
   std::atomic<std::uint16_t> port{0};
@@ -477,7 +477,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_write(beast::error_code ec, int status, bool keep_alive, bool linger) {
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - request_start_;
-    server_.metrics.record_http(method_, route_, status, took);
+    if (server_.observer) server_.observer(method_, route_, status, took);
     if (log::enabled(LogLevel::kDebug)) {
       log::debug(kLog, remote_ + " " + method_ + " " + route_ + " " + std::to_string(status) + " " +
                            std::to_string(took.count() * 1000.0) + "ms");
@@ -641,8 +641,8 @@ void ServerCore::close_acceptor() {
 
 // ---------------------------------------------------------------------------
 
-HttpServer::HttpServer(const HttpConfig& config, const Router& router, Metrics& metrics)
-    : impl_(std::make_unique<Impl>(config, router, metrics)) {}
+HttpServer::HttpServer(const HttpConfig& config, const Router& router, RequestObserver observer)
+    : impl_(std::make_unique<Impl>(config, router, std::move(observer))) {}
 
 HttpServer::~HttpServer() { stop(); }
 

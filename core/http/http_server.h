@@ -14,8 +14,8 @@
 //    HTTP versions other than 1.0/1.1: 505. Each of these closes the
 //    connection.
 // Every response carries Content-Type, Content-Length and (unless the handler
-// set one) Cache-Control: no-store. Each response is recorded with
-// Metrics::record_http under the router's route name.
+// set one) Cache-Control: no-store. Each response is reported to the
+// RequestObserver (if any) under the router's route name.
 //
 // Life cycle: listen() -> start() -> [stop_accepting() -> drain()] -> stop().
 // Thread-safety: listen/start/stop_accepting/drain/stop from one controlling
@@ -28,16 +28,24 @@
 #include <memory>
 #include <string>
 
+#include <functional>
+#include <string_view>
+
 #include "config/config.h"
 #include "http/router.h"
-#include "metrics/metrics.h"
 
 namespace pgdc {
 
+// Called once per response written, from an I/O thread: the method, the
+// matched route pattern ("unmatched" when no route matched; bounded
+// cardinality, never the raw target), the status and the time since the request began.
+using RequestObserver = std::function<void(std::string_view method, std::string_view route,
+                                           int status, std::chrono::duration<double> latency)>;
+
 class HttpServer {
  public:
-  // router and metrics must outlive the server.
-  HttpServer(const HttpConfig& config, const Router& router, Metrics& metrics);
+  // router must outlive the server; observer may be empty.
+  HttpServer(const HttpConfig& config, const Router& router, RequestObserver observer = {});
   ~HttpServer();  // stop()
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "config/config.h"
+#include "log/log_level.h"
 
 namespace pgdc::log {
 

@@ -1,14 +1,8 @@
 // Metrics: prometheus-cpp registry with the core's series and plugin series.
 //
-// Core series (all prefixed pgdog_control_):
-//   leader                          gauge 1 while this replica may act as leader
-//                                   (snapshot.ready), else 0
-//   leader_epoch                    gauge, term of the last reported epoch
-//   leadership_transitions_total    counter, role changes (mirrors
-//                                   snapshot.transitions; only ever goes up)
-//   leader_validity_seconds         gauge, seconds of validity left while
-//                                   ready; 0 when not; +Inf when the term never
-//                                   expires (e.g. the noop plugin)
+// Series of its own (all prefixed pgdog_control_); other core series are
+// defined by their owners with Owner::kCore (status/leadership_metrics.h,
+// api/fleet_metrics.h):
 //   http_requests_total{method,route,code}
 //   http_request_duration_seconds{route} histogram
 //   build_info{version}             gauge 1
@@ -300,6 +294,7 @@ struct Metrics::Impl {
   using Series = std::variant<prometheus::Counter*, prometheus::Gauge*, prometheus::Histogram*>;
 
   struct PluginFamily {
+    Owner owner;
     Kind kind;
     void* family;  // prometheus::Family<T>* for the kind
     std::vector<double> buckets;
@@ -308,45 +303,17 @@ struct Metrics::Impl {
 
   prometheus::Registry registry;
 
-  prometheus::Gauge* leader = nullptr;
-  prometheus::Gauge* leader_epoch = nullptr;
-  prometheus::Counter* transitions = nullptr;
-  prometheus::Gauge* validity = nullptr;
   prometheus::Family<prometheus::Counter>* http_requests = nullptr;
   prometheus::Family<prometheus::Histogram>* http_duration = nullptr;
 
   std::mutex mutex;  // guards everything below
-  std::uint64_t transitions_seen = 0;
   std::set<std::string, std::less<>> core_names;
+  std::size_t plugin_series = 0;
   std::map<std::string, PluginFamily, std::less<>> families;
   std::map<std::pair<std::string, prometheus::Labels>, std::int64_t> handles;
   std::vector<Series> series;
 
   Impl() {
-    leader = &prometheus::BuildGauge()
-                  .Name("pgdog_control_leader")
-                  .Help(
-                      "1 while this replica may act as leader (leading, within its validity, "
-                      "not shutting down), else 0.")
-                  .Register(registry)
-                  .Add({});
-    leader_epoch = &prometheus::BuildGauge()
-                        .Name("pgdog_control_leader_epoch")
-                        .Help("Term of the last leadership epoch reported by the plugin.")
-                        .Register(registry)
-                        .Add({});
-    transitions = &prometheus::BuildCounter()
-                       .Name("pgdog_control_leadership_transitions_total")
-                       .Help("Leader/follower role changes since the process started.")
-                       .Register(registry)
-                       .Add({});
-    validity = &prometheus::BuildGauge()
-                    .Name("pgdog_control_leader_validity_seconds")
-                    .Help(
-                        "Seconds of leadership validity left; 0 when not leading, +Inf when "
-                        "the leadership never expires.")
-                    .Register(registry)
-                    .Add({});
     http_requests = &prometheus::BuildCounter()
                          .Name("pgdog_control_http_requests_total")
                          .Help("HTTP requests answered, by method, route and status code.")
@@ -361,39 +328,13 @@ struct Metrics::Impl {
         .Register(registry)
         .Add({{"version", PGDC_VERSION}})
         .Set(1);
-    core_names = {"pgdog_control_leader",
-                  "pgdog_control_leader_epoch",
-                  "pgdog_control_leadership_transitions_total",
-                  "pgdog_control_leader_validity_seconds",
-                  "pgdog_control_http_requests_total",
-                  "pgdog_control_http_request_duration_seconds",
-                  "pgdog_control_build_info"};
+    core_names = {"pgdog_control_http_requests_total",
+                  "pgdog_control_http_request_duration_seconds", "pgdog_control_build_info"};
   }
 };
 
 Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
 Metrics::~Metrics() = default;
-
-void Metrics::record_leadership(const LeadershipSnapshot& snapshot) {
-  std::lock_guard lock(impl_->mutex);
-  impl_->leader->Set(snapshot.ready ? 1.0 : 0.0);
-  impl_->leader_epoch->Set(static_cast<double>(snapshot.epoch.term));
-  if (snapshot.transitions > impl_->transitions_seen) {
-    impl_->transitions->Increment(
-        static_cast<double>(snapshot.transitions - impl_->transitions_seen));
-    impl_->transitions_seen = snapshot.transitions;
-  }
-  double validity = 0.0;
-  if (snapshot.ready) {
-    if (snapshot.valid_until == LeaseTime::max()) {
-      validity = std::numeric_limits<double>::infinity();
-    } else {
-      const std::chrono::duration<double> left = snapshot.valid_until - LeaseClock::now();
-      validity = std::max(0.0, left.count());
-    }
-  }
-  impl_->validity->Set(validity);
-}
 
 void Metrics::record_http(std::string_view method, std::string_view route, int status,
                           std::chrono::duration<double> latency) {
@@ -409,7 +350,7 @@ void Metrics::record_http(std::string_view method, std::string_view route, int s
 
 std::int64_t Metrics::define(Kind kind, std::string_view name, std::string_view help,
                              std::string_view labels_json, const std::vector<double>& buckets,
-                             std::string* error) {
+                             std::string* error, Owner owner) {
   std::string local_error;
   std::string& err = error != nullptr ? *error : local_error;
   err.clear();
@@ -455,6 +396,10 @@ std::int64_t Metrics::define(Kind kind, std::string_view name, std::string_view 
   auto fit = impl_->families.find(full);
   if (fit != impl_->families.end()) {
     const auto& fam = fit->second;
+    if (fam.owner != owner) {
+      return fail(owner == Owner::kPlugin ? "the name is reserved for the core"
+                                          : "the name is already used by a plugin");
+    }
     if (fam.kind != kind) {
       return fail(std::string("already defined as a ") + kind_name(fam.kind) + ", not a " +
                   kind_name(kind));
@@ -468,13 +413,13 @@ std::int64_t Metrics::define(Kind kind, std::string_view name, std::string_view 
   }
   auto key = std::make_pair(full, labels);
   if (auto hit = impl_->handles.find(key); hit != impl_->handles.end()) return hit->second;
-  if (impl_->series.size() >= kMaxPluginSeries) {
+  if (owner == Owner::kPlugin && impl_->plugin_series >= kMaxPluginSeries) {
     return fail("too many plugin series (at most " + std::to_string(kMaxPluginSeries) + ")");
   }
 
   try {
     if (fit == impl_->families.end()) {
-      Impl::PluginFamily fam{kind, nullptr, bounds, label_names(labels)};
+      Impl::PluginFamily fam{owner, kind, nullptr, bounds, label_names(labels)};
       switch (kind) {
         case Kind::kCounter:
           fam.family =
@@ -506,6 +451,7 @@ std::int64_t Metrics::define(Kind kind, std::string_view name, std::string_view 
     }
     const auto handle = static_cast<std::int64_t>(impl_->series.size());
     impl_->series.push_back(s);
+    if (owner == Owner::kPlugin) ++impl_->plugin_series;
     impl_->handles.emplace(std::move(key), handle);
     return handle;
   } catch (const std::exception& e) {

@@ -1,5 +1,6 @@
-// The daemon's Prometheus metrics: one registry for the core's own series and
-// the series plugins define through the host services.
+// The daemon's Prometheus metrics: one registry for the core's own series
+// (defined by the parts that own them, e.g. LeadershipMetrics) and the series
+// plugins define through the host services.
 //
 // All names get the prefix "pgdog_control_". Thread-safe. serialize() returns
 // the Prometheus text exposition format (checked by `promtool check metrics`).
@@ -12,34 +13,33 @@
 #include <string_view>
 #include <vector>
 
-#include "leadership/leadership_state.h"
-
 namespace pgdc {
 
 class Metrics {
  public:
   enum class Kind { kCounter, kGauge, kHistogram };
   enum class Op { kAdd, kSet, kObserve };
+  // Who defines a family: core families are the daemon's own (no plugin may
+  // define or write them); plugin families count against the plugin limits.
+  enum class Owner { kCore, kPlugin };
 
   Metrics();
   ~Metrics();
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
-  // Leader gauge (1/0), current epoch term, role transitions, validity left.
-  void record_leadership(const LeadershipSnapshot& snapshot);
-
   // One HTTP request: route is the matched route pattern (bounded
   // cardinality), never the raw target.
   void record_http(std::string_view method, std::string_view route, int status,
                    std::chrono::duration<double> latency);
 
-  // Plugin-defined series. define() returns a handle >= 0, the same one for
-  // the same (name, kind, labels), or -1 with `error` set when the name,
-  // labels or kind are invalid or clash with an existing family.
+  // A series (name without the prefix). define() returns a handle >= 0, the
+  // same one for the same (name, kind, labels), or -1 with `error` set when
+  // the name, labels or kind are invalid or clash with an existing family
+  // (also one of the other owner).
   std::int64_t define(Kind kind, std::string_view name, std::string_view help,
                       std::string_view labels_json, const std::vector<double>& buckets,
-                      std::string* error = nullptr);
+                      std::string* error = nullptr, Owner owner = Owner::kPlugin);
   // Unknown handles and ops that do not fit the kind are ignored.
   void record(std::int64_t handle, Op op, double value);
 

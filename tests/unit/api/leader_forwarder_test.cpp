@@ -15,7 +15,6 @@
 #include "http/http_server.h"
 #include "http/json_errors.h"
 #include "http/router.h"
-#include "metrics/metrics.h"
 
 namespace pgdc {
 namespace {
@@ -54,9 +53,8 @@ class FakeLeader {
 
  private:
   Router router_;
-  Metrics metrics_;
   HttpConfig config_;
-  HttpServer server_{config_, router_, metrics_};
+  HttpServer server_{config_, router_};
   std::mutex mutex_;
   std::optional<Respond> held_;
 };

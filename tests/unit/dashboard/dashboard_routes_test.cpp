@@ -13,7 +13,6 @@
 
 #include "http/http_server.h"
 #include "http/test_client.h"
-#include "metrics/metrics.h"
 
 namespace pgdc {
 namespace {
@@ -227,9 +226,8 @@ TEST(EmbeddedDashboard, TableInvariants) {
 TEST(EmbeddedDashboard, RealServerHeadAnd304) {
   Router router;
   add_dashboard_routes(router, kFake);
-  Metrics metrics;
   HttpConfig config;
-  HttpServer server(config, router, metrics);
+  HttpServer server(config, router);
   server.listen("127.0.0.1", 0);
   server.start(1);
 

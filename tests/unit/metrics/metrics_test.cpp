@@ -35,10 +35,10 @@ std::string sample(const std::string& text, const std::string& series) {
 
 TEST(Metrics, CoreSeriesArePresent) {
   Metrics m;
+  m.record_http("GET", "/healthz", 200, 0.001s);
   const auto text = m.serialize();
-  for (const char* name : {"pgdog_control_leader", "pgdog_control_leader_epoch",
-                           "pgdog_control_leadership_transitions_total",
-                           "pgdog_control_leader_validity_seconds", "pgdog_control_build_info"}) {
+  for (const char* name : {"pgdog_control_build_info", "pgdog_control_http_requests_total",
+                           "pgdog_control_http_request_duration_seconds"}) {
     EXPECT_TRUE(contains(text, std::string("# TYPE ") + name + " ")) << name << "\n" << text;
     EXPECT_TRUE(contains(text, std::string("# HELP ") + name + " ")) << name;
   }
@@ -101,10 +101,30 @@ TEST(Metrics, KindClashIsRejected) {
   ASSERT_GE(m.define(Kind::kHistogram, "wait_seconds", "", "", {1, 2}, &error), 0);
   EXPECT_EQ(m.define(Kind::kHistogram, "wait_seconds", "", "", {1, 3}, &error), -1);
   EXPECT_EQ(m.define(Kind::kHistogram, "wait_seconds", "", R"({"a":"b"})", {1, 2}, &error), -1);
-  // Core names are reserved whatever the kind.
-  EXPECT_EQ(m.define(Kind::kGauge, "leader", "", "", {}, &error), -1);
-  EXPECT_TRUE(contains(error, "reserved")) << error;
+  // The registry's own names are reserved whatever the kind.
   EXPECT_EQ(m.define(Kind::kCounter, "http_requests_total", "", "", {}, &error), -1);
+  EXPECT_TRUE(contains(error, "reserved")) << error;
+  EXPECT_EQ(m.define(Kind::kGauge, "build_info", "", "", {}, &error), -1);
+}
+
+// A family belongs to whoever defined it first: a plugin cannot write a core
+// family (nor the core a plugin's), whatever the kind and labels.
+TEST(Metrics, FamiliesBelongToTheirOwner) {
+  Metrics m;
+  std::string error;
+  const auto core =
+      m.define(Kind::kGauge, "leader", "Core.", "", {}, &error, Metrics::Owner::kCore);
+  ASSERT_GE(core, 0) << error;
+  EXPECT_EQ(m.define(Kind::kGauge, "leader", "", "", {}, &error), -1);
+  EXPECT_TRUE(contains(error, "reserved for the core")) << error;
+  EXPECT_EQ(m.define(Kind::kGauge, "leader", "", R"({"a":"b"})", {}, &error), -1);
+  EXPECT_EQ(m.define(Kind::kGauge, "leader", "", "", {}, &error, Metrics::Owner::kCore), core);
+
+  ASSERT_GE(m.define(Kind::kGauge, "queue_depth", "", "", {}, &error), 0);
+  EXPECT_EQ(m.define(Kind::kGauge, "queue_depth", "", "", {}, &error, Metrics::Owner::kCore), -1);
+  EXPECT_TRUE(contains(error, "already used by a plugin")) << error;
+  // Core help text is kept as given, not labelled a plugin metric.
+  EXPECT_TRUE(contains(m.serialize(), "# HELP pgdog_control_leader Core.\n")) << m.serialize();
 }
 
 TEST(Metrics, InvalidNamesAreRejected) {
@@ -183,17 +203,6 @@ TEST(Metrics, CountersNeverDecrease) {
   m.record(c, Op::kAdd, std::nan(""));
   m.record(c, Op::kAdd, std::numeric_limits<double>::infinity());
   EXPECT_EQ(sample(m.serialize(), "pgdog_control_c_total"), "5");
-
-  // The transitions counter only moves up, even if a snapshot says less.
-  LeadershipSnapshot s;
-  s.transitions = 4;
-  m.record_leadership(s);
-  s.transitions = 2;
-  m.record_leadership(s);
-  EXPECT_EQ(sample(m.serialize(), "pgdog_control_leadership_transitions_total"), "4");
-  s.transitions = 6;
-  m.record_leadership(s);
-  EXPECT_EQ(sample(m.serialize(), "pgdog_control_leadership_transitions_total"), "6");
 }
 
 TEST(Metrics, UnknownHandlesAndMismatchedOpsAreIgnored) {
@@ -208,45 +217,6 @@ TEST(Metrics, UnknownHandlesAndMismatchedOpsAreIgnored) {
   const auto text = m.serialize();
   EXPECT_EQ(sample(text, "pgdog_control_wait_seconds_count"), "0");
   EXPECT_EQ(sample(text, "pgdog_control_g"), "0");
-}
-
-TEST(Metrics, LeadershipGaugesFollowSnapshots) {
-  Metrics m;
-  LeadershipSnapshot s;
-  s.role = Role::kLeader;
-  s.ready = true;
-  s.epoch = Epoch{"uid", 9};
-  s.transitions = 1;
-  s.valid_until = LeaseClock::now() + 10s;
-  m.record_leadership(s);
-  auto text = m.serialize();
-  EXPECT_EQ(sample(text, "pgdog_control_leader"), "1");
-  EXPECT_EQ(sample(text, "pgdog_control_leader_epoch"), "9");
-  EXPECT_EQ(sample(text, "pgdog_control_leadership_transitions_total"), "1");
-  const double validity = std::stod(sample(text, "pgdog_control_leader_validity_seconds"));
-  EXPECT_GT(validity, 8);
-  EXPECT_LE(validity, 10);
-
-  s.valid_until = LeaseTime::max();
-  m.record_leadership(s);
-  EXPECT_EQ(sample(m.serialize(), "pgdog_control_leader_validity_seconds"), "+Inf");
-
-  // Reported leader but past its deadline: not ready, no validity.
-  s.ready = false;
-  s.valid_until = LeaseClock::now() - 1s;
-  m.record_leadership(s);
-  text = m.serialize();
-  EXPECT_EQ(sample(text, "pgdog_control_leader"), "0");
-  EXPECT_EQ(sample(text, "pgdog_control_leader_validity_seconds"), "0");
-
-  s.role = Role::kFollower;
-  s.transitions = 2;
-  s.epoch = Epoch{};
-  m.record_leadership(s);
-  text = m.serialize();
-  EXPECT_EQ(sample(text, "pgdog_control_leader"), "0");
-  EXPECT_EQ(sample(text, "pgdog_control_leader_epoch"), "0");
-  EXPECT_EQ(sample(text, "pgdog_control_leadership_transitions_total"), "2");
 }
 
 TEST(Metrics, HttpSeriesNormalizeMethod) {
@@ -283,9 +253,6 @@ TEST(Metrics, ConcurrentDefineAndRecord) {
         m.record(h, Op::kAdd, 1);
         m.record_http("GET", "/x", 200, 0.001s);
         if (i % 50 == 0) (void)m.serialize();
-        LeadershipSnapshot s;
-        s.transitions = static_cast<std::uint64_t>(i + t);
-        m.record_leadership(s);
       }
     });
   }
@@ -300,7 +267,6 @@ TEST(Metrics, ConcurrentDefineAndRecord) {
   EXPECT_EQ(
       sample(text, R"(pgdog_control_http_requests_total{code="200",method="GET",route="/x"})"),
       "800");
-  EXPECT_EQ(sample(text, "pgdog_control_leadership_transitions_total"), "202");
 }
 
 // `promtool check metrics` (lint included) must accept the full exposition.
@@ -308,13 +274,10 @@ TEST(Metrics, PromtoolAcceptsTheExposition) {
   const char* promtool = "/usr/bin/promtool";
   if (::access(promtool, X_OK) != 0) GTEST_SKIP() << "promtool not installed";
   Metrics m;
-  LeadershipSnapshot s;
-  s.role = Role::kLeader;
-  s.ready = true;
-  s.epoch = Epoch{"uid", 3};
-  s.transitions = 1;
-  s.valid_until = LeaseTime::max();
-  m.record_leadership(s);
+  const auto core = m.define(Kind::kGauge, "leader_validity_seconds", "Validity.", "", {}, nullptr,
+                             Metrics::Owner::kCore);
+  ASSERT_GE(core, 0);
+  m.record(core, Op::kSet, std::numeric_limits<double>::infinity());
   m.record_http("GET", "/metrics", 200, 0.001s);
   m.record_http("POST", "unmatched", 404, 0.0001s);
   const auto c = m.define(Kind::kCounter, "kube_requests_total", "Requests.\nSecond \\ line.",

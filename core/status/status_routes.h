@@ -1,4 +1,5 @@
-// The endpoints every replica serves: probes, metrics and status.
+// The endpoints every replica serves: probes, metrics and status. They tell
+// how this replica is; they are never behind the leader gate.
 //
 //   GET /healthz     200 "ok\n"; 503 "wedged: <reason>\n" when the elector
 //                    stopped making progress (LeadershipState::wedged_reason).
@@ -6,6 +7,8 @@
 //                    else 503; body {"ready","role","holder","shutting_down"}.
 //   GET /metrics     Prometheus text format 0.0.4; leadership gauges are
 //                    refreshed from a snapshot just before serializing.
+//   GET /healthz also fails when the plugin keeps claiming leadership that
+//                    the core refuses (LeadershipState::wedged_reason).
 //   GET /api/status  JSON:
 //     identity, role ("leader"|"follower"), holder, holder_address (where the
 //     holder serves, "" if the backend does not say), ready, shutting_down,
@@ -21,24 +24,16 @@
 //   HEAD works on all of them (headers only).
 #pragma once
 
-#include <string>
-
-#include "config/config.h"
 #include "http/router.h"
 #include "leadership/leadership_state.h"
 #include "metrics/metrics.h"
+#include "status/leadership_metrics.h"
+#include "status/status_info.h"
 
 namespace pgdc {
 
-struct StatusInfo {
-  std::string identity;
-  std::string backend_name;
-  std::string backend_version;
-  LeaderConfig leader;
-  std::string advertise_address;
-};
-
-// state and metrics must outlive the router.
-void add_builtin_routes(Router& router, LeadershipState& state, Metrics& metrics, StatusInfo info);
+// state, metrics and leadership_metrics must outlive the router.
+void add_status_routes(Router& router, LeadershipState& state, Metrics& metrics,
+                       LeadershipMetrics& leadership_metrics, StatusInfo info);
 
 }  // namespace pgdc

@@ -1,4 +1,4 @@
-#include "http/builtin_routes.h"
+#include "status/status_routes.h"
 
 #include <algorithm>
 #include <chrono>
@@ -75,7 +75,8 @@ Json status_json(const StatusInfo& info, const LeadershipSnapshot& s) {
 
 }  // namespace
 
-void add_builtin_routes(Router& router, LeadershipState& state, Metrics& metrics, StatusInfo info) {
+void add_status_routes(Router& router, LeadershipState& state, Metrics& metrics,
+                       LeadershipMetrics& leadership_metrics, StatusInfo info) {
   router.add("GET", "/healthz", "/healthz", [&state](HttpRequest&&, Respond respond) {
     const std::string reason = state.wedged_reason();
     if (reason.empty()) {
@@ -94,12 +95,13 @@ void add_builtin_routes(Router& router, LeadershipState& state, Metrics& metrics
     respond(json_body(s.ready ? 200 : 503, dump(body)));
   });
 
-  router.add("GET", "/metrics", "/metrics", [&state, &metrics](HttpRequest&&, Respond respond) {
-    metrics.record_leadership(state.snapshot());
-    HttpResponse r = text(200, metrics.serialize());
-    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    respond(std::move(r));
-  });
+  router.add("GET", "/metrics", "/metrics",
+             [&state, &metrics, &leadership_metrics](HttpRequest&&, Respond respond) {
+               leadership_metrics.record(state.snapshot());
+               HttpResponse r = text(200, metrics.serialize());
+               r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+               respond(std::move(r));
+             });
 
   auto shared_info = std::make_shared<const StatusInfo>(std::move(info));
   router.add("GET", "/api/status", "/api/status",

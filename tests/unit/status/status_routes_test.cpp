@@ -1,5 +1,5 @@
-// The built-in endpoints through a real server, in each leadership state.
-#include "http/builtin_routes.h"
+// The status endpoints through a real server, in each leadership state.
+#include "status/status_routes.h"
 
 #include <gtest/gtest.h>
 
@@ -17,9 +17,9 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using test::http_request;
 
-class BuiltinRoutesTest : public ::testing::Test {
+class StatusRoutesTest : public ::testing::Test {
  protected:
-  explicit BuiltinRoutesTest(LeadershipOptions options = {}) : state_(std::move(options)) {}
+  explicit StatusRoutesTest(LeadershipOptions options = {}) : state_(std::move(options)) {}
 
   void start() {
     StatusInfo info;
@@ -30,8 +30,8 @@ class BuiltinRoutesTest : public ::testing::Test {
     info.leader.lease_name = "pgdog-control";
     info.leader.lease_namespace = "db";
     info.advertise_address = "10.0.0.1:8080";
-    add_builtin_routes(router_, state_, metrics_, info);
-    server_ = std::make_unique<HttpServer>(HttpConfig{}, router_, metrics_);
+    add_status_routes(router_, state_, metrics_, leadership_metrics_, info);
+    server_ = std::make_unique<HttpServer>(HttpConfig{}, router_);
     server_->listen("127.0.0.1", 0);
     server_->start(1);
   }
@@ -61,11 +61,12 @@ class BuiltinRoutesTest : public ::testing::Test {
 
   LeadershipState state_;
   Metrics metrics_;
+  LeadershipMetrics leadership_metrics_{metrics_};
   Router router_;
   std::unique_ptr<HttpServer> server_;
 };
 
-TEST_F(BuiltinRoutesTest, Follower) {
+TEST_F(StatusRoutesTest, Follower) {
   start();
   Observation o;
   o.role = Role::kFollower;
@@ -109,7 +110,7 @@ TEST_F(BuiltinRoutesTest, Follower) {
   EXPECT_NE(metrics.body.find("\npgdog_control_leader_validity_seconds 0\n"), std::string::npos);
 }
 
-TEST_F(BuiltinRoutesTest, Leader) {
+TEST_F(StatusRoutesTest, Leader) {
   start();
   lead(LeaseClock::now() + 30s, 7);
 
@@ -142,7 +143,7 @@ TEST_F(BuiltinRoutesTest, Leader) {
   EXPECT_NE(head->header("content-length"), "0");
 }
 
-TEST_F(BuiltinRoutesTest, LeaderThatNeverExpires) {
+TEST_F(StatusRoutesTest, LeaderThatNeverExpires) {
   start();
   lead(LeaseTime::max(), 1);
   auto status = get_json("/api/status", 200);
@@ -153,7 +154,7 @@ TEST_F(BuiltinRoutesTest, LeaderThatNeverExpires) {
       << metrics.body;
 }
 
-TEST_F(BuiltinRoutesTest, ShuttingDown) {
+TEST_F(StatusRoutesTest, ShuttingDown) {
   start();
   lead(LeaseClock::now() + 30s);
   state_.begin_shutdown();
@@ -171,7 +172,7 @@ TEST_F(BuiltinRoutesTest, ShuttingDown) {
   EXPECT_NE(metrics.body.find("\npgdog_control_leader 0\n"), std::string::npos);
 }
 
-TEST_F(BuiltinRoutesTest, UnknownPathAndWrongMethod) {
+TEST_F(StatusRoutesTest, UnknownPathAndWrongMethod) {
   start();
   auto missing = get("/nope");
   EXPECT_EQ(missing.status, 404);
@@ -182,7 +183,7 @@ TEST_F(BuiltinRoutesTest, UnknownPathAndWrongMethod) {
 }
 
 // A clock the test moves by hand, for the wedged elector.
-class WedgedTest : public BuiltinRoutesTest {
+class WedgedTest : public StatusRoutesTest {
  protected:
   static LeadershipOptions options() {
     LeadershipOptions o;
@@ -190,7 +191,7 @@ class WedgedTest : public BuiltinRoutesTest {
     o.now = [] { return LeaseTime{} + std::chrono::milliseconds(now_ms.load()); };
     return o;
   }
-  WedgedTest() : BuiltinRoutesTest(options()) {}
+  WedgedTest() : StatusRoutesTest(options()) {}
   static inline std::atomic<std::int64_t> now_ms{1'000'000};
 };
 
