@@ -2,20 +2,18 @@
 // and the dashboard's web API (/api/web/), both behind the leader gate.
 // Shapes, limits and status codes: docs/api.md.
 //
-// Owns the fleet store, the parked command polls and a sweeper thread
-// (liveness, eviction, fleet gauges once a second). Life cycle, in the
-// daemon's order:
+// Owns the parts the routes use, each with one concern: the token checks
+// (ApiAuth), the fleet store, the command polls (CommandPolls) and the
+// sweeper thread (FleetSweeper). Life cycle, in the daemon's order:
 //   ApiService api(...); api.add_routes(router);  // before the server starts
 //   api.start();                                  // threads, leadership listener
 //   ... serve ...
 //   api.stop();   // answers parked polls (503) BEFORE the HTTP drain
-// When this replica stops being ready, every parked poll is answered 503
-// not_leader at once; when the epoch changes, they are answered empty so the
-// node polls again under the new term.
 // Thread-safety: add_routes/set_forward/start/stop from one controlling
 // thread; handlers run on the server's I/O thread(s).
 #pragma once
 
+#include <cstddef>
 #include <memory>
 
 #include "api/leader_forward.h"
@@ -25,19 +23,20 @@
 #include "fleet/token_auth.h"
 #include "http/router.h"
 #include "leadership/leadership_state.h"
-#include "metrics/metrics.h"
 #include "status/status_info.h"
 
 namespace pgdc::api {
 
-struct ApiCore;  // internal: api_core.h
+class FleetMetrics;
 
 class ApiService {
  public:
-  // state and metrics must outlive the service; the service must outlive the
-  // HTTP server whose router holds its routes.
+  // state and metrics must outlive the service (metrics: see
+  // fleet_metrics.h, defined before any plugin runs so that no plugin can
+  // take its names); the service must outlive the HTTP server whose router
+  // holds its routes.
   ApiService(const ApiConfig& config, fleet::TokenAuth auth, LeadershipState& state,
-             Metrics& metrics, StatusInfo info,
+             FleetMetrics& metrics, StatusInfo info,
              fleet::CommandRegistry commands = fleet::CommandRegistry::with_builtins(),
              fleet::FleetClock clock = fleet::FleetClock::system());
   ~ApiService();  // stop()
@@ -54,7 +53,8 @@ class ApiService {
   std::size_t parked_polls() const;
 
  private:
-  std::shared_ptr<ApiCore> core_;
+  struct Parts;
+  std::unique_ptr<Parts> parts_;
 };
 
 }  // namespace pgdc::api

@@ -3,7 +3,10 @@
 // token, then the body.
 #include <chrono>
 
-#include "api/api_core.h"
+#include "api/api_routes.h"
+#include "api/fleet_views.h"
+#include "api/responses.h"
+#include "http/json_errors.h"
 
 namespace pgdc::api {
 namespace {
@@ -19,43 +22,36 @@ T* ok(Parsed<T>& p, Respond& respond) {
   return &std::get<T>(p);
 }
 
-void upload_route(Router& router, const std::shared_ptr<ApiCore>& core, fleet::UploadKind kind) {
+void upload_route(Router& router, const RouteDeps& d, fleet::UploadKind kind) {
   const std::string path = "/api/v2/" + std::string(fleet::upload_kind_name(kind));
-  router.add("POST", path, path,
-             leader_gate(core->state, core->gate,
-                         [c = core.get(), kind](HttpRequest&& r, Respond respond, const Epoch&) {
-                           auto dep = c->machine_auth(r, respond);
-                           if (!dep) return;
-                           auto parsed = parse_upload(r.body, kind, c->limits);
-                           UploadRequest* u = ok(parsed, respond);
-                           if (!u) return;
-                           const auto status = c->store.record_upload(
-                               *dep, u->node_id, kind, std::move(u->entries_json), u->count);
-                           if (status != fleet::FleetStatus::kOk) {
-                             respond(fleet_error(status, *dep, u->node_id));
-                             return;
-                           }
-                           HttpResponse res;
-                           res.status = 204;
-                           respond(std::move(res));
-                         }));
+  router.add("POST", path, path, d.gated([d, kind](HttpRequest&& r, Respond respond, const Epoch&) {
+    auto dep = d.auth.machine(r, respond);
+    if (!dep) return;
+    auto parsed = parse_upload(r.body, kind, d.limits);
+    UploadRequest* u = ok(parsed, respond);
+    if (!u) return;
+    const auto status =
+        d.store.record_upload(*dep, u->node_id, kind, std::move(u->entries_json), u->count);
+    if (status != fleet::FleetStatus::kOk) {
+      respond(fleet_error(status, *dep, u->node_id));
+      return;
+    }
+    respond(no_content());
+  }));
 }
 
 }  // namespace
 
-void add_machine_routes(Router& router, const std::shared_ptr<ApiCore>& core) {
-  ApiCore* c = core.get();
-  auto gated = [c](GatedHandler h) { return leader_gate(c->state, c->gate, std::move(h)); };
-
+void add_machine_routes(Router& router, const RouteDeps& d) {
   router.add("POST", "/api/v2/register", "/api/v2/register",
-             gated([c](HttpRequest&& r, Respond respond, const Epoch& epoch) {
-               auto dep = c->machine_auth(r, respond);
+             d.gated([d](HttpRequest&& r, Respond respond, const Epoch& epoch) {
+               auto dep = d.auth.machine(r, respond);
                if (!dep) return;
-               auto parsed = parse_register(r.body, c->limits);
+               auto parsed = parse_register(r.body, d.limits);
                const RegisterRequest* q = ok(parsed, respond);
                if (!q) return;
                const auto status =
-                   c->store.register_node(*dep, fleet::NodeInfo{q->node_id, q->version, q->host});
+                   d.store.register_node(*dep, fleet::NodeInfo{q->node_id, q->version, q->host});
                if (status != fleet::FleetStatus::kOk && status != fleet::FleetStatus::kCreated) {
                  respond(fleet_error(status, *dep, q->node_id));
                  return;
@@ -68,62 +64,46 @@ void add_machine_routes(Router& router, const std::shared_ptr<ApiCore>& core) {
              }));
 
   router.add("POST", "/api/v2/metrics", "/api/v2/metrics",
-             gated([c](HttpRequest&& r, Respond respond, const Epoch&) {
-               auto dep = c->machine_auth(r, respond);
+             d.gated([d](HttpRequest&& r, Respond respond, const Epoch&) {
+               auto dep = d.auth.machine(r, respond);
                if (!dep) return;
-               auto parsed = parse_metrics(r.body, c->limits);
+               auto parsed = parse_metrics(r.body, d.limits);
                const MetricsRequest* m = ok(parsed, respond);
                if (!m) return;
-               const auto status = c->store.record_metrics(*dep, m->node_id, m->sample);
+               const auto status = d.store.record_metrics(*dep, m->node_id, m->sample);
                if (status != fleet::FleetStatus::kOk) {
                  respond(fleet_error(status, *dep, m->node_id));
                  return;
                }
-               HttpResponse res;
-               res.status = 204;
-               respond(std::move(res));
+               respond(no_content());
              }));
 
-  upload_route(router, core, fleet::UploadKind::kQueryStats);
-  upload_route(router, core, fleet::UploadKind::kActiveQueries);
-  upload_route(router, core, fleet::UploadKind::kErrors);
+  upload_route(router, d, fleet::UploadKind::kQueryStats);
+  upload_route(router, d, fleet::UploadKind::kActiveQueries);
+  upload_route(router, d, fleet::UploadKind::kErrors);
 
-  router.add(
-      "GET", "/api/v2/commands", "/api/v2/commands",
-      gated([c](HttpRequest&& r, Respond respond, const Epoch& epoch) {
-        auto dep = c->machine_auth(r, respond);
-        if (!dep) return;
-        auto parsed = parse_poll_query(r.query, c->limits);
-        const PollQuery* q = ok(parsed, respond);
-        if (!q) return;
-        auto w = std::make_shared<PollWaiter>();
-        w->deployment = std::move(*dep);
-        w->node_id = q->node_id;
-        w->epoch = epoch.str();
-        // A node that last saw another term starts over: its after_seq counts
-        // another leader's sequence.
-        w->after_seq = (q->epoch.empty() || q->epoch == w->epoch) ? q->after_seq : 0;
-        std::vector<fleet::PolledCommand> out;
-        const auto status = c->store.poll(w->deployment, w->node_id, w->after_seq, w->epoch, out);
-        if (status != fleet::FleetStatus::kOk) {
-          respond(fleet_error(status, w->deployment, w->node_id));
-          return;
-        }
-        if (!out.empty() || q->wait_ms <= 0) {
-          respond(poll_response(w->epoch, out));
-          return;
-        }
-        w->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(q->wait_ms);
-        w->respond = std::move(respond);
-        if (!c->polls.park(w)) {
-          w->respond(not_leader_response(c->state.snapshot(), c->gate->retry_after_secs));
-        }
-      }));
+  router.add("GET", "/api/v2/commands", "/api/v2/commands",
+             d.gated([d](HttpRequest&& r, Respond respond, const Epoch& epoch) {
+               auto dep = d.auth.machine(r, respond);
+               if (!dep) return;
+               auto parsed = parse_poll_query(r.query, d.limits);
+               const PollQuery* q = ok(parsed, respond);
+               if (!q) return;
+               auto w = std::make_shared<PollWaiter>();
+               w->deployment = std::move(*dep);
+               w->node_id = q->node_id;
+               w->epoch = epoch.str();
+               // A node that last saw another term starts over: its after_seq counts
+               // another leader's sequence.
+               w->after_seq = (q->epoch.empty() || q->epoch == w->epoch) ? q->after_seq : 0;
+               d.polls.answer(std::move(w), std::move(respond),
+                              std::chrono::milliseconds(q->wait_ms));
+             }));
 
   // POST /api/v2/commands/{id}/ack
   router.add_prefix(
       "POST", "/api/v2/commands/", "/api/v2/commands/{id}/ack",
-      gated([c](HttpRequest&& r, Respond respond, const Epoch&) {
+      d.gated([d](HttpRequest&& r, Respond respond, const Epoch&) {
         constexpr std::string_view kPrefix = "/api/v2/commands/";
         constexpr std::string_view kSuffix = "/ack";
         std::string_view rest = std::string_view(r.path).substr(kPrefix.size());
@@ -138,25 +118,27 @@ void add_machine_routes(Router& router, const std::shared_ptr<ApiCore>& core) {
           respond(json_error(400, "bad_request", "malformed command id in the path"));
           return;
         }
-        auto dep = c->machine_auth(r, respond);
+        auto dep = d.auth.machine(r, respond);
         if (!dep) return;
-        auto parsed = parse_ack(r.body, c->limits);
+        auto parsed = parse_ack(r.body, d.limits);
         const AckRequest* a = ok(parsed, respond);
         if (!a) return;
-        auto outcome = c->store.ack(*dep, *id, a->node_id, a->ok, a->message);
+        auto outcome = d.store.ack(*dep, *id, a->node_id, a->ok, a->message);
         if (outcome.status != fleet::FleetStatus::kOk) {
           respond(fleet_error(outcome.status, *dep, a->node_id));
           return;
         }
-        if (outcome.first) c->count_ack(*dep, a->ok);
-        outcome.delivery["first"] = outcome.first;
-        respond(json_ok(200, outcome.delivery));
+        if (outcome.first) d.metrics.command_acked(*dep, a->ok);
+        Json shown = delivery_json(outcome.delivery);
+        shown["id"] = outcome.command_id;
+        shown["first"] = outcome.first;
+        respond(json_ok(200, shown));
       }));
 
   // Anything else under /api/v2/: still gated (a follower answers 503), then 404.
   for (const char* method : {"GET", "POST", "PUT", "PATCH", "DELETE"}) {
     router.add_prefix(method, "/api/v2/", "/api/v2/*",
-                      gated([](HttpRequest&& r, Respond respond, const Epoch&) {
+                      d.gated([](HttpRequest&& r, Respond respond, const Epoch&) {
                         respond(json_error(404, "not_found",
                                            "no such endpoint: " + r.method + " " +
                                                r.path.substr(0, 200) + " (see docs/api.md)"));

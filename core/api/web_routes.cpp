@@ -3,7 +3,10 @@
 #include <chrono>
 #include <vector>
 
-#include "api/api_core.h"
+#include "api/api_routes.h"
+#include "api/fleet_views.h"
+#include "api/responses.h"
+#include "http/json_errors.h"
 
 namespace pgdc::api {
 namespace {
@@ -30,7 +33,7 @@ HttpResponse no_route(const HttpRequest& r) {
       "no such endpoint: " + r.method + " " + r.path.substr(0, 200) + " (see docs/api.md)");
 }
 
-Json control_json(const ApiCore& c, const Epoch& epoch) {
+Json control_json(const RouteDeps& c, const Epoch& epoch) {
   const LeadershipSnapshot s = c.state.snapshot();
   const auto steady = LeaseClock::now();
   const std::int64_t wall = c.clock.wall_ms();
@@ -61,20 +64,24 @@ Json control_json(const ApiCore& c, const Epoch& epoch) {
         {"interval_secs", static_cast<double>(lc.lease_interval.count()) / 1000.0}}},
       {"advertise_address", c.info.advertise_address},
       {"web",
-       {{"read_access", c.config.web_read_access == WebReadAccess::kOpen ? "open" : "token"}}}};
+       {{"read_access", c.auth.web_read_access() == WebReadAccess::kOpen ? "open" : "token"}}}};
 }
 
-void get_deployment_item(ApiCore& c, HttpRequest& r, Respond& respond, const Epoch& epoch,
+void get_deployment_item(const RouteDeps& c, HttpRequest& r, Respond& respond, const Epoch& epoch,
                          const std::vector<std::string>& seg) {
   const std::string& dep = seg[0];
   Json out;
   fleet::FleetStatus status = fleet::FleetStatus::kOk;
   std::string node;
   if (seg.size() == 2 && seg[1] == "nodes") {
-    status = c.store.nodes_json(dep, out);
+    std::vector<fleet::NodeSnapshot> nodes;
+    status = c.store.nodes(dep, nodes);
+    out = nodes_json(dep, nodes);
   } else if (seg.size() == 3 && seg[1] == "nodes") {
     node = seg[2];
-    status = c.store.node_json(dep, node, out);
+    fleet::NodeDetail detail;
+    status = c.store.node(dep, node, detail);
+    out = node_json(dep, detail);
   } else if (seg.size() == 4 && seg[1] == "nodes" && seg[3] == "series") {
     node = seg[2];
     auto since = parse_since_query(r.query);
@@ -82,14 +89,18 @@ void get_deployment_item(ApiCore& c, HttpRequest& r, Respond& respond, const Epo
       respond(parse_error_response(*e));
       return;
     }
-    status = c.store.series_json(dep, node, std::get<std::int64_t>(since), out);
+    std::vector<fleet::MetricPoint> points;
+    status = c.store.series(dep, node, std::get<std::int64_t>(since), points);
+    out = series_json(dep, node, points);
   } else if (seg.size() == 2 && seg[1] == "commands") {
     auto limit = parse_limit_query(r.query, 100);
     if (auto* e = std::get_if<ParseError>(&limit)) {
       respond(parse_error_response(*e));
       return;
     }
-    status = c.store.commands_json(dep, epoch.str(), std::get<std::size_t>(limit), out);
+    std::vector<fleet::CommandSnapshot> commands;
+    status = c.store.commands(dep, epoch.str(), std::get<std::size_t>(limit), commands);
+    out = commands_json(dep, commands);
   } else {
     respond(no_route(r));
     return;
@@ -101,7 +112,7 @@ void get_deployment_item(ApiCore& c, HttpRequest& r, Respond& respond, const Epo
   respond(json_ok(200, out));
 }
 
-void issue_command(ApiCore& c, HttpRequest& r, Respond& respond, const Epoch& epoch,
+void issue_command(const RouteDeps& c, HttpRequest& r, Respond& respond, const Epoch& epoch,
                    const std::string& dep) {
   if (!c.store.has_deployment(dep)) {
     respond(fleet_error(fleet::FleetStatus::kUnknownDeployment, dep, ""));
@@ -130,83 +141,77 @@ void issue_command(ApiCore& c, HttpRequest& r, Respond& respond, const Epoch& ep
     }
   }
   // Runs inside the gate's run_as_leader(epoch): a deposed leader never gets here.
-  auto outcome = c.store.issue(dep, q.name, q.target, q.args, epoch.str());
+  auto outcome = c.store.issue(dep, q.name, q.target, q.args.dump(), epoch.str());
   if (outcome.status != fleet::FleetStatus::kOk) {
     respond(fleet_error(outcome.status, dep, q.target));
     return;
   }
-  if (auto it = c.per_deployment.find(dep); it != c.per_deployment.end()) {
-    c.metrics.record(it->second[2], Metrics::Op::kAdd, 1);
-  }
-  c.wake(dep, outcome.targets);
+  c.metrics.command_issued(dep);
+  c.polls.wake(dep, outcome.targets);
   // Shown after the wake, so nodes with a parked poll already read "delivered".
-  Json shown;
-  const std::uint64_t seq = outcome.command["seq"].get<std::uint64_t>();
-  if (c.store.command_json(dep, seq, epoch.str(), shown) != fleet::FleetStatus::kOk) {
-    shown = std::move(outcome.command);
-  }
-  respond(json_ok(201, shown));
+  fleet::CommandSnapshot shown = std::move(outcome.command);
+  (void)c.store.command(dep, shown.command.seq, epoch.str(), shown);  // else: as issued
+  respond(json_ok(201, command_json(shown)));
 }
 
 }  // namespace
 
-void add_web_routes(Router& router, const std::shared_ptr<ApiCore>& core) {
-  ApiCore* c = core.get();
-  auto gated = [c](GatedHandler h) { return leader_gate(c->state, c->gate, std::move(h)); };
-
+void add_web_routes(Router& router, const RouteDeps& c) {
   router.add("GET", "/api/web/control", "/api/web/control",
-             gated([c](HttpRequest&& r, Respond respond, const Epoch& epoch) {
-               if (!c->web_read_auth(r, respond)) return;
-               respond(json_ok(200, control_json(*c, epoch)));
+             c.gated([c](HttpRequest&& r, Respond respond, const Epoch& epoch) {
+               if (!c.auth.web_read(r, respond)) return;
+               respond(json_ok(200, control_json(c, epoch)));
              }));
 
   router.add("GET", "/api/web/deployments", "/api/web/deployments",
-             gated([c](HttpRequest&& r, Respond respond, const Epoch&) {
-               if (!c->web_read_auth(r, respond)) return;
-               respond(json_ok(200, c->store.deployments_json()));
+             c.gated([c](HttpRequest&& r, Respond respond, const Epoch&) {
+               if (!c.auth.web_read(r, respond)) return;
+               respond(json_ok(200, deployments_json(c.store.deployments())));
              }));
 
   router.add("GET", "/api/web/commands/kinds", "/api/web/commands/kinds",
-             gated([c](HttpRequest&& r, Respond respond, const Epoch&) {
-               if (!c->web_read_auth(r, respond)) return;
+             c.gated([c](HttpRequest&& r, Respond respond, const Epoch&) {
+               if (!c.auth.web_read(r, respond)) return;
                Json kinds = Json::array();
-               for (const auto* k : c->commands.kinds()) {
+               for (const auto* k : c.commands.kinds()) {
                  kinds.push_back({{"name", k->name}, {"description", k->description}});
                }
                respond(json_ok(200, Json{{"kinds", std::move(kinds)}}));
              }));
 
   constexpr std::string_view kDeployments = "/api/web/deployments/";
-  router.add_prefix("GET", std::string(kDeployments), "/api/web/deployments/{dep}/*",
-                    gated([c, kDeployments](HttpRequest&& r, Respond respond, const Epoch& epoch) {
-                      if (!c->web_read_auth(r, respond)) return;
-                      auto seg = segments(std::string_view(r.path).substr(kDeployments.size()));
-                      if (!seg) {
-                        respond(json_error(400, "bad_request", "bad %-escape in the path"));
-                        return;
-                      }
-                      if (seg->size() < 2 || (*seg)[0].empty()) {
-                        respond(no_route(r));
-                        return;
-                      }
-                      get_deployment_item(*c, r, respond, epoch, *seg);
-                    }));
+  router.add_prefix(
+      "GET", std::string(kDeployments), "/api/web/deployments/{dep}/*",
+      c.gated([c, kDeployments](HttpRequest&& r, Respond respond, const Epoch& epoch) {
+        if (!c.auth.web_read(r, respond)) return;
+        auto seg = segments(std::string_view(r.path).substr(kDeployments.size()));
+        if (!seg) {
+          respond(json_error(400, "bad_request", "bad %-escape in the path"));
+          return;
+        }
+        if (seg->size() < 2 || (*seg)[0].empty()) {
+          respond(no_route(r));
+          return;
+        }
+        get_deployment_item(c, r, respond, epoch, *seg);
+      }));
 
-  router.add_prefix("POST", std::string(kDeployments), "/api/web/deployments/{dep}/commands",
-                    gated([c, kDeployments](HttpRequest&& r, Respond respond, const Epoch& epoch) {
-                      auto seg = segments(std::string_view(r.path).substr(kDeployments.size()));
-                      if (!seg || seg->size() != 2 || (*seg)[1] != "commands") {
-                        respond(no_route(r));
-                        return;
-                      }
-                      if (!c->web_admin_auth(r, respond)) return;
-                      issue_command(*c, r, respond, epoch, (*seg)[0]);
-                    }));
+  router.add_prefix(
+      "POST", std::string(kDeployments), "/api/web/deployments/{dep}/commands",
+      c.gated([c, kDeployments](HttpRequest&& r, Respond respond, const Epoch& epoch) {
+        auto seg = segments(std::string_view(r.path).substr(kDeployments.size()));
+        if (!seg || seg->size() != 2 || (*seg)[1] != "commands") {
+          respond(no_route(r));
+          return;
+        }
+        if (!c.auth.web_admin(r, respond)) return;
+        issue_command(c, r, respond, epoch, (*seg)[0]);
+      }));
 
   for (const char* method : {"GET", "POST", "PUT", "PATCH", "DELETE"}) {
     router.add_prefix(
         method, "/api/web/", "/api/web/*",
-        gated([](HttpRequest&& r, Respond respond, const Epoch&) { respond(no_route(r)); }));
+        c.gated([](HttpRequest&& r, Respond respond, const Epoch&) { respond(no_route(r)); }));
   }
 }
 

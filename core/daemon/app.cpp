@@ -4,10 +4,13 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <unistd.h>
 
 #include "api/api_service.h"
+#include "api/fleet_metrics.h"
 #include "api/leader_forwarder.h"
 #include "config/config.h"
 #include "daemon/failpoints.h"
@@ -38,6 +41,12 @@ std::string seconds_str(std::chrono::milliseconds ms) {
 }
 
 // Logs every published leadership change and keeps the leader gauges fresh.
+std::vector<std::string> deployment_names(const ApiConfig& api) {
+  std::vector<std::string> out;
+  for (const auto& d : api.deployments) out.push_back(d.name);
+  return out;
+}
+
 void watch_leadership(LeadershipState& state, LeadershipMetrics& metrics) {
   auto last = std::make_shared<std::pair<bool, Epoch>>(false, Epoch{});
   state.add_listener([&metrics, last](const LeadershipSnapshot& s) {
@@ -107,8 +116,11 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
     std::cerr << "pgdog-control: " << failpoint_error << "\n";
     return kExitUsage;
   }
+  // Every core series is defined before the plugin runs, so a plugin cannot
+  // take one of their names.
   Metrics metrics;
   LeadershipMetrics leadership_metrics(metrics);
+  api::FleetMetrics fleet_metrics(metrics, deployment_names(config.api));
   const std::string plugin_name = plugin_lib.plugin->descriptor->name;
   HostServices host(plugin_name, state, metrics);
   std::string error;
@@ -151,7 +163,7 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
   leadership_metrics.record(state.snapshot());
   const StatusInfo status_info{lc.identity, plugin->name(), plugin->version(), lc,
                                config.advertise_address};
-  api::ApiService api(config.api, std::move(*tokens.auth), state, metrics, status_info);
+  api::ApiService api(config.api, std::move(*tokens.auth), state, fleet_metrics, status_info);
   // Followers proxy /api/ requests to the leader's advertised address (from
   // the backend) instead of answering 503, when configured. Declared before
   // the server so it outlives every handler that may call it.

@@ -10,38 +10,15 @@
 namespace pgdc::fleet {
 namespace {
 
-using Json = nlohmann::json;
-
-struct Delivery {
-  std::string node;
-  DeliveryState state = DeliveryState::kPending;
-  std::int64_t delivered_at_ms = 0;
-  std::int64_t acked_at_ms = 0;
-  std::uint32_t deliveries = 0;
-  std::string result_status;  // "ok" | "error" once final
-  std::string result_message;
-};
-
-struct Command {
-  std::string id;
-  std::uint64_t seq = 0;
-  std::string epoch;
-  std::string name;
-  std::string target;
-  std::string args_json;
-  std::int64_t issued_at_ms = 0;
-  std::vector<Delivery> nodes;  // sorted by node id
-};
-
 struct Node {
   NodeInfo info;
   std::int64_t registered_at_ms = 0;
   std::int64_t last_seen_ms = 0;
   FleetSteadyTime last_seen{};
-  std::vector<MetricPoint> ring;  // grows to capacity, then wraps at head
-  std::size_t head = 0;           // next slot to overwrite once full
-  std::string uploads[3];         // latest of each UploadKind, compact JSON arrays
-  std::int64_t upload_ms[3] = {0, 0, 0};
+  std::vector<MetricPoint> ring;                  // grows to capacity, then wraps at head
+  std::size_t head = 0;                           // next slot to overwrite once full
+  std::array<std::string, kUploadKinds> uploads;  // latest of each UploadKind, compact JSON
+  std::array<std::int64_t, kUploadKinds> upload_ms{};
   std::vector<std::uint64_t> open;  // seqs of commands this node has not acked
 
   const MetricPoint* latest() const {
@@ -54,70 +31,10 @@ struct Node {
   }
 };
 
-bool is_final(DeliveryState s) {
-  return s == DeliveryState::kAcknowledged || s == DeliveryState::kFailed;
-}
-
 Delivery* find_delivery(Command& c, std::string_view node) {
   auto it = std::lower_bound(c.nodes.begin(), c.nodes.end(), node,
                              [](const Delivery& d, std::string_view n) { return d.node < n; });
   return it != c.nodes.end() && it->node == node ? &*it : nullptr;
-}
-
-// A float as the shortest double that prints like it (0.1f -> 0.1, not
-// 0.10000000149011612).
-double tidy(float f) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.7g", static_cast<double>(f));
-  return std::strtod(buf, nullptr);
-}
-
-Json point_json(const MetricPoint& p) {
-  return Json{{"ts_ms", p.ts_ms},     {"clients", p.clients},
-              {"servers", p.servers}, {"pools", p.pools},
-              {"qps", tidy(p.qps)},   {"tps", tidy(p.tps)},
-              {"cpu", tidy(p.cpu)},   {"memory_bytes", p.memory_bytes}};
-}
-
-Json delivery_json(const Delivery& d) {
-  Json result = nullptr;
-  if (is_final(d.state)) result = Json{{"status", d.result_status}, {"message", d.result_message}};
-  return Json{{"node", d.node},
-              {"state", std::string(delivery_state_name(d.state))},
-              {"delivered_at_ms", d.delivered_at_ms ? Json(d.delivered_at_ms) : Json(nullptr)},
-              {"acked_at_ms", d.acked_at_ms ? Json(d.acked_at_ms) : Json(nullptr)},
-              {"deliveries", d.deliveries},
-              {"result", result}};
-}
-
-// pending < delivered < final; "failed" if any failed once all are final;
-// "expired" when issued in another term and still open somewhere.
-std::string overall_state(const Command& c, const std::string& current_epoch) {
-  bool all_final = true, all_delivered = true, any_failed = false;
-  for (const Delivery& d : c.nodes) {
-    all_final = all_final && is_final(d.state);
-    all_delivered = all_delivered && d.state != DeliveryState::kPending;
-    any_failed = any_failed || d.state == DeliveryState::kFailed;
-  }
-  if (all_final) return any_failed ? "failed" : "acknowledged";
-  if (c.epoch != current_epoch) return "expired";
-  return all_delivered ? "delivered" : "pending";
-}
-
-Json command_json_of(const Command& c, const std::string& current_epoch) {
-  Json nodes = Json::array();
-  for (const Delivery& d : c.nodes) nodes.push_back(delivery_json(d));
-  Json args = Json::parse(c.args_json, nullptr, false);
-  if (args.is_discarded()) args = Json::object();
-  return Json{{"id", c.id},
-              {"seq", c.seq},
-              {"epoch", c.epoch},
-              {"name", c.name},
-              {"target", c.target},
-              {"args", std::move(args)},
-              {"issued_at_ms", c.issued_at_ms},
-              {"state", overall_state(c, current_epoch)},
-              {"nodes", std::move(nodes)}};
 }
 
 std::string random_hex8() {
@@ -241,7 +158,7 @@ FleetStatus FleetStore::record_upload(std::string_view deployment, std::string_v
 }
 
 IssueOutcome FleetStore::issue(std::string_view deployment, const std::string& name,
-                               const std::string& target, const Json& args,
+                               const std::string& target, std::string args_json,
                                const std::string& epoch) {
   IssueOutcome out;
   Deployment* d = find(deployment);
@@ -261,7 +178,7 @@ IssueOutcome FleetStore::issue(std::string_view deployment, const std::string& n
   c.epoch = epoch;
   c.name = name;
   c.target = target;
-  c.args_json = args.dump();
+  c.args_json = std::move(args_json);
   c.issued_at_ms = wall;
   auto add = [&](Node& n) {
     Delivery del;
@@ -288,7 +205,7 @@ IssueOutcome FleetStore::issue(std::string_view deployment, const std::string& n
     }
     d->commands.pop_front();
   }
-  out.command = command_json_of(d->commands.back(), epoch);
+  out.command = CommandSnapshot{d->commands.back(), command_state(d->commands.back(), epoch)};
   return out;
 }
 
@@ -364,8 +281,8 @@ AckOutcome FleetStore::ack(std::string_view deployment, std::string_view command
       open.erase(std::remove(open.begin(), open.end(), seq), open.end());
     }
   }
-  out.delivery = delivery_json(*del);
-  out.delivery["id"] = c->id;
+  out.command_id = c->id;
+  out.delivery = *del;
   return out;
 }
 
@@ -412,123 +329,98 @@ std::vector<DeploymentCounts> FleetStore::sweep(std::size_t* evicted) {
   return out;
 }
 
-// --- views ------------------------------------------------------------------
+// --- reads ------------------------------------------------------------------
 
 namespace {
 
-Json node_summary(const Node& n, FleetSteadyTime now, const FleetOptions& options) {
-  const MetricPoint* latest = n.latest();
-  const bool live = now - n.last_seen < options.stale_after;
-  return Json{{"id", n.info.node_id},
-              {"version", n.info.version},
-              {"host", n.info.host},
-              {"status", live ? "live" : "stale"},
-              {"registered_at_ms", n.registered_at_ms},
-              {"last_seen_ms", n.last_seen_ms},
-              {"latest", latest ? point_json(*latest) : Json(nullptr)}};
+NodeSnapshot node_snapshot(const Node& n, FleetSteadyTime now, const FleetOptions& options) {
+  NodeSnapshot out;
+  out.info = n.info;
+  out.live = now - n.last_seen < options.stale_after;
+  out.registered_at_ms = n.registered_at_ms;
+  out.last_seen_ms = n.last_seen_ms;
+  if (const MetricPoint* latest = n.latest()) out.latest = *latest;
+  return out;
 }
 
 }  // namespace
 
-Json FleetStore::deployments_json() const {
+std::vector<DeploymentCounts> FleetStore::deployments() const {
   const auto now = clock_.steady();
-  Json list = Json::array();
+  std::vector<DeploymentCounts> out;
   for (const auto& [name, d] : deployments_) {
-    std::size_t total = 0, live = 0;
+    DeploymentCounts counts;
+    counts.name = name;
     {
       std::lock_guard lock(d->mutex);
-      total = d->nodes.size();
-      for (const auto& [id, n] : d->nodes) live += now - n.last_seen < options_.stale_after;
+      counts.total = d->nodes.size();
+      for (const auto& [id, n] : d->nodes) counts.live += now - n.last_seen < options_.stale_after;
     }
-    list.push_back(Json{{"name", name},
-                        {"nodes", {{"total", total}, {"live", live}, {"stale", total - live}}}});
+    counts.stale = counts.total - counts.live;
+    out.push_back(std::move(counts));
   }
-  return Json{{"deployments", std::move(list)}};
+  return out;
 }
 
-FleetStatus FleetStore::nodes_json(std::string_view deployment, Json& out) const {
+FleetStatus FleetStore::nodes(std::string_view deployment, std::vector<NodeSnapshot>& out) const {
   Deployment* d = find(deployment);
   if (!d) return FleetStatus::kUnknownDeployment;
   const auto now = clock_.steady();
-  Json list = Json::array();
-  {
-    std::lock_guard lock(d->mutex);
-    for (const auto& [id, n] : d->nodes) list.push_back(node_summary(n, now, options_));
-  }
-  out = Json{{"deployment", d->name}, {"nodes", std::move(list)}};
+  std::lock_guard lock(d->mutex);
+  out.reserve(out.size() + d->nodes.size());
+  for (const auto& [id, n] : d->nodes) out.push_back(node_snapshot(n, now, options_));
   return FleetStatus::kOk;
 }
 
-FleetStatus FleetStore::node_json(std::string_view deployment, std::string_view node_id,
-                                  Json& out) const {
+FleetStatus FleetStore::node(std::string_view deployment, std::string_view node_id,
+                             NodeDetail& out) const {
   Deployment* d = find(deployment);
   if (!d) return FleetStatus::kUnknownDeployment;
   const auto now = clock_.steady();
-  std::string uploads[3];
-  std::int64_t upload_ms[3];
-  {
-    std::lock_guard lock(d->mutex);
-    auto it = d->nodes.find(node_id);
-    if (it == d->nodes.end()) return FleetStatus::kUnknownNode;
-    out = node_summary(it->second, now, options_);
-    for (int k = 0; k < 3; ++k) {
-      uploads[k] = it->second.uploads[k];
-      upload_ms[k] = it->second.upload_ms[k];
-    }
-  }
-  out["deployment"] = d->name;
-  for (int k = 0; k < 3; ++k) {  // parsed outside the lock
-    const std::string key(upload_kind_name(static_cast<UploadKind>(k)));
-    Json list = uploads[k].empty() ? Json::array() : Json::parse(uploads[k], nullptr, false);
-    out[key] = list.is_discarded() ? Json::array() : std::move(list);
-    out[key + "_at_ms"] = upload_ms[k] ? Json(upload_ms[k]) : Json(nullptr);
-  }
+  std::lock_guard lock(d->mutex);
+  auto it = d->nodes.find(node_id);
+  if (it == d->nodes.end()) return FleetStatus::kUnknownNode;
+  out.node = node_snapshot(it->second, now, options_);
+  out.uploads = it->second.uploads;
+  out.upload_ms = it->second.upload_ms;
   return FleetStatus::kOk;
 }
 
-FleetStatus FleetStore::series_json(std::string_view deployment, std::string_view node_id,
-                                    std::int64_t since_ms, Json& out) const {
+FleetStatus FleetStore::series(std::string_view deployment, std::string_view node_id,
+                               std::int64_t since_ms, std::vector<MetricPoint>& out) const {
   Deployment* d = find(deployment);
   if (!d) return FleetStatus::kUnknownDeployment;
   const std::int64_t oldest = clock_.wall_ms() - options_.retention.count();
   const std::int64_t from = std::max(since_ms, oldest);
-  Json points = Json::array();
-  {
-    std::lock_guard lock(d->mutex);
-    auto it = d->nodes.find(node_id);
-    if (it == d->nodes.end()) return FleetStatus::kUnknownNode;
-    it->second.each_point([&](const MetricPoint& p) {
-      if (p.ts_ms >= from) points.push_back(point_json(p));
-    });
-  }
-  out =
-      Json{{"deployment", d->name}, {"node", std::string(node_id)}, {"points", std::move(points)}};
+  std::lock_guard lock(d->mutex);
+  auto it = d->nodes.find(node_id);
+  if (it == d->nodes.end()) return FleetStatus::kUnknownNode;
+  it->second.each_point([&](const MetricPoint& p) {
+    if (p.ts_ms >= from) out.push_back(p);
+  });
   return FleetStatus::kOk;
 }
 
-FleetStatus FleetStore::commands_json(std::string_view deployment, const std::string& current_epoch,
-                                      std::size_t limit, Json& out) const {
+FleetStatus FleetStore::commands(std::string_view deployment, std::string_view current_epoch,
+                                 std::size_t limit, std::vector<CommandSnapshot>& out) const {
   Deployment* d = find(deployment);
   if (!d) return FleetStatus::kUnknownDeployment;
-  Json list = Json::array();
-  {
-    std::lock_guard lock(d->mutex);
-    for (auto it = d->commands.rbegin(); it != d->commands.rend() && list.size() < limit; ++it) {
-      list.push_back(command_json_of(*it, current_epoch));
-    }
+  std::lock_guard lock(d->mutex);
+  std::size_t taken = 0;
+  for (auto it = d->commands.rbegin(); it != d->commands.rend() && taken < limit; ++it, ++taken) {
+    out.push_back(CommandSnapshot{*it, command_state(*it, current_epoch)});
   }
-  out = Json{{"deployment", d->name}, {"commands", std::move(list)}};
   return FleetStatus::kOk;
 }
 
-FleetStatus FleetStore::command_json(std::string_view deployment, std::uint64_t seq,
-                                     const std::string& current_epoch, Json& out) const {
+FleetStatus FleetStore::command(std::string_view deployment, std::uint64_t seq,
+                                std::string_view current_epoch, CommandSnapshot& out) const {
   Deployment* d = find(deployment);
   if (!d) return FleetStatus::kUnknownDeployment;
   std::lock_guard lock(d->mutex);
   const Command* c = d->command_by_seq(seq);
   if (!c) return FleetStatus::kUnknownCommand;
-  out = command_json_of(*c, current_epoch);
+  out = CommandSnapshot{*c, command_state(*c, current_epoch)};
   return FleetStatus::kOk;
 }
 

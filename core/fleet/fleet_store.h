@@ -29,22 +29,22 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "fleet/fleet_snapshots.h"
 #include "fleet/fleet_types.h"
 
 namespace pgdc::fleet {
 
 struct IssueOutcome {
   FleetStatus status = FleetStatus::kOk;
-  nlohmann::json command;            // the command view (as in commands_json)
+  CommandSnapshot command;           // as issued (state as of its own epoch)
   std::vector<std::string> targets;  // node ids to wake
 };
 
 struct AckOutcome {
   FleetStatus status = FleetStatus::kOk;
-  bool first = false;       // false: already acknowledged; nothing changed
-  nlohmann::json delivery;  // {"id","node","state","delivered_at_ms","acked_at_ms","result"}
+  bool first = false;  // false: already acknowledged; nothing changed
+  std::string command_id;
+  Delivery delivery;  // the node's delivery after the ack
 };
 
 class FleetStore {
@@ -67,10 +67,10 @@ class FleetStore {
   FleetStatus record_upload(std::string_view deployment, std::string_view node_id, UploadKind kind,
                             std::string json_array, std::size_t entries);
 
-  // target: a node id or "*" (every node registered now). args: a JSON object.
+  // target: a node id or "*" (every node registered now). args_json: a
+  // compact JSON object, already validated.
   IssueOutcome issue(std::string_view deployment, const std::string& name,
-                     const std::string& target, const nlohmann::json& args,
-                     const std::string& epoch);
+                     const std::string& target, std::string args_json, const std::string& epoch);
   // Appends to `out` the node's open commands with seq > after_seq issued under
   // `epoch`, oldest first, and marks them delivered.
   FleetStatus poll(std::string_view deployment, std::string_view node_id, std::uint64_t after_seq,
@@ -82,19 +82,22 @@ class FleetStore {
   // (for gauges) after eviction. Call about once a second.
   std::vector<DeploymentCounts> sweep(std::size_t* evicted = nullptr);
 
-  // Views for the web API (shapes in docs/api.md). current_epoch decides
-  // which commands are "expired" (issued in an earlier term and still open).
-  nlohmann::json deployments_json() const;
-  FleetStatus nodes_json(std::string_view deployment, nlohmann::json& out) const;
-  FleetStatus node_json(std::string_view deployment, std::string_view node_id,
-                        nlohmann::json& out) const;
-  FleetStatus series_json(std::string_view deployment, std::string_view node_id,
-                          std::int64_t since_ms, nlohmann::json& out) const;
-  FleetStatus commands_json(std::string_view deployment, const std::string& current_epoch,
-                            std::size_t limit, nlohmann::json& out) const;
+  // Reads for the web API (rendered by api/fleet_views.h). current_epoch
+  // decides which commands are "expired" (issued in an earlier term and still
+  // open).
+  std::vector<DeploymentCounts> deployments() const;                                     // by name
+  FleetStatus nodes(std::string_view deployment, std::vector<NodeSnapshot>& out) const;  // by id
+  FleetStatus node(std::string_view deployment, std::string_view node_id, NodeDetail& out) const;
+  // The node's metric points no older than since_ms (nor than the
+  // retention), oldest first.
+  FleetStatus series(std::string_view deployment, std::string_view node_id, std::int64_t since_ms,
+                     std::vector<MetricPoint>& out) const;
+  // At most `limit` commands, newest first.
+  FleetStatus commands(std::string_view deployment, std::string_view current_epoch,
+                       std::size_t limit, std::vector<CommandSnapshot>& out) const;
   // One command by its seq (kUnknownCommand once dropped from the history).
-  FleetStatus command_json(std::string_view deployment, std::uint64_t seq,
-                           const std::string& current_epoch, nlohmann::json& out) const;
+  FleetStatus command(std::string_view deployment, std::uint64_t seq,
+                      std::string_view current_epoch, CommandSnapshot& out) const;
 
  private:
   struct Deployment;

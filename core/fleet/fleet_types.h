@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -54,6 +55,7 @@ struct MetricPoint {
 };
 
 enum class UploadKind { kQueryStats = 0, kActiveQueries = 1, kErrors = 2 };
+inline constexpr std::size_t kUploadKinds = 3;
 std::string_view upload_kind_name(UploadKind kind);  // "query_stats", ...
 
 enum class DeliveryState { kPending, kDelivered, kAcknowledged, kFailed };

@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "api/fleet_metrics.h"
 #include "api/leader_gate.h"
 #include "api_test_util.h"
 
@@ -49,7 +50,8 @@ class ApiServiceTest : public ::testing::Test {
     ASSERT_TRUE(tokens.auth);
     StatusInfo info{"me", "test", "1.0", LeaderConfig{}, "me:8080"};
     info.leader.lease_interval = 2500ms;
-    api_ = std::make_unique<ApiService>(config_, std::move(*tokens.auth), state_, metrics_, info);
+    api_ = std::make_unique<ApiService>(config_, std::move(*tokens.auth), state_, fleet_metrics_,
+                                        info);
     api_->add_routes(router_);
     api_->start();
     if (leader) state_.apply(leading(1));
@@ -82,6 +84,7 @@ class ApiServiceTest : public ::testing::Test {
   ApiConfig config_;
   LeadershipState state_;
   Metrics metrics_;
+  FleetMetrics fleet_metrics_{metrics_, {"prod", "staging"}};
   Router router_;
   std::unique_ptr<ApiService> api_;
 };
@@ -331,9 +334,9 @@ TEST_F(ApiServiceTest, LosingLeadershipAnswersParkedPolls503AndStopsIssuing) {
   EXPECT_FALSE(header(*r, "Retry-After").empty());
   // A deposed leader cannot issue.
   EXPECT_EQ(issue("reload_schema").status, 503);
-  Json list;
-  ASSERT_EQ(api_->store().commands_json("prod", "", 10, list), fleet::FleetStatus::kOk);
-  EXPECT_TRUE(list["commands"].empty());
+  std::vector<fleet::CommandSnapshot> list;
+  ASSERT_EQ(api_->store().commands("prod", "", 10, list), fleet::FleetStatus::kOk);
+  EXPECT_TRUE(list.empty());
 }
 
 TEST_F(ApiServiceTest, DeposedTermsCommandsAreNotRedelivered) {

@@ -10,7 +10,6 @@ namespace pgdc::fleet {
 namespace {
 
 using namespace std::chrono_literals;
-using Json = nlohmann::json;
 
 // A clock the test moves by hand.
 struct FakeClock {
@@ -39,6 +38,30 @@ class FleetStoreTest : public ::testing::Test {
     s.qps = 0.1;
     return s;
   }
+  NodeDetail node(const std::string& id) {
+    NodeDetail out;
+    EXPECT_EQ(store_->node("prod", id, out), FleetStatus::kOk);
+    return out;
+  }
+  std::vector<NodeSnapshot> nodes() {
+    std::vector<NodeSnapshot> out;
+    EXPECT_EQ(store_->nodes("prod", out), FleetStatus::kOk);
+    return out;
+  }
+  std::vector<MetricPoint> series(std::int64_t since_ms) {
+    std::vector<MetricPoint> out;
+    EXPECT_EQ(store_->series("prod", "a", since_ms, out), FleetStatus::kOk);
+    return out;
+  }
+  std::vector<CommandSnapshot> commands(const std::string& epoch, std::size_t limit = 10) {
+    std::vector<CommandSnapshot> out;
+    EXPECT_EQ(store_->commands("prod", epoch, limit, out), FleetStatus::kOk);
+    return out;
+  }
+  IssueOutcome issue(const std::string& name, const std::string& target,
+                     const std::string& epoch = "e/1", const std::string& deployment = "prod") {
+    return store_->issue(deployment, name, target, "{}", epoch);
+  }
   std::vector<PolledCommand> poll(const std::string& node, std::uint64_t after,
                                   const std::string& epoch = "e/1") {
     std::vector<PolledCommand> out;
@@ -54,11 +77,11 @@ TEST_F(FleetStoreTest, RegisterIsIdempotentAndUpdatesVersionAndHost) {
   EXPECT_EQ(store_->register_node("prod", {"a", "1.0", "h1"}), FleetStatus::kCreated);
   clock_.advance(1s);
   EXPECT_EQ(store_->register_node("prod", {"a", "1.1", "h2"}), FleetStatus::kOk);
-  Json node;
-  ASSERT_EQ(store_->node_json("prod", "a", node), FleetStatus::kOk);
-  EXPECT_EQ(node["version"], "1.1");
-  EXPECT_EQ(node["host"], "h2");
-  EXPECT_EQ(node["registered_at_ms"], 1'700'000'000'000);
+  const NodeSnapshot a = node("a").node;
+  EXPECT_EQ(a.info.version, "1.1");
+  EXPECT_EQ(a.info.host, "h2");
+  EXPECT_EQ(a.registered_at_ms, 1'700'000'000'000);
+  EXPECT_EQ(a.last_seen_ms, 1'700'000'001'000);
   EXPECT_EQ(store_->register_node("nope", {"a", "1", "h"}), FleetStatus::kUnknownDeployment);
   // Deployments are separate namespaces.
   EXPECT_EQ(store_->register_node("staging", {"a", "1", "h"}), FleetStatus::kCreated);
@@ -90,20 +113,15 @@ TEST_F(FleetStoreTest, MetricRingIsBoundedAndOldestFirst) {
     store_->record_metrics("prod", "a", sample(i));
     clock_.advance(100ms);  // faster than 1/s: the ring, not the time, bounds it
   }
-  Json series;
-  ASSERT_EQ(store_->series_json("prod", "a", 0, series), FleetStatus::kOk);
-  const auto& points = series["points"];
+  const auto points = series(0);
   ASSERT_EQ(points.size(), 12u);
-  EXPECT_EQ(points.front()["clients"], 88);
-  EXPECT_EQ(points.back()["clients"], 99);
-  EXPECT_DOUBLE_EQ(points.back()["qps"].get<double>(), 0.1);  // no float noise
+  EXPECT_EQ(points.front().clients, 88u);
+  EXPECT_EQ(points.back().clients, 99u);
+  EXPECT_FLOAT_EQ(points.back().qps, 0.1f);
   // since_ms filters.
-  const std::int64_t last_ts = points.back()["ts_ms"];
-  ASSERT_EQ(store_->series_json("prod", "a", last_ts, series), FleetStatus::kOk);
-  EXPECT_EQ(series["points"].size(), 1u);
-  Json nodes;
-  store_->nodes_json("prod", nodes);
-  EXPECT_EQ(nodes["nodes"][0]["latest"]["clients"], 99);
+  EXPECT_EQ(series(points.back().ts_ms).size(), 1u);
+  ASSERT_TRUE(nodes()[0].latest.has_value());
+  EXPECT_EQ(nodes()[0].latest->clients, 99u);
 }
 
 TEST_F(FleetStoreTest, SeriesDropsPointsOlderThanRetention) {
@@ -114,10 +132,9 @@ TEST_F(FleetStoreTest, SeriesDropsPointsOlderThanRetention) {
   store_->record_metrics("prod", "a", sample(1));
   clock_.advance(11s);
   store_->record_metrics("prod", "a", sample(2));
-  Json series;
-  store_->series_json("prod", "a", 0, series);
-  ASSERT_EQ(series["points"].size(), 1u);
-  EXPECT_EQ(series["points"][0]["clients"], 2);
+  const auto points = series(0);
+  ASSERT_EQ(points.size(), 1u);
+  EXPECT_EQ(points[0].clients, 2u);
 }
 
 TEST_F(FleetStoreTest, UploadsKeepTheLatestOnly) {
@@ -125,12 +142,13 @@ TEST_F(FleetStoreTest, UploadsKeepTheLatestOnly) {
   store_->record_upload("prod", "a", UploadKind::kQueryStats, R"([{"query":"old"}])", 1);
   store_->record_upload("prod", "a", UploadKind::kQueryStats, R"([{"query":"new"}])", 1);
   store_->record_upload("prod", "a", UploadKind::kErrors, R"([{"message":"boom"}])", 1);
-  Json node;
-  store_->node_json("prod", "a", node);
-  EXPECT_EQ(node["query_stats"], Json::parse(R"([{"query":"new"}])"));
-  EXPECT_EQ(node["errors"][0]["message"], "boom");
-  EXPECT_EQ(node["active_queries"], Json::array());
-  EXPECT_TRUE(node["active_queries_at_ms"].is_null());
+  const NodeDetail a = node("a");
+  const auto at = [](UploadKind k) { return static_cast<std::size_t>(k); };
+  EXPECT_EQ(a.uploads[at(UploadKind::kQueryStats)], R"([{"query":"new"}])");
+  EXPECT_EQ(a.uploads[at(UploadKind::kErrors)], R"([{"message":"boom"}])");
+  EXPECT_EQ(a.uploads[at(UploadKind::kActiveQueries)], "");
+  EXPECT_EQ(a.upload_ms[at(UploadKind::kActiveQueries)], 0);
+  EXPECT_EQ(a.upload_ms[at(UploadKind::kErrors)], 1'700'000'000'000);
 }
 
 TEST_F(FleetStoreTest, LivenessStaleThenEvictedWithInjectedClock) {
@@ -144,10 +162,8 @@ TEST_F(FleetStoreTest, LivenessStaleThenEvictedWithInjectedClock) {
   DeploymentCounts c = counts();
   EXPECT_EQ(c.live, 1u);
   EXPECT_EQ(c.stale, 1u);
-  Json nodes;
-  store_->nodes_json("prod", nodes);
-  EXPECT_EQ(nodes["nodes"][0]["status"], "stale");
-  EXPECT_EQ(nodes["nodes"][1]["status"], "live");
+  EXPECT_FALSE(nodes()[0].live);
+  EXPECT_TRUE(nodes()[1].live);
   clock_.advance(54s);  // a: 60 s silent
   std::size_t evicted = 0;
   c = store_->sweep(&evicted)[0];
@@ -161,26 +177,26 @@ TEST_F(FleetStoreTest, LivenessStaleThenEvictedWithInjectedClock) {
 TEST_F(FleetStoreTest, CommandsGetConsecutiveSeqsAndTheIssuingEpoch) {
   store_->register_node("prod", {"a", "", ""});
   store_->register_node("prod", {"b", "", ""});
-  auto one = store_->issue("prod", "reload_schema", "*", Json::object(), "e/1");
+  auto one = issue("reload_schema", "*");
   ASSERT_EQ(one.status, FleetStatus::kOk);
-  EXPECT_EQ(one.command["seq"], 1);
-  EXPECT_EQ(one.command["epoch"], "e/1");
-  EXPECT_EQ(one.command["state"], "pending");
+  EXPECT_EQ(one.command.command.seq, 1u);
+  EXPECT_EQ(one.command.command.epoch, "e/1");
+  EXPECT_EQ(one.command.state, CommandState::kPending);
   EXPECT_EQ(one.targets, (std::vector<std::string>{"a", "b"}));
-  auto two = store_->issue("prod", "maintenance_on", "b", Json{{"reason", "x"}}, "e/1");
-  EXPECT_EQ(two.command["seq"], 2);
+  auto two = store_->issue("prod", "maintenance_on", "b", R"({"reason":"x"})", "e/1");
+  EXPECT_EQ(two.command.command.seq, 2u);
+  EXPECT_EQ(two.command.command.args_json, R"({"reason":"x"})");
   EXPECT_EQ(two.targets, std::vector<std::string>{"b"});
-  EXPECT_EQ(store_->issue("prod", "x", "ghost", Json::object(), "e/1").status,
-            FleetStatus::kUnknownNode);
+  EXPECT_EQ(issue("x", "ghost").status, FleetStatus::kUnknownNode);
   // Sequences are per deployment.
   store_->register_node("staging", {"a", "", ""});
-  EXPECT_EQ(store_->issue("staging", "x", "*", Json::object(), "e/1").command["seq"], 1);
+  EXPECT_EQ(issue("x", "*", "e/1", "staging").command.command.seq, 1u);
 }
 
 TEST_F(FleetStoreTest, PollDeliversAfterSeqAndRedeliversUntilAcked) {
   store_->register_node("prod", {"a", "", ""});
-  store_->issue("prod", "reload_schema", "a", Json::object(), "e/1");
-  store_->issue("prod", "maintenance_on", "a", Json::object(), "e/1");
+  issue("reload_schema", "a");
+  issue("maintenance_on", "a");
   auto first = poll("a", 0);
   ASSERT_EQ(first.size(), 2u);
   EXPECT_EQ(first[0].seq, 1u);
@@ -195,29 +211,34 @@ TEST_F(FleetStoreTest, PollDeliversAfterSeqAndRedeliversUntilAcked) {
   auto again = poll("a", 0);
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(again[0].seq, 2u);
-  Json list;
-  store_->commands_json("prod", "e/1", 10, list);
-  EXPECT_EQ(list["commands"][0]["seq"], 2);  // newest first
-  EXPECT_EQ(list["commands"][0]["state"], "delivered");
-  EXPECT_EQ(list["commands"][0]["nodes"][0]["deliveries"], 4);
-  EXPECT_EQ(list["commands"][1]["state"], "acknowledged");
+  const auto list = commands("e/1");
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].command.seq, 2u);  // newest first
+  EXPECT_EQ(list[0].state, CommandState::kDelivered);
+  EXPECT_EQ(list[0].command.nodes[0].deliveries, 4u);
+  EXPECT_EQ(list[1].state, CommandState::kAcknowledged);
 }
 
 TEST_F(FleetStoreTest, AckIsIdempotentAndFirstResultSticks) {
   store_->register_node("prod", {"a", "", ""});
-  auto issued = store_->issue("prod", "reload_schema", "a", Json::object(), "e/1");
-  const std::string id = issued.command["id"];
+  auto issued = issue("reload_schema", "a");
+  const std::string id = issued.command.command.id;
   poll("a", 0);
   auto first = store_->ack("prod", id, "a", false, "disk full");
   ASSERT_EQ(first.status, FleetStatus::kOk);
   EXPECT_TRUE(first.first);
-  EXPECT_EQ(first.delivery["state"], "failed");
-  EXPECT_EQ(first.delivery["result"]["message"], "disk full");
+  EXPECT_EQ(first.command_id, id);
+  EXPECT_EQ(first.delivery.state, DeliveryState::kFailed);
+  EXPECT_EQ(first.delivery.result_status, "error");
+  EXPECT_EQ(first.delivery.result_message, "disk full");
+  const auto acked_at = first.delivery.acked_at_ms;
   clock_.advance(1s);
   auto second = store_->ack("prod", id, "a", true, "ok now");
   ASSERT_EQ(second.status, FleetStatus::kOk);
   EXPECT_FALSE(second.first);
-  EXPECT_EQ(second.delivery, first.delivery);
+  EXPECT_EQ(second.delivery.state, DeliveryState::kFailed);
+  EXPECT_EQ(second.delivery.result_message, "disk full");
+  EXPECT_EQ(second.delivery.acked_at_ms, acked_at);
   EXPECT_EQ(store_->ack("prod", "999-" + id.substr(id.find('-') + 1), "a", true, "").status,
             FleetStatus::kUnknownCommand);
   EXPECT_EQ(store_->ack("prod", "1-ffffffff", "a", true, "").status,
@@ -232,15 +253,13 @@ TEST_F(FleetStoreTest, AckIsIdempotentAndFirstResultSticks) {
 
 TEST_F(FleetStoreTest, EpochFencingAnEarlierTermsCommandIsNeverDelivered) {
   store_->register_node("prod", {"a", "", ""});
-  store_->issue("prod", "reload_schema", "a", Json::object(), "e/1");
+  issue("reload_schema", "a");
   EXPECT_EQ(poll("a", 0, "e/1").size(), 1u);
   // A new term: the old command is not re-delivered, and shows as expired.
   EXPECT_EQ(poll("a", 0, "e/2").size(), 0u);
-  Json list;
-  store_->commands_json("prod", "e/2", 10, list);
-  EXPECT_EQ(list["commands"][0]["state"], "expired");
+  EXPECT_EQ(commands("e/2")[0].state, CommandState::kExpired);
   // A command of the new term is.
-  store_->issue("prod", "reload_configuration", "a", Json::object(), "e/2");
+  issue("reload_configuration", "a", "e/2");
   auto got = poll("a", 0, "e/2");
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].epoch, "e/2");
@@ -250,19 +269,17 @@ TEST_F(FleetStoreTest, EpochFencingAnEarlierTermsCommandIsNeverDelivered) {
 TEST_F(FleetStoreTest, EvictionFailsOpenDeliveries) {
   store_->register_node("prod", {"a", "", ""});
   store_->register_node("prod", {"b", "", ""});
-  auto issued = store_->issue("prod", "reload_schema", "*", Json::object(), "e/1");
-  store_->ack("prod", issued.command["id"].get<std::string>(), "b", true, "");
+  auto issued = issue("reload_schema", "*");
+  store_->ack("prod", issued.command.command.id, "b", true, "");
   clock_.advance(30s);
   store_->record_metrics("prod", "b", sample(1));
   clock_.advance(30s);
   store_->sweep();
-  Json list;
-  store_->commands_json("prod", "e/1", 10, list);
-  const auto& c = list["commands"][0];
-  EXPECT_EQ(c["state"], "failed");
-  EXPECT_EQ(c["nodes"][0]["state"], "failed");
-  EXPECT_EQ(c["nodes"][0]["result"]["message"], "node evicted before acknowledging");
-  EXPECT_EQ(c["nodes"][1]["state"], "acknowledged");
+  const auto c = commands("e/1")[0];
+  EXPECT_EQ(c.state, CommandState::kFailed);
+  EXPECT_EQ(c.command.nodes[0].state, DeliveryState::kFailed);
+  EXPECT_EQ(c.command.nodes[0].result_message, "node evicted before acknowledging");
+  EXPECT_EQ(c.command.nodes[1].state, DeliveryState::kAcknowledged);
 }
 
 TEST_F(FleetStoreTest, HistoryIsBoundedAndTrimmedCommandsStopBeingDelivered) {
@@ -270,35 +287,44 @@ TEST_F(FleetStoreTest, HistoryIsBoundedAndTrimmedCommandsStopBeingDelivered) {
   o.command_history = 3;
   make(o);
   store_->register_node("prod", {"a", "", ""});
-  for (int i = 0; i < 5; ++i) store_->issue("prod", "reload_schema", "a", Json::object(), "e/1");
-  Json list;
-  store_->commands_json("prod", "e/1", 100, list);
-  ASSERT_EQ(list["commands"].size(), 3u);
-  EXPECT_EQ(list["commands"][2]["seq"], 3);
+  for (int i = 0; i < 5; ++i) issue("reload_schema", "a");
+  const auto list = commands("e/1", 100);
+  ASSERT_EQ(list.size(), 3u);
+  EXPECT_EQ(list[2].command.seq, 3u);
   auto got = poll("a", 0);
   ASSERT_EQ(got.size(), 3u);
   EXPECT_EQ(got[0].seq, 3u);
-  store_->commands_json("prod", "e/1", 2, list);
-  EXPECT_EQ(list["commands"].size(), 2u);  // limit
+  EXPECT_EQ(commands("e/1", 2).size(), 2u);  // limit
 }
 
 TEST_F(FleetStoreTest, WildcardWithNoNodesIsVacuouslyAcknowledged) {
-  auto issued = store_->issue("prod", "reload_schema", "*", Json::object(), "e/1");
+  auto issued = issue("reload_schema", "*");
   ASSERT_EQ(issued.status, FleetStatus::kOk);
   EXPECT_TRUE(issued.targets.empty());
-  EXPECT_EQ(issued.command["state"], "acknowledged");
+  EXPECT_EQ(issued.command.state, CommandState::kAcknowledged);
 }
 
 TEST_F(FleetStoreTest, DeploymentsView) {
   store_->register_node("prod", {"a", "", ""});
-  Json d = store_->deployments_json();
-  ASSERT_EQ(d["deployments"].size(), 2u);
-  EXPECT_EQ(d["deployments"][0]["name"], "prod");
-  EXPECT_EQ(d["deployments"][0]["nodes"]["total"], 1);
-  EXPECT_EQ(d["deployments"][0]["nodes"]["live"], 1);
-  Json out;
-  EXPECT_EQ(store_->nodes_json("nope", out), FleetStatus::kUnknownDeployment);
-  EXPECT_EQ(store_->node_json("prod", "ghost", out), FleetStatus::kUnknownNode);
+  store_->register_node("prod", {"b", "", ""});
+  clock_.advance(6s);
+  store_->record_metrics("prod", "b", sample(1));
+  const auto d = store_->deployments();
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[0].name, "prod");
+  EXPECT_EQ(d[0].total, 2u);
+  EXPECT_EQ(d[0].live, 1u);
+  EXPECT_EQ(d[0].stale, 1u);
+  EXPECT_EQ(d[1].name, "staging");
+  EXPECT_EQ(d[1].total, 0u);
+  std::vector<NodeSnapshot> nodes_out;
+  EXPECT_EQ(store_->nodes("nope", nodes_out), FleetStatus::kUnknownDeployment);
+  NodeDetail detail;
+  EXPECT_EQ(store_->node("prod", "ghost", detail), FleetStatus::kUnknownNode);
+  std::vector<MetricPoint> points;
+  EXPECT_EQ(store_->series("prod", "ghost", 0, points), FleetStatus::kUnknownNode);
+  CommandSnapshot command;
+  EXPECT_EQ(store_->command("prod", 1, "e/1", command), FleetStatus::kUnknownCommand);
 }
 
 }  // namespace

@@ -1,0 +1,36 @@
+// Who may call what: the bearer token checks in front of the API's routes
+// (docs/api.md, "Authentication"). Each check either returns what the
+// handler needs or answers 401/403 itself; the caller returns at once then.
+//  - machine(): /api/v2/ needs a deployment token; returns its deployment.
+//  - web_read(): /api/web/ reads; open when api.web.read_access is "open",
+//    else a web read or admin token.
+//  - web_admin(): /api/web/ writes need a web admin token.
+// A missing token is 401 with WWW-Authenticate: Bearer; a known token of the
+// wrong kind is 403. Thread-safe (immutable after construction).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "config/config.h"
+#include "fleet/token_auth.h"
+#include "http/http_types.h"
+
+namespace pgdc::api {
+
+class ApiAuth {
+ public:
+  ApiAuth(fleet::TokenAuth tokens, WebReadAccess web_read_access);
+
+  std::optional<std::string> machine(const HttpRequest& r, Respond& respond) const;
+  bool web_read(const HttpRequest& r, Respond& respond) const;
+  bool web_admin(const HttpRequest& r, Respond& respond) const;
+
+  WebReadAccess web_read_access() const { return web_read_access_; }
+
+ private:
+  const fleet::TokenAuth tokens_;
+  const WebReadAccess web_read_access_;
+};
+
+}  // namespace pgdc::api

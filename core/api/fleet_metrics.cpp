@@ -1,0 +1,60 @@
+#include "api/fleet_metrics.h"
+
+#include <nlohmann/json.hpp>
+
+namespace pgdc::api {
+namespace {
+
+constexpr const char* kNodesHelp = "PgDog nodes registered, by deployment and liveness status.";
+constexpr const char* kAcksHelp = "Command acknowledgements (first per node), by result status.";
+
+}  // namespace
+
+FleetMetrics::FleetMetrics(Metrics& metrics, const std::vector<std::string>& deployments)
+    : metrics_(metrics) {
+  using Kind = Metrics::Kind;
+  for (const auto& name : deployments) {
+    const std::string dep = nlohmann::json(name).dump();
+    const auto labels = [&](const char* status) {
+      return "{\"deployment\":" + dep + ",\"status\":\"" + status + "\"}";
+    };
+    const auto core = [&](Kind kind, const char* series, const char* help,
+                          const std::string& label_json) {
+      return metrics_.define(kind, series, help, label_json, {}, nullptr, Metrics::Owner::kCore);
+    };
+    Handles h;
+    h.live = core(Kind::kGauge, "fleet_nodes", kNodesHelp, labels("live"));
+    h.stale = core(Kind::kGauge, "fleet_nodes", kNodesHelp, labels("stale"));
+    h.issued = core(Kind::kCounter, "fleet_commands_issued_total",
+                    "Commands issued, by deployment.", "{\"deployment\":" + dep + "}");
+    h.acks_ok = core(Kind::kCounter, "fleet_command_acks_total", kAcksHelp, labels("ok"));
+    h.acks_error = core(Kind::kCounter, "fleet_command_acks_total", kAcksHelp, labels("error"));
+    handles_[name] = h;
+  }
+}
+
+const FleetMetrics::Handles* FleetMetrics::find(std::string_view deployment) const {
+  auto it = handles_.find(deployment);
+  return it == handles_.end() ? nullptr : &it->second;
+}
+
+void FleetMetrics::command_issued(std::string_view deployment) {
+  if (const Handles* h = find(deployment)) metrics_.record(h->issued, Metrics::Op::kAdd, 1);
+}
+
+void FleetMetrics::command_acked(std::string_view deployment, bool ok) {
+  if (const Handles* h = find(deployment)) {
+    metrics_.record(ok ? h->acks_ok : h->acks_error, Metrics::Op::kAdd, 1);
+  }
+}
+
+void FleetMetrics::node_counts(const std::vector<fleet::DeploymentCounts>& counts) {
+  for (const auto& c : counts) {
+    if (const Handles* h = find(c.name)) {
+      metrics_.record(h->live, Metrics::Op::kSet, static_cast<double>(c.live));
+      metrics_.record(h->stale, Metrics::Op::kSet, static_cast<double>(c.stale));
+    }
+  }
+}
+
+}  // namespace pgdc::api

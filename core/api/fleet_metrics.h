@@ -1,0 +1,45 @@
+// The fleet's series of /metrics, one set per configured deployment:
+//   pgdog_control_fleet_nodes{deployment,status="live"|"stale"}    gauge
+//   pgdog_control_fleet_commands_issued_total{deployment}           counter
+//   pgdog_control_fleet_command_acks_total{deployment,status="ok"|"error"}
+//                                            counter, first ack per node only
+// Core series: no plugin can define or write them. Deployments are fixed at
+// construction; calls naming another deployment are ignored. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fleet/fleet_types.h"
+#include "metrics/metrics.h"
+
+namespace pgdc::api {
+
+class FleetMetrics {
+ public:
+  // metrics must outlive this object.
+  FleetMetrics(Metrics& metrics, const std::vector<std::string>& deployments);
+
+  void command_issued(std::string_view deployment);
+  void command_acked(std::string_view deployment, bool ok);
+  // The node gauges, from a sweep's counts.
+  void node_counts(const std::vector<fleet::DeploymentCounts>& counts);
+
+ private:
+  struct Handles {  // -1 when the registry refused the series (never expected)
+    std::int64_t live = -1;
+    std::int64_t stale = -1;
+    std::int64_t issued = -1;
+    std::int64_t acks_ok = -1;
+    std::int64_t acks_error = -1;
+  };
+  const Handles* find(std::string_view deployment) const;
+
+  Metrics& metrics_;
+  std::map<std::string, Handles, std::less<>> handles_;  // immutable after construction
+};
+
+}  // namespace pgdc::api

@@ -1,0 +1,71 @@
+#include "api/responses.h"
+
+#include "http/json_errors.h"
+
+namespace pgdc::api {
+
+std::string dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+HttpResponse json_ok(int status, const nlohmann::json& j) { return json_body(status, dump(j)); }
+
+HttpResponse no_content() {
+  HttpResponse r;
+  r.status = 204;
+  return r;
+}
+
+HttpResponse parse_error_response(const ParseError& e) {
+  return json_error(e.status, e.code, e.message);
+}
+
+HttpResponse fleet_error(fleet::FleetStatus status, std::string_view deployment,
+                         std::string_view node) {
+  const std::string dep = nlohmann::json(std::string(deployment)).dump();
+  const std::string id = nlohmann::json(std::string(node))
+                             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  switch (status) {
+    case fleet::FleetStatus::kUnknownDeployment:
+      return json_error(404, "not_found", "unknown deployment " + dep);
+    case fleet::FleetStatus::kUnknownNode:
+      return json_error(404, "not_found",
+                        "node " + id + " is not registered in deployment " + dep +
+                            " (never registered, or evicted after its metrics stopped); "
+                            "POST /api/v2/register first");
+    case fleet::FleetStatus::kTooManyNodes:
+      return json_error(409, "conflict",
+                        "deployment " + dep +
+                            " has reached api.telemetry.max_nodes_per_deployment nodes; "
+                            "node " +
+                            id + " was not registered");
+    case fleet::FleetStatus::kUnknownCommand:
+      return json_error(404, "not_found",
+                        "unknown command id in deployment " + dep +
+                            " (issued by another leader, dropped from the history, or never "
+                            "issued)");
+    case fleet::FleetStatus::kNotTarget:
+      return json_error(404, "not_found", "the command was not sent to node " + id);
+    default:
+      return json_error(500, "internal", "unexpected fleet status");
+  }
+}
+
+HttpResponse poll_response(const std::string& epoch,
+                           const std::vector<fleet::PolledCommand>& commands) {
+  using Json = nlohmann::json;
+  std::string body = "{\"epoch\":" + Json(epoch).dump() + ",\"commands\":[";
+  bool first = true;
+  for (const auto& c : commands) {
+    if (!first) body += ',';
+    first = false;
+    body += "{\"id\":" + Json(c.id).dump() + ",\"seq\":" + std::to_string(c.seq) +
+            ",\"epoch\":" + Json(c.epoch).dump() + ",\"name\":" + Json(c.name).dump() +
+            ",\"args\":" + c.args_json + ",\"issued_at_ms\":" + std::to_string(c.issued_at_ms) +
+            "}";
+  }
+  body += "]}\n";
+  return json_body(200, std::move(body));
+}
+
+}  // namespace pgdc::api

@@ -1,0 +1,30 @@
+// The answers the API's routes share: JSON bodies, the client's parse errors,
+// the fleet store's refusals and a command poll's answer. Shapes: docs/api.md.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/request_parsers.h"
+#include "fleet/fleet_types.h"
+#include "http/http_types.h"
+
+namespace pgdc::api {
+
+// Compact JSON and a newline; invalid UTF-8 in strings is replaced, never
+// thrown on (a node's strings are validated, but an answer must not fail).
+std::string dump(const nlohmann::json& j);
+HttpResponse json_ok(int status, const nlohmann::json& j);
+HttpResponse no_content();  // 204
+HttpResponse parse_error_response(const ParseError& e);
+// 404/409 naming the deployment and node, for every status but kOk/kCreated.
+HttpResponse fleet_error(fleet::FleetStatus status, std::string_view deployment,
+                         std::string_view node);
+// 200 {"epoch":..,"commands":[...]}: what a node's poll receives.
+HttpResponse poll_response(const std::string& epoch,
+                           const std::vector<fleet::PolledCommand>& commands);
+
+}  // namespace pgdc::api
