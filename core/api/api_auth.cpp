@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "http/json_errors.h"
+#include "text/text.h"
 
 namespace pgdc::api {
 namespace {
@@ -15,16 +16,8 @@ std::string_view bearer(const HttpRequest& r) {
   auto it = r.headers.find("authorization");
   if (it == r.headers.end()) return {};
   std::string_view v = it->second;
-  if (v.size() < 7) return {};
-  std::string scheme(v.substr(0, 7));
-  std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](char c) {
-    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  });
-  if (scheme != "bearer ") return {};
-  v.remove_prefix(7);
-  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
-  return v;
+  if (v.size() < 7 || !text::iequals(v.substr(0, 7), "bearer ")) return {};
+  return text::trim(v.substr(7), " ");
 }
 
 HttpResponse unauthorized(std::string message) {

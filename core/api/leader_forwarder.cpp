@@ -27,6 +27,7 @@
 
 #include "http/json_errors.h"
 #include "log/logger.h"
+#include "text/text.h"
 
 namespace pgdc {
 namespace {
@@ -45,9 +46,7 @@ bool hop_by_hop(std::string_view name) {
       "connection",    "keep-alive", "proxy-connection",    "transfer-encoding",  "te",
       "trailer",       "upgrade",    "proxy-authorization", "proxy-authenticate", "host",
       "content-length"};
-  std::string lower(name);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string lower = text::lower(name);
   return std::find(std::begin(kNames), std::end(kNames), lower) != std::end(kNames);
 }
 

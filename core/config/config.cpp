@@ -21,6 +21,7 @@
 #include "config/config_checks.h"
 #include "config/config_reader.h"
 #include "config/config_rules.h"
+#include "text/text.h"
 
 namespace pgdc {
 namespace {
@@ -42,18 +43,6 @@ std::string host_name() {
 std::string env_or(const char* name, const std::string& fallback) {
   const char* value = std::getenv(name);
   return value && *value ? std::string(value) : fallback;
-}
-
-std::string random_suffix() {
-  std::random_device device;
-  std::uint32_t bits = device();
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(8, '0');
-  for (char& c : out) {
-    c = kHex[bits & 0xf];
-    bits >>= 4;
-  }
-  return out;
 }
 
 ConfigResult failure(std::string message) {
@@ -131,7 +120,7 @@ Config default_config() { return Config{}; }
 
 void resolve_environment_defaults(Config& config) {
   if (config.leader.identity.empty()) {
-    config.leader.identity = env_or("POD_NAME", host_name()) + "_" + random_suffix();
+    config.leader.identity = env_or("POD_NAME", host_name()) + "_" + text::random_hex(8);
   }
   if (config.advertise_address.empty()) {
     std::string host = env_or("POD_IP", host_name());

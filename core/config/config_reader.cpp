@@ -27,14 +27,6 @@ std::string join(const std::vector<std::string_view>& words) {
   return out;
 }
 
-// What a node is, for "expected X, got Y".
-std::string describe(const YAML::Node& node) {
-  if (node.IsMap()) return "a map";
-  if (node.IsSequence()) return "a sequence";
-  if (node.IsNull()) return "null";
-  return rules::quote(node.Scalar());
-}
-
 // The rule a number outside [min, max] breaks, as phrased after the value.
 std::string bound_rule(bool below, std::int64_t min, std::int64_t max) {
   if (!below) return "must be at most " + std::to_string(max);

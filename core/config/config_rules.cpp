@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "text/text.h"
+
 namespace pgdc::config_rules {
 namespace {
 
@@ -10,12 +12,6 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_lower_alnum(char c) { return is_digit(c) || (c >= 'a' && c <= 'z'); }
 
 char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), to_lower);
-  return out;
-}
 
 // Reads an optional sign; returns true for '-'.
 bool take_sign(std::string_view& text) {
@@ -244,11 +240,11 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 std::optional<std::string> closest_match(std::string_view word,
                                          const std::vector<std::string_view>& candidates) {
-  const std::string w = lower(word);
+  const std::string w = text::lower(word);
   std::optional<std::string> best;
   std::size_t best_distance = 0;
   for (std::string_view candidate : candidates) {
-    const std::string c = lower(candidate);
+    const std::string c = text::lower(candidate);
     std::size_t distance = edit_distance(w, c);
     std::size_t longer = std::max(w.size(), c.size());
     std::size_t shorter = std::min(w.size(), c.size());

@@ -45,13 +45,6 @@ nlohmann::json plain_scalar(const std::string& text) {
   return text;
 }
 
-std::string describe(const YAML::Node& node) {
-  if (node.IsMap()) return "a map";
-  if (node.IsSequence()) return "a sequence";
-  if (node.IsNull()) return "null";
-  return rules::quote(node.Scalar());
-}
-
 class Converter {
  public:
   Converter(const YAML::Node& root, const std::string& root_key, std::vector<JsonProblem>& problems)
@@ -128,6 +121,13 @@ nlohmann::json yaml_to_json(const YAML::Node& node, const std::string& key,
                             std::vector<JsonProblem>& problems) {
   Converter converter(node, key, problems);
   return converter.convert(node, key, 0);
+}
+
+std::string describe(const YAML::Node& node) {
+  if (node.IsMap()) return "a map";
+  if (node.IsSequence()) return "a sequence";
+  if (node.IsNull()) return "null";
+  return rules::quote(node.Scalar());
 }
 
 }  // namespace pgdc::config_detail

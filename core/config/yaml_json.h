@@ -23,6 +23,10 @@ struct JsonProblem {
   std::string message;
 };
 
+// What a node is, for "expected X, got Y": "a map", "a sequence", "null" or
+// the scalar quoted.
+std::string describe(const YAML::Node& node);
+
 // Converts `node`, found at dotted path `key`. Problems are appended; the
 // returned value is then partial.
 nlohmann::json yaml_to_json(const YAML::Node& node, const std::string& key,

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "http/json_errors.h"
+#include "text/text.h"
 
 namespace pgdc {
 
@@ -33,11 +34,7 @@ void add_security_headers(HttpResponse& r) {
   r.headers.emplace_back("X-Frame-Options", "DENY");
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+std::string_view trim(std::string_view s) { return text::trim(s, text::kHttpWhitespace); }
 
 // Calls f(item) for each comma-separated item, trimmed, until f returns true.
 template <typename F>
@@ -61,15 +58,6 @@ bool etag_matches(const HttpRequest& request, std::string_view etag) {
   });
 }
 
-bool ieq(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
 // "gzip" listed in Accept-Encoding without q=0 (a missing header means
 // identity only, to keep curl and tests simple).
 bool accepts_gzip(const HttpRequest& request) {
@@ -77,7 +65,7 @@ bool accepts_gzip(const HttpRequest& request) {
   if (it == request.headers.end()) return false;
   return any_item(it->second, [](std::string_view item) {
     const auto semi = item.find(';');
-    if (!ieq(trim(item.substr(0, semi)), "gzip")) return false;
+    if (!text::iequals(trim(item.substr(0, semi)), "gzip")) return false;
     if (semi == std::string_view::npos) return true;
     std::string_view param = trim(item.substr(semi + 1));
     if (param.substr(0, 2) != "q=" && param.substr(0, 2) != "Q=") return true;

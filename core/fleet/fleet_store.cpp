@@ -5,7 +5,8 @@
 #include <cstdlib>
 #include <deque>
 #include <mutex>
-#include <random>
+
+#include "text/text.h"
 
 namespace pgdc::fleet {
 namespace {
@@ -37,18 +38,6 @@ Delivery* find_delivery(Command& c, std::string_view node) {
   return it != c.nodes.end() && it->node == node ? &*it : nullptr;
 }
 
-std::string random_hex8() {
-  std::random_device device;
-  std::uint32_t bits = device();
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(8, '0');
-  for (char& ch : out) {
-    ch = kHex[bits & 0xf];
-    bits >>= 4;
-  }
-  return out;
-}
-
 }  // namespace
 
 struct FleetStore::Deployment {
@@ -67,7 +56,7 @@ struct FleetStore::Deployment {
 
 FleetStore::FleetStore(const std::vector<std::string>& deployments, FleetOptions options,
                        FleetClock clock)
-    : options_(options), clock_(std::move(clock)), instance_(random_hex8()) {
+    : options_(options), clock_(std::move(clock)), instance_(text::random_hex(8)) {
   if (!clock_.steady || !clock_.wall_ms) clock_ = FleetClock::system();
   const auto secs = std::max<std::int64_t>(1, options_.retention.count() / 1000);
   ring_capacity_ = static_cast<std::size_t>(secs + secs / 10 + 1);

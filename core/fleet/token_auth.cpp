@@ -4,16 +4,10 @@
 #include <sstream>
 
 #include "config/config_rules.h"
+#include "text/text.h"
 
 namespace pgdc::fleet {
 namespace {
-
-std::string trim(std::string s) {
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return {};
-  const auto last = s.find_last_not_of(" \t\r\n");
-  return s.substr(first, last - first + 1);
-}
 
 using config_rules::token_problem;  // the same rule as inline tokens in the config
 
@@ -39,7 +33,7 @@ class Loader {
     int found = 0;
     while (std::getline(in, line)) {
       ++number;
-      std::string token = trim(line);
+      std::string token(text::trim(line));
       if (token.empty() || token[0] == '#') continue;
       ++found;
       const std::string where = path + ":" + std::to_string(number);

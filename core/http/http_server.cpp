@@ -46,6 +46,7 @@
 
 #include "http/json_errors.h"
 #include "log/logger.h"
+#include "text/text.h"
 
 namespace pgdc {
 
@@ -64,19 +65,6 @@ constexpr std::chrono::milliseconds kLingerMax{1000};
 constexpr std::chrono::milliseconds kAcceptRetry{100};
 constexpr std::chrono::milliseconds kForceCloseWait{1000};
 constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return "";
-  const auto last = s.find_last_not_of(" \t");
-  return std::string(s.substr(first, last - first + 1));
-}
 
 bool is_token_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
@@ -307,7 +295,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (auto te = req.find(http::field::transfer_encoding); te != req.end()) {
-      if (to_lower(trim(sv(te->value()))) != "chunked") {
+      if (!text::iequals(text::trim(sv(te->value()), text::kHttpWhitespace), "chunked")) {
         error_response(501, "not_implemented",
                        "unsupported Transfer-Encoding (only \"chunked\" is supported)");
         return;
@@ -324,7 +312,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (req.version() == 11) {
       if (auto expect = req.find(http::field::expect); expect != req.end()) {
-        if (to_lower(trim(sv(expect->value()))) != "100-continue") {
+        if (!text::iequals(text::trim(sv(expect->value()), text::kHttpWhitespace),
+                           "100-continue")) {
           error_response(417, "expectation_failed", "only Expect: 100-continue is supported");
           return;
         }
@@ -400,7 +389,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request.path = request.target.substr(0, q);
     if (q != std::string::npos) request.query = request.target.substr(q + 1);
     for (const auto& field : req) {
-      auto name = to_lower(sv(field.name_string()));
+      auto name = text::lower(sv(field.name_string()));
       auto [it, inserted] = request.headers.emplace(std::move(name), std::string(field.value()));
       if (!inserted) it->second += ", " + std::string(field.value());
     }
@@ -447,7 +436,7 @@ class Session : public std::enable_shared_from_this<Session> {
         log::warn(kLog, "dropped an invalid response header from " + route_);
         continue;
       }
-      const auto lname = to_lower(name);
+      const auto lname = text::lower(name);
       if (lname == "content-length" || lname == "transfer-encoding" || lname == "connection") {
         continue;
       }

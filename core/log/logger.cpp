@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "text/text.h"
+
 namespace pgdc::log {
 namespace {
 
@@ -26,21 +28,6 @@ std::string timestamp() {
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(us));
   return buf;
-}
-
-std::string one_line(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else {
-      out += c;
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -77,7 +64,7 @@ void write(LogLevel level, std::string_view component, std::string_view message)
     line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
     line = timestamp() + " " + std::string(level_name(level)) + " [" + std::string(component) +
-           "] " + one_line(message);
+           "] " + text::one_line(message);
   }
   line += '\n';
   std::lock_guard lock(g_mutex);

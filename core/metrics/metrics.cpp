@@ -10,6 +10,7 @@
 // Plugin series are checked against the same rules `promtool check metrics`
 // lints with, so a plugin can never make the scrape fail the check.
 #include "metrics/metrics.h"
+#include "text/text.h"
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -101,12 +102,6 @@ bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool has_part(std::string_view lowered, std::string_view part) {
   const std::string mid = "_" + std::string(part) + "_";
   return lowered.find(mid) != std::string_view::npos || ends_with(lowered, "_" + std::string(part));
@@ -115,7 +110,7 @@ bool has_part(std::string_view lowered, std::string_view part) {
 // The lint rules of promtool 2.42 (client_golang promlint) that apply to a
 // family's name. Returns the first problem, or "".
 std::string lint_name(Metrics::Kind kind, std::string_view full) {
-  const std::string low = lower(full);
+  const std::string low = text::lower(full);
   if (full.find(':') != std::string_view::npos) {
     return "must not contain ':' (reserved for recording rules)";
   }

@@ -12,6 +12,8 @@
 #include <boost/dll/shared_library.hpp>
 #include <pgdog_control/host.hpp>
 
+#include "text/text.h"
+
 namespace pgdc {
 namespace {
 
@@ -35,11 +37,11 @@ std::string quoted(const std::string& path) { return "plugin \"" + path + "\""; 
 // reason (Boost replaces it by a generic error code). If something cleared
 // it, open the file again ourselves to get it: a failed dlopen keeps nothing.
 std::string load_error_text(const std::string& path) {
-  if (const char* text = dlerror(); text != nullptr) return host::one_line(text);
+  if (const char* reason = dlerror(); reason != nullptr) return text::one_line(reason);
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
-    const char* text = dlerror();
-    return text != nullptr ? host::one_line(text) : "dlopen failed without a reason";
+    const char* reason = dlerror();
+    return reason != nullptr ? text::one_line(reason) : "dlopen failed without a reason";
   }
   dlclose(handle);
   return "dlopen failed, then succeeded on a second attempt (was the file replaced?)";

@@ -11,20 +11,9 @@
 #include <cerrno>
 #include <cstdlib>
 
-namespace pgdc::test {
+#include "text/text.h"
 
-namespace {
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-std::string trim(const std::string& s) {
-  const auto a = s.find_first_not_of(" \t");
-  if (a == std::string::npos) return "";
-  const auto b = s.find_last_not_of(" \t\r");
-  return s.substr(a, b - a + 1);
-}
-}  // namespace
+namespace pgdc::test {
 
 TestConnection::TestConnection(std::uint16_t port) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -98,7 +87,8 @@ std::optional<RawResponse> TestConnection::read_response(std::chrono::millisecon
         head_text.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
     const auto colon = line.find(':');
     if (colon != std::string::npos) {
-      response.headers[lower(line.substr(0, colon))] = trim(line.substr(colon + 1));
+      response.headers[text::lower(line.substr(0, colon))] =
+          std::string(text::trim(line.substr(colon + 1), " \t\r"));
     }
     pos = next;
   }
