@@ -113,6 +113,11 @@ void ApiService::start() {
   });
   parts_->polls->start();
   parts_->sweeper.start();
+  // Held weakly: the registry may be scraped after this service is gone.
+  parts_->metrics.watch_parked_polls([weak] {
+    const auto polls = weak.lock();
+    return polls ? polls->parked() : std::size_t{0};
+  });
 }
 
 void ApiService::stop() {

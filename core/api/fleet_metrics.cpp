@@ -31,6 +31,15 @@ FleetMetrics::FleetMetrics(Metrics& metrics, const std::vector<std::string>& dep
     h.acks_error = core(Kind::kCounter, "fleet_command_acks_total", kAcksHelp, labels("error"));
     handles_[name] = h;
   }
+  parked_ = metrics_.define(Kind::kGauge, "fleet_command_polls_parked",
+                            "Command polls (GET /api/v2/commands) parked, waiting for a command.",
+                            "", {}, nullptr, Metrics::Owner::kCore);
+}
+
+void FleetMetrics::watch_parked_polls(std::function<std::size_t()> count) {
+  parked_collector_ = metrics_.add_collector([this, count = std::move(count)] {
+    metrics_.record(parked_, Metrics::Op::kSet, static_cast<double>(count()));
+  });
 }
 
 const FleetMetrics::Handles* FleetMetrics::find(std::string_view deployment) const {

@@ -3,11 +3,15 @@
 //   pgdog_control_fleet_commands_issued_total{deployment}           counter
 //   pgdog_control_fleet_command_acks_total{deployment,status="ok"|"error"}
 //                                            counter, first ack per node only
+//   pgdog_control_fleet_command_polls_parked gauge, command polls waiting now
+//                                            (all deployments; read at scrape)
 // Core series: no plugin can define or write them. Deployments are fixed at
 // construction; calls naming another deployment are ignored. Thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -27,6 +31,9 @@ class FleetMetrics {
   void command_acked(std::string_view deployment, bool ok);
   // The node gauges, from a sweep's counts.
   void node_counts(const std::vector<fleet::DeploymentCounts>& counts);
+  // The parked polls gauge reads `count` at every scrape (replacing an
+  // earlier one). `count` must stay callable as long as this object lives.
+  void watch_parked_polls(std::function<std::size_t()> count);
 
  private:
   struct Handles {  // -1 when the registry refused the series (never expected)
@@ -40,6 +47,8 @@ class FleetMetrics {
 
   Metrics& metrics_;
   std::map<std::string, Handles, std::less<>> handles_;  // immutable after construction
+  std::int64_t parked_ = -1;
+  Metrics::Collector parked_collector_;
 };
 
 }  // namespace pgdc::api

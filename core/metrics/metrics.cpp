@@ -10,7 +10,6 @@
 // Plugin series are checked against the same rules `promtool check metrics`
 // lints with, so a plugin can never make the scrape fail the check.
 #include "metrics/metrics.h"
-#include "text/text.h"
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -32,6 +31,8 @@
 #include <variant>
 
 #include <nlohmann/json.hpp>
+
+#include "text/text.h"
 
 #ifndef PGDC_VERSION
 #define PGDC_VERSION "unknown"
@@ -301,6 +302,10 @@ struct Metrics::Impl {
   prometheus::Family<prometheus::Counter>* http_requests = nullptr;
   prometheus::Family<prometheus::Histogram>* http_duration = nullptr;
 
+  std::mutex collectors_mutex;  // guards collectors, next_collector; held while they run
+  std::map<std::uint64_t, std::function<void()>> collectors;
+  std::uint64_t next_collector = 1;
+
   std::mutex mutex;  // guards everything below
   std::set<std::string, std::less<>> core_names;
   std::size_t plugin_series = 0;
@@ -479,7 +484,37 @@ void Metrics::record(std::int64_t handle, Op op, double value) {
   }
 }
 
+Metrics::Collector::Collector(Collector&& other) noexcept
+    : metrics_(std::exchange(other.metrics_, nullptr)), id_(other.id_) {}
+
+Metrics::Collector& Metrics::Collector::operator=(Collector&& other) noexcept {
+  if (this != &other) {
+    Collector old(std::move(*this));
+    metrics_ = std::exchange(other.metrics_, nullptr);
+    id_ = other.id_;
+  }
+  return *this;
+}
+
+Metrics::Collector::~Collector() {
+  if (metrics_ == nullptr) return;
+  std::lock_guard lock(metrics_->impl_->collectors_mutex);
+  metrics_->impl_->collectors.erase(id_);
+}
+
+Metrics::Collector Metrics::add_collector(std::function<void()> refresh) {
+  std::lock_guard lock(impl_->collectors_mutex);
+  const std::uint64_t id = impl_->next_collector++;
+  impl_->collectors.emplace(id, std::move(refresh));
+  return Collector(this, id);
+}
+
 std::string Metrics::serialize() const {
+  {
+    // Held while they run, so a Collector's destructor waits for its run.
+    std::lock_guard lock(impl_->collectors_mutex);
+    for (const auto& [id, refresh] : impl_->collectors) refresh();
+  }
   const auto families = impl_->registry.Collect();
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, families);

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -42,6 +43,26 @@ class Metrics {
                       std::string* error = nullptr, Owner owner = Owner::kPlugin);
   // Unknown handles and ops that do not fit the kind are ignored.
   void record(std::int64_t handle, Op op, double value);
+
+  // Removes its collector when destroyed (waiting for a run in progress).
+  class Collector {
+   public:
+    Collector() = default;
+    Collector(Collector&& other) noexcept;
+    Collector& operator=(Collector&& other) noexcept;
+    ~Collector();
+
+   private:
+    friend class Metrics;
+    Collector(Metrics* metrics, std::uint64_t id) : metrics_(metrics), id_(id) {}
+    Metrics* metrics_ = nullptr;
+    std::uint64_t id_ = 0;
+  };
+  // `refresh` runs at the start of every serialize() (on the scraping
+  // thread), so a gauge that mirrors other state is current when scraped.
+  // Keep the Collector no longer than what refresh uses, and no longer than
+  // this registry.
+  [[nodiscard]] Collector add_collector(std::function<void()> refresh);
 
   std::string serialize() const;
 

@@ -79,6 +79,26 @@ def call(port, method, path, body=None, token=None, timeout=10.0):
         return status, headers, raw
 
 
+def parked_polls(port):
+    """The daemon's pgdog_control_fleet_command_polls_parked gauge."""
+    _, _, text = call(port, "GET", "/metrics")
+    for line in str(text).splitlines():
+        if line.startswith("pgdog_control_fleet_command_polls_parked "):
+            return int(float(line.split()[1]))
+    raise AssertionError("no parked polls gauge in /metrics:\n" + str(text))
+
+
+def wait_parked(port, at_least=1, timeout=10.0):
+    """Waits until at least `at_least` command polls are parked on the daemon
+    at `port` (instead of sleeping and hoping the poll got there)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if parked_polls(port) >= at_least:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"fewer than {at_least} command poll(s) parked after {timeout}s")
+
+
 def metrics(node, clients=1):
     return {"node_id": node, "clients": clients, "servers": 2, "pools": 1, "qps": 12.5,
             "tps": 3.25, "cpu": 7.5, "memory_bytes": 123456789}
@@ -150,7 +170,7 @@ class Fleet(unittest.TestCase):
 
         t = threading.Thread(target=long_poll)
         t.start()
-        time.sleep(0.5)  # usually parked by now; if not, it returns the command at once
+        wait_parked(self.port)
         s, h, cmd = self.c("POST", "/api/web/deployments/prod/commands",
                            {"name": "reload_configuration", "target": "*"}, ADMIN)
         self.assertEqual(s, 201, cmd)
@@ -273,7 +293,7 @@ class Leadership(unittest.TestCase):
 
             t = threading.Thread(target=poll)
             t.start()
-            time.sleep(0.5)
+            wait_parked(d.port)
             start = time.monotonic()
             d.proc.send_signal(signal.SIGTERM)
             t.join(30)
@@ -349,7 +369,7 @@ class ForwardToLeader(unittest.TestCase):
 
             t = threading.Thread(target=poll)
             t.start()
-            time.sleep(0.5)
+            wait_parked(leader.port)  # forwarded: parked on the leader
             s, _, cmd = call(leader.port, "POST", "/api/web/deployments/prod/commands",
                              {"name": "reload_schema"}, ADMIN)
             self.assertEqual(s, 201, cmd)
@@ -397,4 +417,6 @@ class ForwardToLeader(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+    from ctest_main import main  # noqa: E402
+    main()

@@ -62,4 +62,6 @@ class ExamplePluginInTheDaemon(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+    from ctest_main import main  # noqa: E402
+    main()

@@ -20,7 +20,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 import daemon_test as d  # noqa: E402
 import lease_daemon_test as k  # noqa: E402
-from api_test import call  # noqa: E402
+from api_test import call, wait_parked  # noqa: E402
 
 TOKEN = "kube-prod-token-0123456789abcdef"
 ADMIN = "kube-admin-token-0123456789abcdef"
@@ -121,7 +121,7 @@ class ApiAcrossReplicas(unittest.TestCase):
 
         t = threading.Thread(target=poll)
         t.start()
-        time.sleep(0.5)
+        wait_parked(leader.port)  # forwarded: parked on the leader
         self.assertEqual(leader.stop(), 0, leader.logs())
         t.join(45)
         self.assertFalse(t.is_alive())
@@ -146,5 +146,6 @@ class ApiAcrossReplicas(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    import unittest as u
-    u.main(verbosity=2)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+    from ctest_main import main  # noqa: E402
+    main()

@@ -99,4 +99,6 @@ class IncludeGraph(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(argv=[sys.argv[0]] + [a for a in sys.argv[1:] if a.startswith("-")], verbosity=2)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+    from ctest_main import main  # noqa: E402
+    main(argv=[sys.argv[0]] + [a for a in sys.argv[1:] if a.startswith("-")])

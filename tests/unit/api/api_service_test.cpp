@@ -273,6 +273,9 @@ TEST_F(ApiServiceTest, LongPollIsWokenByANewCommand) {
   register_node("b");
   auto pending = send(router_, "GET", poll_target("a", 20000), "", kProd);
   ASSERT_TRUE(wait_parked(1));
+  // What tests and operators wait on: the gauge, read at scrape.
+  EXPECT_NE(metrics_.serialize().find("\npgdog_control_fleet_command_polls_parked 1\n"),
+            std::string::npos);
   EXPECT_FALSE(pending->answered());
   ASSERT_EQ(issue("reload_schema", "b").status, 201);  // not for a
   EXPECT_FALSE(pending->answered());
@@ -288,6 +291,8 @@ TEST_F(ApiServiceTest, LongPollIsWokenByANewCommand) {
   ASSERT_EQ(p["commands"].size(), 1u);
   EXPECT_EQ(p["commands"][0]["name"], "reload_configuration");
   EXPECT_EQ(header(*r, kEpochHeader), "s/1");
+  EXPECT_NE(metrics_.serialize().find("\npgdog_control_fleet_command_polls_parked 0\n"),
+            std::string::npos);
 }
 
 TEST_F(ApiServiceTest, LongPollTimesOutEmpty) {

@@ -40,6 +40,19 @@ TEST(FleetMetrics, SeriesPerDeployment) {
   EXPECT_EQ(sample(text, R"(pgdog_control_fleet_nodes{deployment="prod",status="stale"})"), "2");
 }
 
+TEST(FleetMetrics, ParkedPollsAreReadAtScrape) {
+  Metrics m;
+  FleetMetrics fm(m, {"prod"});
+  EXPECT_EQ(sample(m.serialize(), "pgdog_control_fleet_command_polls_parked"), "0");
+  std::size_t parked = 3;
+  fm.watch_parked_polls([&parked] { return parked; });
+  EXPECT_EQ(sample(m.serialize(), "pgdog_control_fleet_command_polls_parked"), "3");
+  parked = 1;
+  EXPECT_EQ(sample(m.serialize(), "pgdog_control_fleet_command_polls_parked"), "1");
+  fm.watch_parked_polls([] { return std::size_t{5}; });  // replaces the first
+  EXPECT_EQ(sample(m.serialize(), "pgdog_control_fleet_command_polls_parked"), "5");
+}
+
 TEST(FleetMetrics, UnknownDeploymentsAreIgnored) {
   Metrics m;
   FleetMetrics fm(m, {"prod"});

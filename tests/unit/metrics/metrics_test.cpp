@@ -269,6 +269,32 @@ TEST(Metrics, ConcurrentDefineAndRecord) {
       "800");
 }
 
+TEST(Metrics, CollectorsRunAtEveryScrapeUntilDestroyed) {
+  Metrics m;
+  const auto g = m.define(Kind::kGauge, "queue_depth", "", "", {});
+  int value = 0;
+  int runs = 0;
+  {
+    Metrics::Collector c = m.add_collector([&] {
+      ++runs;
+      m.record(g, Op::kSet, value);
+    });
+    value = 7;
+    EXPECT_EQ(sample(m.serialize(), "pgdog_control_queue_depth"), "7");
+    value = 9;
+    Metrics::Collector moved = std::move(c);  // the registration moves with it
+    EXPECT_EQ(sample(m.serialize(), "pgdog_control_queue_depth"), "9");
+    Metrics::Collector assigned;
+    assigned = std::move(moved);
+    value = 11;
+    EXPECT_EQ(sample(m.serialize(), "pgdog_control_queue_depth"), "11");
+    EXPECT_EQ(runs, 3);
+  }
+  value = 13;  // every handle is gone: no more runs
+  EXPECT_EQ(sample(m.serialize(), "pgdog_control_queue_depth"), "11");
+  EXPECT_EQ(runs, 3);
+}
+
 // `promtool check metrics` (lint included) must accept the full exposition.
 TEST(Metrics, PromtoolAcceptsTheExposition) {
   const char* promtool = "/usr/bin/promtool";
