@@ -294,6 +294,15 @@ class Session : public std::enable_shared_from_this<Session> {
       error_response(505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are supported");
       return;
     }
+    // RFC 9112 3.2: a 1.1 request without Host, or any with more than one,
+    // is answered 400 (two Hosts could name different sites to different
+    // readers of the request).
+    const auto hosts = req.count(http::field::host);
+    if (hosts > 1 || (hosts == 0 && req.version() == 11)) {
+      error_response(400, "bad_request",
+                     hosts > 1 ? "more than one Host header" : "HTTP/1.1 request without Host");
+      return;
+    }
     if (auto te = req.find(http::field::transfer_encoding); te != req.end()) {
       if (!text::iequals(text::trim(sv(te->value()), text::kHttpWhitespace), "chunked")) {
         error_response(501, "not_implemented",

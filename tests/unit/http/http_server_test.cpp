@@ -262,6 +262,34 @@ TEST_F(HttpServerTest, UnsupportedVersionIs505) {
   EXPECT_EQ(r->status, 400);
 }
 
+// RFC 9112 3.2: Host is required in 1.1 and never repeated.
+TEST_F(HttpServerTest, MissingOrRepeatedHostIs400) {
+  start();
+  for (const std::string& head :
+       {std::string("GET /hello HTTP/1.1\r\n\r\n"),
+        std::string("GET /hello HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
+        std::string("GET /hello HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n"),
+        std::string("GET /hello HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n")}) {
+    TestConnection c(port());
+    ASSERT_TRUE(c.send(head));
+    auto r = c.read_response();
+    ASSERT_TRUE(r) << head;
+    EXPECT_EQ(r->status, 400) << head;
+    EXPECT_NE(r->body.find("Host"), std::string::npos) << r->body;
+    EXPECT_TRUE(c.wait_closed(3s)) << head;
+  }
+  // HTTP/1.0 predates Host: optional there. An empty Host is allowed (RFC
+  // 9112 3.2, for a target without an authority).
+  for (const std::string& head : {std::string("GET /hello HTTP/1.0\r\n\r\n"),
+                                  std::string("GET /hello HTTP/1.1\r\nHost:\r\n\r\n")}) {
+    TestConnection c(port());
+    ASSERT_TRUE(c.send(head));
+    auto r = c.read_response();
+    ASSERT_TRUE(r) << head;
+    EXPECT_EQ(r->status, 200) << head;
+  }
+}
+
 TEST_F(HttpServerTest, Http10ClosesUnlessKeepAlive) {
   start();
   {
