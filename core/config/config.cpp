@@ -4,14 +4,9 @@
 // keys).
 #include "config/config.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
-#include <random>
 #include <string_view>
 #include <utility>
 
@@ -21,6 +16,7 @@
 #include "config/config_checks.h"
 #include "config/config_reader.h"
 #include "config/config_rules.h"
+#include "config/small_file.h"
 #include "text/text.h"
 
 namespace pgdc {
@@ -31,7 +27,9 @@ std::string syntax_error(const std::string& source, const YAML::ParserException&
   if (!e.mark.is_null()) {
     where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
   }
-  return where + ": YAML syntax error: " + e.msg;
+  // The message may quote bytes of the file: escaped, it stays one line and
+  // cannot carry terminal escapes.
+  return text::one_line(where + ": YAML syntax error: " + e.msg);
 }
 
 std::string host_name() {
@@ -87,33 +85,11 @@ ConfigResult parse_config(const std::string& yaml_text, const std::string& sourc
 }
 
 ConfigResult load_config(const std::string& path) {
-  auto cannot_read = [&](int err) {
-    return failure("cannot read config file " + config_rules::quote(path) + ": " +
-                   std::strerror(err));
-  };
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return cannot_read(errno);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-    int err = S_ISDIR(st.st_mode) ? EISDIR : errno;
-    ::close(fd);
-    return cannot_read(err);
+  SmallFile file = read_small_file(path, kMaxConfigFileBytes);
+  if (!file.text) {
+    return failure("cannot read config file " + config_rules::quote(path) + ": " + file.error);
   }
-  std::string text;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return cannot_read(err);
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return parse_config(text, path);
+  return parse_config(*file.text, path);
 }
 
 Config default_config() { return Config{}; }

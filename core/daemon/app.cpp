@@ -90,6 +90,7 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
     for (const auto& e : tokens.errors) std::cerr << "  " << e << "\n";
     return kExitUsage;
   }
+  for (const auto& w : tokens.warnings) log::warn(kLog, w);
 
   // 2. The coordination plugin: loaded, validated and created before anything
   // listens, so a broken plugin is a startup error, not a half-running daemon.

@@ -1,9 +1,9 @@
 #include "fleet/token_auth.h"
 
-#include <fstream>
 #include <sstream>
 
 #include "config/config_rules.h"
+#include "config/small_file.h"
 #include "text/text.h"
 
 namespace pgdc::fleet {
@@ -23,11 +23,19 @@ class Loader {
   void file(TokenRole role, const std::string& deployment, const std::string& path,
             const std::string& key) {
     if (path.empty()) return;
-    std::ifstream in(path);
-    if (!in) {
-      errors.push_back(key + ": cannot read token file \"" + path + "\"");
+    SmallFile file = read_small_file(path, kMaxTokenFileBytes);
+    if (!file.text) {
+      errors.push_back(key + ": cannot read token file " + config_rules::quote(path) + ": " +
+                       file.error);
       return;
     }
+    if (file.readable_by_others) {
+      warnings.push_back(key + ": token file " + config_rules::quote(path) +
+                         " is readable by every user on the host (mode o+r); tokens grant "
+                         "access to the API: chmod o-r it, or mount the Secret with "
+                         "defaultMode 0440 or tighter");
+    }
+    std::istringstream in(*file.text);
     std::string line;
     int number = 0;
     int found = 0;
@@ -43,11 +51,14 @@ class Loader {
       }
       put(role, deployment, token, where);
     }
-    if (found == 0) errors.push_back(key + ": token file \"" + path + "\" holds no token");
+    if (found == 0) {
+      errors.push_back(key + ": token file " + config_rules::quote(path) + " holds no token");
+    }
   }
 
   TokenAuth auth;
   std::vector<std::string> errors;
+  std::vector<std::string> warnings;
 
  private:
   void put(TokenRole role, const std::string& deployment, const std::string& token,
@@ -107,6 +118,7 @@ TokenLoad load_tokens(const ApiConfig& api) {
   loader.file(TokenRole::kWebRead, "", api.web_read_token_file, "api.web.read_token_file");
   TokenLoad out;
   out.errors = std::move(loader.errors);
+  out.warnings = std::move(loader.warnings);
   if (out.errors.empty()) out.auth = std::move(loader.auth);
   return out;
 }

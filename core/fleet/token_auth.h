@@ -48,13 +48,15 @@ class TokenAuth {
 };
 
 struct TokenLoad {
-  std::optional<TokenAuth> auth;    // set when errors is empty
-  std::vector<std::string> errors;  // e.g. "api.deployments[0].token_file: cannot read ..."
+  std::optional<TokenAuth> auth;      // set when errors is empty
+  std::vector<std::string> errors;    // e.g. "api.deployments[0].token_file: cannot read ..."
+  std::vector<std::string> warnings;  // e.g. a token file readable by every user
 };
 
 // The tokens of api.deployments and api.web, inline and from token files (one
 // token per line; blank lines and lines starting with '#' are skipped;
-// surrounding spaces are trimmed). File tokens follow the config's rules: at
+// surrounding spaces are trimmed; regular files of at most 1 MiB only, see
+// config/small_file.h). File tokens follow the config's rules: at
 // least 16 visible ASCII characters, no token in two places.
 TokenLoad load_tokens(const ApiConfig& api);
 

@@ -201,6 +201,27 @@ class CommandLine(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("No such file or directory", r.stderr)
 
+    def test_config_that_is_not_a_regular_file_is_refused_at_once(self):
+        # A FIFO used to block open() for ever, with SIGTERM blocked;
+        # /dev/zero used to end in std::bad_alloc.
+        fifo = os.path.join(TMP, "config.fifo")
+        if os.path.exists(fifo):
+            os.unlink(fifo)
+        os.mkfifo(fifo)
+        for path, kind in ((fifo, "a FIFO"), ("/dev/zero", "a character device")):
+            r = run(["--config", path], timeout=10)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn(f'cannot read config file "{path}": not a regular file ({kind})',
+                          r.stderr)
+
+    def test_control_bytes_of_the_config_are_escaped_in_errors(self):
+        path = write_config("esc.yaml", 'a: "\\\x1b"\r\n')
+        r = run(["--check", "--config", path])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("YAML syntax error", r.stderr)
+        self.assertIn("\\x1b", r.stderr)
+        self.assertNotIn("\x1b", r.stderr)
+
     def test_check_missing_plugin_names_the_file(self):
         path = write_config(
             "k8s.yaml", f"plugin_dir: {TMP}/no-plugins\nleader:\n  enabled: true\n"
@@ -248,6 +269,27 @@ class Running(unittest.TestCase):
             self.assertIn("noop", d.logs())
             self.assertIn("Run exactly one replica", d.logs())
         finally:
+            d.close()
+
+    def test_http11_without_host_or_with_two_hosts_is_400(self):
+        d = Daemon(NOOP_CONFIG)
+        try:
+            d.wait_listening()
+            for head in (b"GET /healthz HTTP/1.1\r\n\r\n",
+                         b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"):
+                with socket.create_connection(("127.0.0.1", d.port), timeout=5) as c:
+                    c.sendall(head)
+                    reply = b""
+                    while not reply.endswith(b"}\n"):
+                        chunk = c.recv(4096)
+                        if not chunk:
+                            break
+                        reply += chunk
+                self.assertTrue(reply.startswith(b"HTTP/1.1 400 "), reply)
+                self.assertIn(b"Host", reply)
+            self.assertEqual(get(d.port, "/healthz")[0], 200)  # urllib sends one Host
+        finally:
+            d.stop()
             d.close()
 
     def test_embedded_default_without_config(self):

@@ -4,6 +4,7 @@
 // (key and message, in order): the messages are part of the user interface.
 #include "config/config.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -18,6 +19,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include "config/small_file.h"
+#include "text/text.h"
 
 namespace pgdc {
 namespace {
@@ -798,8 +802,43 @@ TEST_F(LoadConfig, MissingFileIsOneError) {
 
 TEST_F(LoadConfig, DirectoryIsOneError) {
   ConfigResult r = load_config(dir_.string());
-  EXPECT_EQ(errors_of(r),
-            (Errors{{"", "cannot read config file \"" + dir_.string() + "\": Is a directory"}}));
+  EXPECT_EQ(errors_of(r), (Errors{{"", "cannot read config file \"" + dir_.string() +
+                                           "\": not a regular file (a directory)"}}));
+}
+
+// A FIFO would block open() for ever (signals are blocked by then, so not
+// even SIGTERM would end the daemon); a device never ends.
+TEST_F(LoadConfig, FifosAndDevicesAreRefusedAtOnce) {
+  const std::string fifo = (dir_ / "fifo.yaml").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(
+      errors_of(load_config(fifo)),
+      (Errors{{"", "cannot read config file \"" + fifo + "\": not a regular file (a FIFO)"}}));
+  EXPECT_EQ(errors_of(load_config("/dev/zero")),
+            (Errors{{"",
+                     "cannot read config file \"/dev/zero\": not a regular file (a character "
+                     "device)"}}));
+}
+
+TEST_F(LoadConfig, LargeFilesAreRefused) {
+  const std::string path = write("big.yaml", "# " + std::string(kMaxConfigFileBytes, 'x') + "\n");
+  EXPECT_EQ(errors_of(load_config(path)),
+            (Errors{{"", "cannot read config file \"" + path + "\": larger than " +
+                             std::to_string(kMaxConfigFileBytes) + " bytes"}}));
+}
+
+// Bytes of the file quoted in a YAML error are escaped: one line, and no
+// terminal escape reaches the operator's terminal.
+TEST_F(LoadConfig, ControlBytesInSyntaxErrorsAreEscaped) {
+  const std::string path = write("esc.yaml", "a: \"\\\x1b\"\n");
+  const auto errors = errors_of(load_config(path));
+  ASSERT_EQ(errors.size(), 1u);
+  const std::string& message = errors[0].second;
+  EXPECT_NE(message.find("YAML syntax error"), std::string::npos) << message;
+  for (char c : message) {
+    EXPECT_FALSE(static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+        << "raw control byte " << static_cast<int>(c) << " in: " << text::one_line(message);
+  }
 }
 
 TEST_F(LoadConfig, ReadsAFile) {

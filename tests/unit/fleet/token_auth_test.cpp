@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -89,6 +92,36 @@ TEST(TokenAuth, SameTokenInTwoPlacesIsRejected) {
 
 TEST(TokenAuth, FingerprintIsAShortHashPrefix) {
   EXPECT_EQ(TokenAuth::fingerprint("abc"), "ba7816bf8f01");
+}
+
+TEST(TokenAuth, TokenFilesMustBeRegularFiles) {
+  const std::string fifo = ::testing::TempDir() + "/tokens.fifo";
+  ::unlink(fifo.c_str());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  ApiConfig c;
+  c.deployments.push_back({"prod", {}, fifo});
+  TokenLoad load = load_tokens(c);  // returns: a FIFO never blocks the start
+  ASSERT_EQ(load.errors.size(), 1u);
+  EXPECT_EQ(load.errors[0], "api.deployments[0].token_file: cannot read token file \"" + fifo +
+                                "\": not a regular file (a FIFO)");
+  ::unlink(fifo.c_str());
+}
+
+TEST(TokenAuth, WarnsWhenATokenFileIsReadableByOthers) {
+  const std::string open_file = temp_file("open.tokens", "prod-token-0123456789\n");
+  ::chmod(open_file.c_str(), 0644);
+  const std::string closed = temp_file("closed.tokens", "staging-token-0123456789\n");
+  ::chmod(closed.c_str(), 0640);
+  ApiConfig c;
+  c.deployments.push_back({"prod", {}, open_file});
+  c.deployments.push_back({"staging", {}, closed});
+  TokenLoad load = load_tokens(c);
+  ASSERT_TRUE(load.auth);
+  ASSERT_EQ(load.warnings.size(), 1u);
+  EXPECT_NE(load.warnings[0].find("api.deployments[0].token_file"), std::string::npos);
+  EXPECT_NE(load.warnings[0].find("readable by every user"), std::string::npos) << load.warnings[0];
+  // The warning names the file, never a token.
+  EXPECT_EQ(load.warnings[0].find("prod-token"), std::string::npos);
 }
 
 }  // namespace
