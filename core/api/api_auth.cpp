@@ -31,51 +31,77 @@ HttpResponse unauthorized(std::string message) {
 ApiAuth::ApiAuth(fleet::TokenAuth tokens, WebReadAccess web_read_access)
     : tokens_(std::move(tokens)), web_read_access_(web_read_access) {}
 
-std::optional<std::string> ApiAuth::machine(const HttpRequest& r, Respond& respond) const {
+ApiAuth::Verdict ApiAuth::check(Need need, const HttpRequest& r) const {
+  Verdict v;
+  if (need == Need::kWebRead && web_read_access_ == WebReadAccess::kOpen) return v;
   const std::string_view token = bearer(r);
   if (token.empty()) {
-    respond(unauthorized("missing bearer token: send Authorization: Bearer <deployment token>"));
-    return std::nullopt;
+    switch (need) {
+      case Need::kDeployment:
+        v.refusal =
+            unauthorized("missing bearer token: send Authorization: Bearer <deployment token>");
+        break;
+      case Need::kWebRead:
+        v.refusal = unauthorized("missing bearer token: reads need a web read or admin token");
+        break;
+      case Need::kWebAdmin:
+        v.refusal = unauthorized("missing bearer token: this action needs a web admin token");
+        break;
+    }
+    return v;
   }
   fleet::TokenMatch m = tokens_.find(token);
-  if (m.role != fleet::TokenRole::kDeployment) {
-    respond(unauthorized("the bearer token is not a deployment token"));
+  switch (need) {
+    case Need::kDeployment:
+      if (m.role != fleet::TokenRole::kDeployment) {
+        v.refusal = unauthorized("the bearer token is not a deployment token");
+      }
+      v.deployment = std::move(m.deployment);
+      break;
+    case Need::kWebRead:
+      if (m.role == fleet::TokenRole::kDeployment) {
+        v.refusal = json_error(403, "forbidden", "a deployment token cannot read the web API");
+      } else if (m.role == fleet::TokenRole::kNone) {
+        v.refusal = unauthorized("unknown bearer token");
+      }
+      break;
+    case Need::kWebAdmin:
+      if (m.role == fleet::TokenRole::kNone) {
+        v.refusal = unauthorized("unknown bearer token");
+      } else if (m.role != fleet::TokenRole::kWebAdmin) {
+        v.refusal = json_error(403, "forbidden", "this action needs a web admin token");
+      }
+      break;
+  }
+  return v;
+}
+
+Admission ApiAuth::admission(Need need, std::optional<std::size_t> max_body_bytes) const {
+  Admission a;
+  a.max_body_bytes = max_body_bytes;
+  a.check = [this, need](const HttpRequest& head) { return check(need, head).refusal; };
+  return a;
+}
+
+std::optional<std::string> ApiAuth::machine(const HttpRequest& r, Respond& respond) const {
+  Verdict v = check(Need::kDeployment, r);
+  if (v.refusal) {
+    respond(std::move(*v.refusal));
     return std::nullopt;
   }
-  return std::move(m.deployment);
+  return std::move(v.deployment);
 }
 
 bool ApiAuth::web_read(const HttpRequest& r, Respond& respond) const {
-  if (web_read_access_ == WebReadAccess::kOpen) return true;
-  const std::string_view token = bearer(r);
-  if (token.empty()) {
-    respond(unauthorized("missing bearer token: reads need a web read or admin token"));
-    return false;
-  }
-  const auto role = tokens_.find(token).role;
-  if (role == fleet::TokenRole::kWebRead || role == fleet::TokenRole::kWebAdmin) return true;
-  if (role == fleet::TokenRole::kDeployment) {
-    respond(json_error(403, "forbidden", "a deployment token cannot read the web API"));
-  } else {
-    respond(unauthorized("unknown bearer token"));
-  }
-  return false;
+  Verdict v = check(Need::kWebRead, r);
+  if (v.refusal) respond(std::move(*v.refusal));
+  return !v.refusal;
 }
 
 bool ApiAuth::web_admin(const HttpRequest& r, Respond& respond) const {
-  const std::string_view token = bearer(r);
-  if (token.empty()) {
-    respond(unauthorized("missing bearer token: this action needs a web admin token"));
-    return false;
-  }
-  const auto role = tokens_.find(token).role;
-  if (role == fleet::TokenRole::kWebAdmin) return true;
-  if (role == fleet::TokenRole::kNone) {
-    respond(unauthorized("unknown bearer token"));
-  } else {
-    respond(json_error(403, "forbidden", "this action needs a web admin token"));
-  }
-  return false;
+  Verdict v = check(Need::kWebAdmin, r);
+  if (v.refusal) respond(std::move(*v.refusal));
+  return !v.refusal;
 }
 
 }  // namespace pgdc::api

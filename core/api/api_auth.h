@@ -6,21 +6,38 @@
 //    else a web read or admin token.
 //  - web_admin(): /api/web/ writes need a web admin token.
 // A missing token is 401 with WWW-Authenticate: Bearer; a known token of the
-// wrong kind is 403. Thread-safe (immutable after construction).
+// wrong kind is 403. admission() gives the router the same check for the
+// request head, so a refused request is answered before its body is read
+// (http/router.h); the handlers check again (cheap: one SHA-256), so they
+// stay correct when called without the server. Thread-safe (immutable after
+// construction).
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 
 #include "config/config.h"
 #include "fleet/token_auth.h"
 #include "http/http_types.h"
+#include "http/router.h"
 
 namespace pgdc::api {
 
 class ApiAuth {
  public:
+  enum class Need { kDeployment, kWebRead, kWebAdmin };
+  struct Verdict {
+    std::optional<HttpResponse> refusal;  // the 401/403 to send; unset: allowed
+    std::string deployment;               // kDeployment: the token's deployment
+  };
+
   ApiAuth(fleet::TokenAuth tokens, WebReadAccess web_read_access);
+
+  Verdict check(Need need, const HttpRequest& r) const;
+  // The router's admission for a route that needs `need`; this object must
+  // outlive the router.
+  Admission admission(Need need, std::optional<std::size_t> max_body_bytes) const;
 
   std::optional<std::string> machine(const HttpRequest& r, Respond& respond) const;
   bool web_read(const HttpRequest& r, Respond& respond) const;

@@ -3,7 +3,9 @@
 // Every reference outlives the routes (ApiService outlives the server).
 #pragma once
 
+#include <cstddef>
 #include <memory>
+#include <optional>
 
 #include "api/api_auth.h"
 #include "api/command_polls.h"
@@ -32,6 +34,15 @@ struct RouteDeps {
 
   // handler behind the leader gate (leader_gate.h).
   Handler gated(GatedHandler handler) const { return leader_gate(state, gate, std::move(handler)); }
+
+  // Admissions (http/router.h): the token a route needs, checked before its
+  // body is read, and its body limit (unset for GET: no body).
+  Admission needs(ApiAuth::Need need, std::optional<std::size_t> max_body_bytes = {}) const {
+    return auth.admission(need, max_body_bytes);
+  }
+  Admission small_body(ApiAuth::Need need) const { return needs(need, small_body_bytes(limits)); }
+  // For the catch-all routes: the token refusal, else 404; no body is read.
+  Admission unknown_endpoint(ApiAuth::Need need) const;
 };
 
 void add_machine_routes(Router& router, const RouteDeps& deps);  // /api/v2/

@@ -24,6 +24,7 @@ T* ok(Parsed<T>& p, Respond& respond) {
 
 void upload_route(Router& router, const RouteDeps& d, fleet::UploadKind kind) {
   const std::string path = "/api/v2/" + std::string(fleet::upload_kind_name(kind));
+  const Admission admission = d.needs(ApiAuth::Need::kDeployment, d.limits.max_upload_bytes);
   router.add("POST", path, path, d.gated([d, kind](HttpRequest&& r, Respond respond, const Epoch&) {
     auto dep = d.auth.machine(r, respond);
     if (!dep) return;
@@ -37,7 +38,8 @@ void upload_route(Router& router, const RouteDeps& d, fleet::UploadKind kind) {
       return;
     }
     respond(no_content());
-  }));
+  }),
+             admission);
 }
 
 }  // namespace
@@ -61,7 +63,8 @@ void add_machine_routes(Router& router, const RouteDeps& d) {
                                                          {"node_id", q->node_id},
                                                          {"created", created},
                                                          {"epoch", epoch.str()}}));
-             }));
+             }),
+             d.small_body(ApiAuth::Need::kDeployment));
 
   router.add("POST", "/api/v2/metrics", "/api/v2/metrics",
              d.gated([d](HttpRequest&& r, Respond respond, const Epoch&) {
@@ -76,7 +79,8 @@ void add_machine_routes(Router& router, const RouteDeps& d) {
                  return;
                }
                respond(no_content());
-             }));
+             }),
+             d.small_body(ApiAuth::Need::kDeployment));
 
   upload_route(router, d, fleet::UploadKind::kQueryStats);
   upload_route(router, d, fleet::UploadKind::kActiveQueries);
@@ -98,7 +102,8 @@ void add_machine_routes(Router& router, const RouteDeps& d) {
                w->after_seq = (q->epoch.empty() || q->epoch == w->epoch) ? q->after_seq : 0;
                d.polls.answer(std::move(w), std::move(respond),
                               std::chrono::milliseconds(q->wait_ms));
-             }));
+             }),
+             d.needs(ApiAuth::Need::kDeployment));
 
   // POST /api/v2/commands/{id}/ack
   router.add_prefix(
@@ -133,16 +138,17 @@ void add_machine_routes(Router& router, const RouteDeps& d) {
         shown["id"] = outcome.command_id;
         shown["first"] = outcome.first;
         respond(json_ok(200, shown));
-      }));
+      }),
+      d.small_body(ApiAuth::Need::kDeployment));
 
-  // Anything else under /api/v2/: still gated (a follower answers 503), then 404.
+  // Anything else under /api/v2/: the token, then 404 (from the admission,
+  // before any body is read; the gated handler gives the same answer when
+  // called without the server).
   for (const char* method : {"GET", "POST", "PUT", "PATCH", "DELETE"}) {
-    router.add_prefix(method, "/api/v2/", "/api/v2/*",
-                      d.gated([](HttpRequest&& r, Respond respond, const Epoch&) {
-                        respond(json_error(404, "not_found",
-                                           "no such endpoint: " + r.method + " " +
-                                               r.path.substr(0, 200) + " (see docs/api.md)"));
-                      }));
+    router.add_prefix(
+        method, "/api/v2/", "/api/v2/*",
+        d.gated([](HttpRequest&& r, Respond respond, const Epoch&) { respond(no_endpoint(r)); }),
+        d.unknown_endpoint(ApiAuth::Need::kDeployment));
   }
 }
 

@@ -1,5 +1,6 @@
 #include "api/request_parsers.h"
 
+#include <algorithm>
 #include <cmath>
 #include <initializer_list>
 #include <limits>
@@ -226,6 +227,11 @@ std::optional<std::int64_t> parse_nonnegative(std::string_view text) {
 }
 
 }  // namespace
+
+std::size_t small_body_bytes(const Limits& limits) {
+  constexpr std::size_t kFixed = 32 * 1024;  // field names, numbers, args (16 KiB)
+  return std::min(limits.max_upload_bytes, kFixed + 3 * 6 * limits.max_string_bytes);
+}
 
 std::string node_id_problem(std::string_view id) {
   if (id.empty()) return "must not be empty";

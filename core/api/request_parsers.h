@@ -31,6 +31,13 @@ struct Limits {
   std::int64_t default_wait_ms = 25000;
 };
 
+// The largest body of a request that is not an upload (register, metrics,
+// ack, a web command): room for its fixed fields and a command's args, plus
+// three strings at their longest with every byte \u-escaped (6 bytes each);
+// never above max_upload_bytes. The server refuses a larger one (413)
+// before reading it.
+std::size_t small_body_bytes(const Limits& limits);
+
 struct ParseError {
   int status = 400;                  // 400 or 413
   std::string code = "bad_request";  // or "payload_too_large"

@@ -16,6 +16,12 @@ HttpResponse no_content() {
   return r;
 }
 
+HttpResponse no_endpoint(const HttpRequest& r) {
+  return json_error(
+      404, "not_found",
+      "no such endpoint: " + r.method + " " + r.path.substr(0, 200) + " (see docs/api.md)");
+}
+
 HttpResponse parse_error_response(const ParseError& e) {
   return json_error(e.status, e.code, e.message);
 }

@@ -19,6 +19,8 @@ namespace pgdc::api {
 std::string dump(const nlohmann::json& j);
 HttpResponse json_ok(int status, const nlohmann::json& j);
 HttpResponse no_content();  // 204
+// 404 "no such endpoint: <method> <path> (see docs/api.md)".
+HttpResponse no_endpoint(const HttpRequest& r);
 HttpResponse parse_error_response(const ParseError& e);
 // 404/409 naming the deployment and node, for every status but kOk/kCreated.
 HttpResponse fleet_error(fleet::FleetStatus status, std::string_view deployment,

@@ -27,11 +27,7 @@ std::optional<std::vector<std::string>> segments(std::string_view rest) {
   return out;
 }
 
-HttpResponse no_route(const HttpRequest& r) {
-  return json_error(
-      404, "not_found",
-      "no such endpoint: " + r.method + " " + r.path.substr(0, 200) + " (see docs/api.md)");
-}
+HttpResponse no_route(const HttpRequest& r) { return no_endpoint(r); }
 
 Json control_json(const RouteDeps& c, const Epoch& epoch) {
   const LeadershipSnapshot s = c.state.snapshot();
@@ -161,13 +157,15 @@ void add_web_routes(Router& router, const RouteDeps& c) {
              c.gated([c](HttpRequest&& r, Respond respond, const Epoch& epoch) {
                if (!c.auth.web_read(r, respond)) return;
                respond(json_ok(200, control_json(c, epoch)));
-             }));
+             }),
+             c.needs(ApiAuth::Need::kWebRead));
 
   router.add("GET", "/api/web/deployments", "/api/web/deployments",
              c.gated([c](HttpRequest&& r, Respond respond, const Epoch&) {
                if (!c.auth.web_read(r, respond)) return;
                respond(json_ok(200, deployments_json(c.store.deployments())));
-             }));
+             }),
+             c.needs(ApiAuth::Need::kWebRead));
 
   router.add("GET", "/api/web/commands/kinds", "/api/web/commands/kinds",
              c.gated([c](HttpRequest&& r, Respond respond, const Epoch&) {
@@ -177,7 +175,8 @@ void add_web_routes(Router& router, const RouteDeps& c) {
                  kinds.push_back({{"name", k->name}, {"description", k->description}});
                }
                respond(json_ok(200, Json{{"kinds", std::move(kinds)}}));
-             }));
+             }),
+             c.needs(ApiAuth::Need::kWebRead));
 
   constexpr std::string_view kDeployments = "/api/web/deployments/";
   router.add_prefix(
@@ -194,7 +193,8 @@ void add_web_routes(Router& router, const RouteDeps& c) {
           return;
         }
         get_deployment_item(c, r, respond, epoch, *seg);
-      }));
+      }),
+      c.needs(ApiAuth::Need::kWebRead));
 
   router.add_prefix(
       "POST", std::string(kDeployments), "/api/web/deployments/{dep}/commands",
@@ -206,12 +206,15 @@ void add_web_routes(Router& router, const RouteDeps& c) {
         }
         if (!c.auth.web_admin(r, respond)) return;
         issue_command(c, r, respond, epoch, (*seg)[0]);
-      }));
+      }),
+      c.small_body(ApiAuth::Need::kWebAdmin));
 
   for (const char* method : {"GET", "POST", "PUT", "PATCH", "DELETE"}) {
+    const bool read = std::string_view(method) == "GET";
     router.add_prefix(
         method, "/api/web/", "/api/web/*",
-        c.gated([](HttpRequest&& r, Respond respond, const Epoch&) { respond(no_route(r)); }));
+        c.gated([](HttpRequest&& r, Respond respond, const Epoch&) { respond(no_route(r)); }),
+        c.unknown_endpoint(read ? ApiAuth::Need::kWebRead : ApiAuth::Need::kWebAdmin));
   }
 }
 

@@ -46,7 +46,11 @@ struct LeaderConfig {
 
 struct HttpConfig {
   std::size_t max_header_bytes = 8 * 1024;
-  std::size_t max_body_bytes = 1024 * 1024;
+  // The largest body the server reads (routes have smaller limits of their
+  // own); matches api.telemetry.max_upload_bytes, the largest the APIs take.
+  std::size_t max_body_bytes = 256 * 1024;
+  // Open connections at most; more are closed at once (a warning, a metric).
+  std::size_t max_connections = 10000;
   std::chrono::milliseconds read_timeout{10000};  // per request, headers and body
   std::chrono::milliseconds idle_timeout{60000};  // keep-alive between requests
   std::chrono::milliseconds drain_timeout{5000};  // graceful shutdown bound

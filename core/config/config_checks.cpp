@@ -116,9 +116,25 @@ void check_api(const Reader& reader, ApiConfig& api, Problems& problems) {
 
 }  // namespace
 
+// Uploads bigger than the server reads are refused whatever their own limit.
+void check_body_limits(const Reader& reader, const Config& config, Problems& problems) {
+  const KeyState body = reader.state("http.max_body_bytes");
+  const KeyState upload = reader.state("api.telemetry.max_upload_bytes");
+  if ((body.given || upload.given) && body.valid && upload.valid &&
+      config.api.max_upload_bytes > config.http.max_body_bytes) {
+    problems.warning(
+        "api.telemetry.max_upload_bytes",
+        std::to_string(config.api.max_upload_bytes) + " exceeds http.max_body_bytes (" +
+            std::to_string(config.http.max_body_bytes) + "): the server refuses bodies over " +
+            std::to_string(config.http.max_body_bytes) +
+            " bytes first; raise http.max_body_bytes too");
+  }
+}
+
 void check_cross_key_rules(const Reader& reader, Config& config, Problems& problems) {
   check_timing(reader, config.leader, problems);
   check_api(reader, config.api, problems);
+  check_body_limits(reader, config, problems);
 }
 
 }  // namespace pgdc::config_detail

@@ -230,8 +230,21 @@ const KeySpec kKeys[] = {
      .phrase = Phrase::kBetween,
      .apply = [](Config& c, const Value& v) { c.http.max_body_bytes = as_size(v); },
      .type = "integer",
-     .default_text = "`1048576`",
-     .rule = "Largest request body. 1 to 67108864."},
+     .default_text = "`262144`",
+     .rule = "Largest request body the server reads (413 beyond); each route also has a limit "
+             "of its own (docs/api.md). 1 to 67108864."},
+    {.path = "http.max_connections",
+     .kind = Kind::kInteger,
+     .min = 1,
+     .max = 1000000,
+     .phrase = Phrase::kBetween,
+     .apply = [](Config& c, const Value& v) { c.http.max_connections = as_size(v); },
+     .type = "integer",
+     .default_text = "`10000`",
+     .rule = "Open connections at most (each PgDog node keeps about one). Beyond, a new "
+             "connection is closed at once, counted in "
+             "`pgdog_control_http_connections_refused_total` and logged (at most once a "
+             "minute). 1 to 1000000."},
     {.path = "http.read_timeout_ms",
      .kind = Kind::kInteger,
      .min = 1,

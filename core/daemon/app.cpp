@@ -14,6 +14,7 @@
 #include "api/leader_forwarder.h"
 #include "config/config.h"
 #include "daemon/failpoints.h"
+#include "daemon/fd_limit.h"
 #include "daemon/plugin_config.h"
 #include "daemon/shutdown.h"
 #include "dashboard/dashboard_routes.h"
@@ -91,6 +92,9 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
     return kExitUsage;
   }
   for (const auto& w : tokens.warnings) log::warn(kLog, w);
+  if (const std::string w = raise_fd_limit(config.http.max_connections); !w.empty()) {
+    log::warn(kLog, w);
+  }
 
   // 2. The coordination plugin: loaded, validated and created before anything
   // listens, so a broken plugin is a startup error, not a half-running daemon.
@@ -206,6 +210,9 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
     return kExitRuntime;
   }
   server.start(config.http.io_threads);
+  const Metrics::Collector connections = metrics.add_collector([&metrics, &server] {
+    metrics.record_http_connections(server.open_connections(), server.refused_connections());
+  });
   log::info(kLog, "listening on " + config.listen_host + ":" + std::to_string(server.port()));
 
   // 4. The election.

@@ -64,6 +64,7 @@ constexpr std::size_t kLingerMaxBytes = 1024 * 1024;
 constexpr std::chrono::milliseconds kLingerMax{1000};
 constexpr std::chrono::milliseconds kAcceptRetry{100};
 constexpr std::chrono::milliseconds kForceCloseWait{1000};
+constexpr std::chrono::seconds kRefusalLogEvery{60};
 constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 bool is_token_char(char c) {
@@ -127,11 +128,14 @@ struct ServerCore {
   const std::shared_ptr<Gate> gate = std::make_shared<Gate>();
   std::atomic<bool> draining{false};
   std::atomic<std::uint16_t> port{0};
+  std::atomic<std::uint64_t> refused{0};  // connections refused at max_connections
 
   mutable std::mutex mutex;    // guards the members below
   std::condition_variable cv;  // sessions changed
   std::unordered_map<std::uint64_t, std::shared_ptr<Session>> sessions;
   std::uint64_t next_id = 0;
+  std::uint64_t refused_unlogged = 0;  // refusals since the last log line
+  std::chrono::steady_clock::time_point last_refusal_log{};
   bool started = false;
   bool stopped = false;
 
@@ -264,7 +268,8 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto header_limit = std::min<std::size_t>(server_.config.max_header_bytes,
                                                     std::numeric_limits<std::uint32_t>::max());
     parser_->header_limit(static_cast<std::uint32_t>(header_limit));
-    parser_->body_limit(static_cast<std::uint64_t>(server_.config.max_body_bytes));
+    body_limit_ = server_.config.max_body_bytes;
+    parser_->body_limit(static_cast<std::uint64_t>(body_limit_));
     stream_.expires_at(deadline_);
     http::async_read_header(
         stream_, buffer_, *parser_,
@@ -310,11 +315,29 @@ class Session : public std::enable_shared_from_this<Session> {
         return;
       }
     }
+    // Admission, from the head alone: a refused request (no route, no token)
+    // is answered without reading its body, so it cannot make us buffer one.
+    head_request_ = head_of(req);
+    keep_alive_ = req.keep_alive();
+    Admitted admitted = server_.router.admit(head_request_);
+    route_ = std::move(admitted.route_name);
+    if (admitted.refusal) {
+      if (parser_->is_done()) {  // nothing more to read: the connection may go on
+        write_response(std::move(*admitted.refusal), false, false);
+      } else {
+        keep_alive_ = false;
+        write_response(std::move(*admitted.refusal), true, true);
+      }
+      return;
+    }
+    body_limit_ = std::min(server_.config.max_body_bytes,
+                           admitted.max_body_bytes.value_or(server_.config.max_body_bytes));
     const auto cl = parser_->content_length();
-    if (cl && *cl > server_.config.max_body_bytes) {  // the parser checks this too
+    if (cl && *cl > body_limit_) {  // the parser checks this too (chunked bodies)
       error_response(413, "payload_too_large", body_limit_message());
       return;
     }
+    parser_->body_limit(static_cast<std::uint64_t>(body_limit_));
     if (parser_->is_done()) {
       on_request();
       return;
@@ -354,7 +377,26 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   std::string body_limit_message() const {
-    return "request body larger than " + std::to_string(server_.config.max_body_bytes) + " bytes";
+    if (body_limit_ == 0) return route_ + " takes no request body";
+    return "request body larger than " + std::to_string(body_limit_) + " bytes, the limit of " +
+           (body_limit_ < server_.config.max_body_bytes ? route_ : "http.max_body_bytes");
+  }
+
+  // The request without its body: what admission sees.
+  HttpRequest head_of(const http::request<http::string_body>& req) const {
+    HttpRequest head;
+    head.method = method_;
+    head.target = std::string(req.target());
+    const auto q = head.target.find('?');
+    head.path = head.target.substr(0, q);
+    if (q != std::string::npos) head.query = head.target.substr(q + 1);
+    for (const auto& field : req) {
+      auto name = text::lower(sv(field.name_string()));
+      auto [it, inserted] = head.headers.emplace(std::move(name), std::string(field.value()));
+      if (!inserted) it->second += ", " + std::string(field.value());
+    }
+    head.remote = remote_;
+    return head;
   }
 
   void on_read_error(const beast::error_code& ec, bool in_header) {
@@ -391,19 +433,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_request() {
     auto& req = parser_->get();
-    HttpRequest request;
-    request.method = method_;
-    request.target = std::string(req.target());
-    const auto q = request.target.find('?');
-    request.path = request.target.substr(0, q);
-    if (q != std::string::npos) request.query = request.target.substr(q + 1);
-    for (const auto& field : req) {
-      auto name = text::lower(sv(field.name_string()));
-      auto [it, inserted] = request.headers.emplace(std::move(name), std::string(field.value()));
-      if (!inserted) it->second += ", " + std::string(field.value());
-    }
+    HttpRequest request = std::move(head_request_);
     request.body = std::move(req.body());
-    request.remote = remote_;
     keep_alive_ = req.keep_alive();
 
     state_ = State::kHandling;
@@ -534,6 +565,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool close_after_ = false;  // draining: close after the current response
   std::chrono::steady_clock::time_point deadline_;
   std::size_t lingered_ = 0;
+  HttpRequest head_request_;    // between on_header and on_request
+  std::size_t body_limit_ = 0;  // of the request being read
 
   // The request being served.
   std::uint64_t request_id_ = 0;
@@ -604,13 +637,32 @@ void ServerCore::on_accept(const beast::error_code& ec, tcp::socket socket) {
     return;
   }
   std::shared_ptr<Session> session;
+  std::string refusal_log;
   {
     std::lock_guard lock(mutex);
-    if (!stopped) {
+    if (!stopped && sessions.size() >= config.max_connections) {
+      // Closed at once: no buffer, no timer. Logged at most once a minute.
+      refused.fetch_add(1);
+      ++refused_unlogged;
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_refusal_log >= kRefusalLogEvery) {
+        refusal_log = "connection limit http.max_connections (" +
+                      std::to_string(config.max_connections) + ") reached: refused " +
+                      std::to_string(refused_unlogged) +
+                      " connection(s) since the last report, e.g. from " + endpoint_str(peer);
+        refused_unlogged = 0;
+        last_refusal_log = now;
+      }
+    } else if (!stopped) {
       const auto id = next_id++;
       session = std::make_shared<Session>(*this, id, std::move(socket), endpoint_str(peer));
       sessions.emplace(id, session);
     }
+  }
+  if (!refusal_log.empty()) log::warn(kLog, refusal_log);
+  if (!session && socket.is_open()) {
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
   }
   if (session) {
     auto executor = session->executor();
@@ -776,5 +828,7 @@ std::size_t HttpServer::open_connections() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->sessions.size();
 }
+
+std::uint64_t HttpServer::refused_connections() const { return impl_->refused.load(); }
 
 }  // namespace pgdc

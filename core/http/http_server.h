@@ -10,6 +10,11 @@
 //    connection; writing a response is bounded by read_timeout too;
 //  - headers over max_header_bytes: 431; a body over max_body_bytes: 413,
 //    decided from Content-Length before any body byte is read;
+//  - at most max_connections open connections: more are closed as soon as
+//    they are accepted (counted, logged at most once a minute);
+//  - admission (router.h): a request the router refuses from its head (no
+//    route, no token) is answered without reading its body; an admitted
+//    body is bounded by the route's limit and max_body_bytes;
 //  - malformed requests: 400; a Transfer-Encoding other than "chunked": 501;
 //    HTTP versions other than 1.0/1.1: 505. Each of these closes the
 //    connection.
@@ -75,6 +80,8 @@ class HttpServer {
   void stop();
 
   std::size_t open_connections() const;
+  // Connections closed at accept because max_connections were open.
+  std::uint64_t refused_connections() const;
 
  private:
   struct Impl;

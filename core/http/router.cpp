@@ -6,12 +6,24 @@
 
 namespace pgdc {
 
-void Router::add(std::string method, std::string path, std::string route_name, Handler h) {
-  exact_[std::move(path)][std::move(method)] = Route{std::move(route_name), std::move(h)};
+Router::Route Router::make_route(const std::string& method, std::string name, Handler h,
+                                 Admission admission) {
+  if (!admission.max_body_bytes && (method == "GET" || method == "HEAD")) {
+    admission.max_body_bytes = 0;
+  }
+  return Route{std::move(name), std::move(h), std::move(admission)};
 }
 
-void Router::add_prefix(std::string method, std::string prefix, std::string route_name, Handler h) {
-  prefixes_[std::move(prefix)][std::move(method)] = Route{std::move(route_name), std::move(h)};
+void Router::add(std::string method, std::string path, std::string route_name, Handler h,
+                 Admission admission) {
+  Route route = make_route(method, std::move(route_name), std::move(h), std::move(admission));
+  exact_[std::move(path)][std::move(method)] = std::move(route);
+}
+
+void Router::add_prefix(std::string method, std::string prefix, std::string route_name, Handler h,
+                        Admission admission) {
+  Route route = make_route(method, std::move(route_name), std::move(h), std::move(admission));
+  prefixes_[std::move(prefix)][std::move(method)] = std::move(route);
 }
 
 const Router::Methods* Router::find(const std::string& path) const {
@@ -36,31 +48,47 @@ const Router::Route* Router::pick(const Methods& methods, const std::string& met
   return nullptr;
 }
 
+HttpResponse Router::no_route(const HttpRequest& request, const Methods* methods) {
+  if (methods == nullptr) return json_error(404, "not_found", "no route for " + request.path);
+  std::string allow;
+  bool has_get = false;
+  bool has_head = false;
+  for (const auto& [method, r] : *methods) {
+    has_get = has_get || method == "GET";
+    has_head = has_head || method == "HEAD";
+    allow += (allow.empty() ? "" : ", ") + method;
+  }
+  if (has_get && !has_head) allow += ", HEAD";
+  auto response = json_error(
+      405, "method_not_allowed",
+      request.method + " is not allowed on " + request.path + " (allowed: " + allow + ")");
+  response.headers.emplace_back("Allow", allow);
+  return response;
+}
+
 void Router::dispatch(HttpRequest&& request, Respond respond) const {
   const Methods* methods = find(request.path);
-  if (methods == nullptr) {
-    respond(json_error(404, "not_found", "no route for " + request.path));
-    return;
-  }
-  const Route* route = pick(*methods, request.method);
+  const Route* route = methods != nullptr ? pick(*methods, request.method) : nullptr;
   if (route == nullptr) {
-    std::string allow;
-    bool has_get = false;
-    bool has_head = false;
-    for (const auto& [method, r] : *methods) {
-      has_get = has_get || method == "GET";
-      has_head = has_head || method == "HEAD";
-      allow += (allow.empty() ? "" : ", ") + method;
-    }
-    if (has_get && !has_head) allow += ", HEAD";
-    auto response = json_error(
-        405, "method_not_allowed",
-        request.method + " is not allowed on " + request.path + " (allowed: " + allow + ")");
-    response.headers.emplace_back("Allow", allow);
-    respond(std::move(response));
+    respond(no_route(request, methods));
     return;
   }
   route->handler(std::move(request), std::move(respond));
+}
+
+Admitted Router::admit(const HttpRequest& head) const {
+  Admitted out;
+  const Methods* methods = find(head.path);
+  const Route* route = methods != nullptr ? pick(*methods, head.method) : nullptr;
+  if (route == nullptr) {
+    out.route_name = "unmatched";
+    out.refusal = no_route(head, methods);
+    return out;
+  }
+  out.route_name = route->name;
+  out.max_body_bytes = route->admission.max_body_bytes;
+  if (route->admission.check) out.refusal = route->admission.check(head);
+  return out;
 }
 
 std::string Router::route_name(const HttpRequest& request) const {

@@ -5,6 +5,8 @@
 // api/fleet_metrics.h):
 //   http_requests_total{method,route,code}
 //   http_request_duration_seconds{route} histogram
+//   http_connections                gauge, open connections
+//   http_connections_refused_total  counter, closed at http.max_connections
 //   build_info{version}             gauge 1
 //
 // Plugin series are checked against the same rules `promtool check metrics`
@@ -301,6 +303,9 @@ struct Metrics::Impl {
 
   prometheus::Family<prometheus::Counter>* http_requests = nullptr;
   prometheus::Family<prometheus::Histogram>* http_duration = nullptr;
+  prometheus::Gauge* http_connections = nullptr;
+  prometheus::Counter* http_refused = nullptr;
+  std::uint64_t http_refused_seen = 0;  // guarded by mutex
 
   std::mutex collectors_mutex;  // guards collectors, next_collector; held while they run
   std::map<std::uint64_t, std::function<void()>> collectors;
@@ -328,7 +333,18 @@ struct Metrics::Impl {
         .Register(registry)
         .Add({{"version", PGDC_VERSION}})
         .Set(1);
-    core_names = {"pgdog_control_http_requests_total",
+    http_connections = &prometheus::BuildGauge()
+                            .Name("pgdog_control_http_connections")
+                            .Help("Open HTTP connections.")
+                            .Register(registry)
+                            .Add({});
+    http_refused = &prometheus::BuildCounter()
+                        .Name("pgdog_control_http_connections_refused_total")
+                        .Help("Connections closed at once because http.max_connections were open.")
+                        .Register(registry)
+                        .Add({});
+    core_names = {"pgdog_control_http_connections", "pgdog_control_http_connections_refused_total",
+                  "pgdog_control_http_requests_total",
                   "pgdog_control_http_request_duration_seconds", "pgdog_control_build_info"};
   }
 };
@@ -346,6 +362,15 @@ void Metrics::record_http(std::string_view method, std::string_view route, int s
       .Increment();
   impl_->http_duration->Add({{"route", route_label}}, kHttpBuckets)
       .Observe(std::max(0.0, latency.count()));
+}
+
+void Metrics::record_http_connections(std::size_t open, std::uint64_t refused_total) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->http_connections->Set(static_cast<double>(open));
+  if (refused_total > impl_->http_refused_seen) {
+    impl_->http_refused->Increment(static_cast<double>(refused_total - impl_->http_refused_seen));
+    impl_->http_refused_seen = refused_total;
+  }
 }
 
 std::int64_t Metrics::define(Kind kind, std::string_view name, std::string_view help,

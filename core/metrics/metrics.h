@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -33,6 +34,8 @@ class Metrics {
   // cardinality), never the raw target.
   void record_http(std::string_view method, std::string_view route, int status,
                    std::chrono::duration<double> latency);
+  // The server's connections now, and its running total of refused ones.
+  void record_http_connections(std::size_t open, std::uint64_t refused_total);
 
   // A series (name without the prefix). define() returns a handle >= 0, the
   // same one for the same (name, kind, labels), or -1 with `error` set when

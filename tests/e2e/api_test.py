@@ -7,7 +7,9 @@ daemon_test.py, whose Daemon helper this reuses).
 """
 import json
 import os
+import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -314,6 +316,129 @@ class Leadership(unittest.TestCase):
 
 
 
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def read_reply(sock, timeout=10.0):
+    """The raw bytes of one response (headers and JSON body), or what came."""
+    sock.settimeout(timeout)
+    reply = b""
+    try:
+        while not reply.endswith(b"}\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    except OSError:
+        pass
+    return reply
+
+
+def keepalive_get(sock, path):
+    """GET on an open keep-alive connection; the body, framed by Content-Length."""
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError("connection closed: " + data.decode(errors="replace"))
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = int(re.search(rb"(?im)^content-length: *(\d+)", head).group(1))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return body
+
+
+class HostileClients(unittest.TestCase):
+    """What a client without a token can make the daemon hold (issue 13)."""
+
+    def test_unauthenticated_bodies_are_never_buffered(self):
+        # Before: 150 token-less connections each sending a 1 MiB body grew
+        # the RSS by 141 MiB. Now the token is checked from the head and the
+        # body is never read.
+        d = Daemon(api_config().replace("max_body_bytes: 65536", "max_body_bytes: 1048576"))
+        socks = []
+        try:
+            d.wait_listening()
+            d.wait_status("/readyz", 200)
+            before = rss_kib(d.proc.pid)
+            body = b"x" * (1 << 20)
+            head = (b"POST /api/v2/metrics HTTP/1.1\r\nHost: x\r\n"
+                    b"Content-Type: application/json\r\nContent-Length: 1048576\r\n\r\n")
+            for _ in range(150):
+                s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+                s.sendall(head)
+                socks.append(s)
+
+            def push(s):
+                try:
+                    s.sendall(body)
+                except OSError:
+                    pass  # the server closed after its 401: expected
+
+            pushers = [threading.Thread(target=push, args=(s,)) for s in socks]
+            for t in pushers:
+                t.start()
+            replies = [read_reply(s) for s in socks]
+            for t in pushers:
+                t.join(30)
+            grown_mib = (rss_kib(d.proc.pid) - before) / 1024
+            print(f"150 token-less 1 MiB bodies: RSS grew {grown_mib:.1f} MiB", file=sys.stderr)
+            for r in replies:
+                self.assertTrue(r.startswith(b"HTTP/1.1 401 "), r[:200])
+            self.assertLess(grown_mib, 20, "the daemon buffered unauthenticated bodies")
+            self.assertEqual(call(d.port, "GET", "/healthz")[0], 200)
+        finally:
+            for s in socks:
+                s.close()
+            d.stop()
+            d.close()
+
+    def test_connections_beyond_the_cap_are_refused_counted_and_logged(self):
+        d = Daemon(api_config().replace("http:\n", "http:\n  max_connections: 5\n"))
+        held = []
+        try:
+            d.wait_listening()
+            d.wait_status("/readyz", 200)
+            held = [socket.create_connection(("127.0.0.1", d.port), timeout=5) for _ in range(4)]
+            # A fifth, kept alive, asks until all five are registered: the cap.
+            probe = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+            held.append(probe)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                if re.search(rb"(?m)^pgdog_control_http_connections 5$",
+                             keepalive_get(probe, "/metrics")):
+                    break
+                time.sleep(0.01)
+            extra = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+            extra.settimeout(5)
+            self.assertEqual(extra.recv(100), b"", "the sixth connection was not closed")
+            extra.close()
+            held.pop().close()
+            text = ""
+            while time.monotonic() < deadline:
+                try:
+                    _, _, text = call(d.port, "GET", "/metrics")
+                    if "refused_total 0" not in str(text):
+                        break
+                except OSError:
+                    pass  # the freed slot is not free yet
+                time.sleep(0.01)
+            self.assertRegex(str(text), r"(?m)^pgdog_control_http_connections_refused_total [1-9]")
+            self.assertIn("connection limit http.max_connections (5) reached", d.logs())
+        finally:
+            for s in held:
+                s.close()
+            d.stop()
+            d.close()
+
+
 def replica_config(options, extra_api="", identity=None):
     """api_config() on the scripted plugin, advertising its own loopback address."""
     text = scripted_config(options, interval=2).replace('listen: "127.0.0.1:@PORT@"\n', "")
@@ -353,11 +478,13 @@ class ForwardToLeader(unittest.TestCase):
             self.assertIn("via-follower", [n["id"] for n in nodes["nodes"]],
                           "the registration landed on the leader")
 
-            # The leader still decides authentication.
+            # Authentication comes first, on the replica that receives the
+            # request: one without a valid token is refused there, before its
+            # body is read, and never forwarded.
             s, h, b = call(follower.port, "POST", "/api/v2/register",
                            {"node_id": "x", "version": "1", "host": "h"}, "wrong-token-0123456789")
             self.assertEqual((s, b["error"]), (401, "unauthorized"))
-            self.assertEqual(h.get("X-PgDog-Control-Forwarded-By"), "follower-b")
+            self.assertIsNone(h.get("X-PgDog-Control-Forwarded-By"))
 
             # A long poll through the follower receives a command issued on the leader.
             got = {}

@@ -60,6 +60,7 @@ void expect_same(const Config& a, const Config& b) {
   EXPECT_EQ(a.leader.options_json, b.leader.options_json);
   EXPECT_EQ(a.http.max_header_bytes, b.http.max_header_bytes);
   EXPECT_EQ(a.http.max_body_bytes, b.http.max_body_bytes);
+  EXPECT_EQ(a.http.max_connections, b.http.max_connections);
   EXPECT_EQ(a.http.read_timeout, b.http.read_timeout);
   EXPECT_EQ(a.http.idle_timeout, b.http.idle_timeout);
   EXPECT_EQ(a.http.drain_timeout, b.http.drain_timeout);
@@ -236,6 +237,12 @@ std::vector<BadCase> bad_cases() {
       {"drain_timeout_negative",
        "http:\n  drain_timeout_ms: -1\n",
        {{"http.drain_timeout_ms", "-1 must not be negative"}}},
+      {"max_connections_zero",
+       "http:\n  max_connections: 0\n",
+       {{"http.max_connections", "0 must be between 1 and 1000000"}}},
+      {"max_connections_too_many",
+       "http:\n  max_connections: 1000001\n",
+       {{"http.max_connections", "1000001 must be between 1 and 1000000"}}},
       {"io_threads_zero",
        "http:\n  io_threads: 0\n",
        {{"http.io_threads", "0 must be between 1 and 64"}}},
@@ -550,7 +557,8 @@ TEST(GoodConfig, DefaultConfigIsTheDocumentedDefault) {
   EXPECT_EQ(c.leader.release_timeout, milliseconds(5000));
   EXPECT_EQ(c.leader.options_json, "{}");
   EXPECT_EQ(c.http.max_header_bytes, 8192u);
-  EXPECT_EQ(c.http.max_body_bytes, 1048576u);
+  EXPECT_EQ(c.http.max_body_bytes, 262144u);
+  EXPECT_EQ(c.http.max_connections, 10000u);
   EXPECT_EQ(c.http.read_timeout, milliseconds(10000));
   EXPECT_EQ(c.http.idle_timeout, milliseconds(60000));
   EXPECT_EQ(c.http.drain_timeout, milliseconds(5000));
@@ -579,6 +587,7 @@ leader:
 http:
   max_header_bytes: 16384
   max_body_bytes: 2048
+  max_connections: 500
   read_timeout_ms: 1500
   idle_timeout_ms: 30000
   drain_timeout_ms: 0
@@ -603,6 +612,7 @@ log:
   EXPECT_EQ(c.leader.options_json, R"({"qps":5})");
   EXPECT_EQ(c.http.max_header_bytes, 16384u);
   EXPECT_EQ(c.http.max_body_bytes, 2048u);
+  EXPECT_EQ(c.http.max_connections, 500u);
   EXPECT_EQ(c.http.read_timeout, milliseconds(1500));
   EXPECT_EQ(c.http.idle_timeout, milliseconds(30000));
   EXPECT_EQ(c.http.drain_timeout, milliseconds(0));
@@ -638,6 +648,18 @@ TEST(GoodConfig, ReleaseTimeoutLongerThanTheDurationIsAWarningNotAnError) {
             "20 exceeds leader.lease_duration_secs (15): the lease expires by itself before a "
             "release that slow would end; shutdown only waits longer");
   EXPECT_TRUE(parse_config("leader:\n  release_timeout_secs: 15\n", "test.yaml").warnings.empty());
+}
+
+TEST(GoodConfig, UploadsLargerThanTheServerReadsAreAWarning) {
+  const ConfigResult r = parse_config("http:\n  max_body_bytes: 100000\n", "test.yaml");
+  ASSERT_TRUE(r.config.has_value());
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_EQ(r.warnings[0].key, "api.telemetry.max_upload_bytes");
+  EXPECT_EQ(r.warnings[0].message,
+            "262144 exceeds http.max_body_bytes (100000): the server refuses bodies over 100000 "
+            "bytes first; raise http.max_body_bytes too");
+  EXPECT_TRUE(parse_config("http:\n  max_body_bytes: 262144\n", "test.yaml").warnings.empty());
+  EXPECT_TRUE(parse_config("", "test.yaml").warnings.empty());
 }
 
 TEST(GoodConfig, RenewDeadlineDefaultsToDurationMinusInterval) {

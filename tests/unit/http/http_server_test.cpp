@@ -487,6 +487,108 @@ TEST_F(HttpServerTest, InvalidStatusBecomes500) {
   EXPECT_EQ(r->status, 500);
 }
 
+// A route that refuses from the head: the body is never read, so a client
+// announcing 10 MB gets its 401 at once, without sending a byte of it.
+TEST_F(HttpServerTest, RefusedRequestsAreAnsweredBeforeTheirBody) {
+  Admission needs_key;
+  needs_key.check = [](const HttpRequest& head) -> std::optional<HttpResponse> {
+    if (head.headers.count("x-key") != 0) return std::nullopt;
+    return json_error(401, "unauthorized", "no key");
+  };
+  std::atomic<int> handled{0};
+  router_.add(
+      "POST", "/guarded", "/guarded",
+      [&handled](HttpRequest&&, Respond respond) {
+        ++handled;
+        respond(text(200, "in"));
+      },
+      needs_key);
+  config_.max_body_bytes = 64 * 1024 * 1024;
+  start();
+  TestConnection c(port());
+  ASSERT_TRUE(c.send("POST /guarded HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n"));
+  auto r = c.read_response(3s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(r->header("connection"), "close");
+  EXPECT_TRUE(c.wait_closed(3s));
+  EXPECT_EQ(handled.load(), 0);
+
+  // Without a body to skip, the connection goes on (keep-alive).
+  TestConnection k(port());
+  ASSERT_TRUE(k.send("POST /guarded HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"));
+  r = k.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  ASSERT_TRUE(
+      k.send("POST /guarded HTTP/1.1\r\nHost: x\r\nX-Key: 1\r\n"
+             "Content-Length: 2\r\n\r\nhi"));
+  r = k.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(handled.load(), 1);
+
+  // Unknown paths too: 404 without reading the body.
+  TestConnection u(port());
+  ASSERT_TRUE(u.send("POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n"));
+  r = u.read_response(3s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+}
+
+TEST_F(HttpServerTest, RoutesBoundTheirBodies) {
+  Admission small;
+  small.max_body_bytes = 10;
+  router_.add(
+      "POST", "/small", "/small",
+      [](HttpRequest&& r, Respond respond) { respond(text(200, r.body)); }, small);
+  start();
+  auto r = http_request(port(), "POST", "/small", "0123456789");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  r = http_request(port(), "POST", "/small", "0123456789A");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_NE(r->body.find("larger than 10 bytes, the limit of /small"), std::string::npos)
+      << r->body;
+  // Chunked: the limit holds while reading.
+  TestConnection c(port());
+  ASSERT_TRUE(
+      c.send("POST /small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "8\r\n01234567\r\n8\r\n89ABCDEF\r\n0\r\n\r\n"));
+  auto chunked = c.read_response();
+  ASSERT_TRUE(chunked);
+  EXPECT_EQ(chunked->status, 413);
+  // GET routes take no body.
+  r = http_request(port(), "GET", "/hello", "x");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_NE(r->body.find("/hello takes no request body"), std::string::npos) << r->body;
+}
+
+TEST_F(HttpServerTest, ConnectionsBeyondTheCapAreClosedAtOnce) {
+  config_.max_connections = 2;
+  start();
+  TestConnection a(port());
+  TestConnection b(port());
+  ASSERT_TRUE(wait_connections(2));
+  TestConnection refused(port());  // accepted by the kernel, closed by the server
+  EXPECT_TRUE(refused.wait_closed(3s));
+  EXPECT_EQ(server_->refused_connections(), 1u);
+  EXPECT_EQ(server_->open_connections(), 2u);
+  // The open ones are served; once one goes, a new one is too.
+  ASSERT_TRUE(a.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = a.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  b.close();
+  ASSERT_TRUE(wait_connections(1));
+  auto fresh = http_request(port(), "GET", "/hello");
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(fresh->status, 200);
+  EXPECT_EQ(server_->refused_connections(), 1u);
+}
+
 TEST_F(HttpServerTest, ReportsEachResponseToTheObserver) {
   start();
   ASSERT_TRUE(http_request(port(), "GET", "/hello"));

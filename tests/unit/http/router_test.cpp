@@ -111,5 +111,52 @@ TEST(Router, ReAddingReplaces) {
   EXPECT_EQ(run(router, req("GET", "/a")).body, "two");
 }
 
+// Admission: what the server asks before reading a body.
+TEST(RouterAdmission, UnmatchedRequestsAreRefusedWithTheirAnswer) {
+  Router router;
+  router.add("POST", "/x", "/x", tag("x"));
+  Admitted a = router.admit(req("POST", "/nope"));
+  EXPECT_EQ(a.route_name, "unmatched");
+  ASSERT_TRUE(a.refusal);
+  EXPECT_EQ(a.refusal->status, 404);
+  a = router.admit(req("PUT", "/x"));
+  ASSERT_TRUE(a.refusal);
+  EXPECT_EQ(a.refusal->status, 405);
+}
+
+TEST(RouterAdmission, ChecksSeeTheHeadAndLimitsComeWithTheRoute) {
+  Router router;
+  Admission needs_key;
+  needs_key.max_body_bytes = 100;
+  needs_key.check = [](const HttpRequest& head) -> std::optional<HttpResponse> {
+    if (head.headers.count("x-key") != 0) return std::nullopt;
+    HttpResponse r;
+    r.status = 401;
+    return r;
+  };
+  router.add("POST", "/upload", "/upload", tag("upload"), needs_key);
+  router.add("POST", "/open", "/open", tag("open"));
+  router.add("GET", "/read", "/read", tag("read"));
+
+  HttpRequest head = req("POST", "/upload");
+  Admitted a = router.admit(head);
+  EXPECT_EQ(a.route_name, "/upload");
+  ASSERT_TRUE(a.refusal);
+  EXPECT_EQ(a.refusal->status, 401);
+  head.headers["x-key"] = "k";
+  a = router.admit(head);
+  EXPECT_FALSE(a.refusal);
+  EXPECT_EQ(a.max_body_bytes, std::optional<std::size_t>(100));
+
+  a = router.admit(req("POST", "/open"));
+  EXPECT_FALSE(a.refusal);
+  EXPECT_FALSE(a.max_body_bytes);  // the server's limit alone
+  // GET (and HEAD through it) take no body unless the route says so.
+  EXPECT_EQ(router.admit(req("GET", "/read")).max_body_bytes, std::optional<std::size_t>(0));
+  EXPECT_EQ(router.admit(req("HEAD", "/read")).max_body_bytes, std::optional<std::size_t>(0));
+  // dispatch() runs the handler only: admission is the server's step.
+  EXPECT_EQ(run(router, req("POST", "/upload")).body, "upload");
+}
+
 }  // namespace
 }  // namespace pgdc

@@ -242,6 +242,21 @@ TEST(Metrics, HttpSeriesNormalizeMethod) {
             "2");
 }
 
+TEST(Metrics, HttpConnections) {
+  Metrics m;
+  m.record_http_connections(3, 0);
+  auto text = m.serialize();
+  EXPECT_EQ(sample(text, "pgdog_control_http_connections"), "3") << text;
+  EXPECT_EQ(sample(text, "pgdog_control_http_connections_refused_total"), "0");
+  m.record_http_connections(7, 5);
+  m.record_http_connections(6, 4);  // a stale total never lowers the counter
+  text = m.serialize();
+  EXPECT_EQ(sample(text, "pgdog_control_http_connections"), "6");
+  EXPECT_EQ(sample(text, "pgdog_control_http_connections_refused_total"), "5");
+  std::string error;
+  EXPECT_EQ(m.define(Kind::kGauge, "http_connections", "", "", {}, &error), -1);
+}
+
 TEST(Metrics, ConcurrentDefineAndRecord) {
   Metrics m;
   std::vector<std::thread> threads;
