@@ -74,8 +74,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   while (std::getline(in, line)) {
     const auto colon = line.find(':');
     if (colon == std::string::npos) continue;
-    auto [it, inserted] = head.headers.emplace(
-        text::lower(line.substr(0, colon)), std::string(text::trim(line.substr(colon + 1))));
+    auto [it, inserted] = head.headers.emplace(text::lower(line.substr(0, colon)),
+                                               std::string(text::trim(line.substr(colon + 1))));
     if (!inserted) it->second += ", " + std::string(text::trim(line.substr(colon + 1)));
   }
 
