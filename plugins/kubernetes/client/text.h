@@ -3,6 +3,7 @@
 // they live here and the rest of the plugin includes "client/text.h".
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,11 @@ inline std::string trim(std::string_view s) {
   if (begin == std::string_view::npos) return {};
   const auto end = s.find_last_not_of(kWhitespace);
   return std::string(s.substr(begin, end - begin + 1));
+}
+
+// A duration for a message, e.g. "5000 ms".
+inline std::string ms_text(std::chrono::milliseconds d) {
+  return std::to_string(d.count()) + " ms";
 }
 
 }  // namespace pgdc::kube
