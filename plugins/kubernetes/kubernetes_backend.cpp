@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "cluster_config.h"
-#include "counting_transport.h"
-#include "cpprest_transport.h"
+#include "client/cluster_config.h"
+#include "client/counting_transport.h"
+#include "client/cpprest_transport.h"
 #include "failpoints.h"
 
 namespace pgdc::kube {

@@ -19,7 +19,7 @@
 
 #include <pgdog_control/plugin.hpp>
 
-#include "api_transport.h"
+#include "client/api_transport.h"
 #include "election/elector.h"
 #include "election/lease_api.h"
 #include "events.h"
