@@ -35,11 +35,11 @@ std::string quoted(const std::string& path) { return "plugin \"" + path + "\""; 
 // reason (Boost replaces it by a generic error code). If something cleared
 // it, open the file again ourselves to get it: a failed dlopen keeps nothing.
 std::string load_error_text(const std::string& path) {
-  if (const char* text = dlerror(); text != nullptr) return host::one_line(text);
+  if (const char* text = dlerror(); text != nullptr) return sdk::host::one_line(text);
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* text = dlerror();
-    return text != nullptr ? host::one_line(text) : "dlopen failed without a reason";
+    return text != nullptr ? sdk::host::one_line(text) : "dlopen failed without a reason";
   }
   dlclose(handle);
   return "dlopen failed, then succeeded on a second attempt (was the file replaced?)";
@@ -144,7 +144,7 @@ LoadResult load_plugin(const std::string& requested_path) {
   }
 
   // 4. The descriptor and its function table.
-  std::string problem = host::check_descriptor(descriptor, who);
+  std::string problem = sdk::host::check_descriptor(descriptor, who);
   if (!problem.empty()) {
     result.error = std::move(problem);
     return result;

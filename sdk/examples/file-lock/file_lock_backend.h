@@ -35,7 +35,7 @@ struct Config {
   std::chrono::milliseconds poll{1000};  // lease_interval_ms, > 0
 };
 
-// Parses the host's config JSON; throws pgdc::ConfigError naming the key.
+// Parses the host's config JSON; throws pgdc::sdk::ConfigError naming the key.
 Config parse_config(std::string_view config_json);
 
 // The epoch file's content.
@@ -50,9 +50,9 @@ bool read_epoch_file(const std::string& path, EpochRecord* record);
 // Writes it atomically (temp file, fsync, rename); throws on failure.
 void write_epoch_file(const std::string& path, const EpochRecord& record);
 
-class FileLockBackend final : public pgdc::Backend {
+class FileLockBackend final : public pgdc::sdk::Backend {
  public:
-  FileLockBackend(pgdc::Host host, std::string_view config_json);
+  FileLockBackend(pgdc::sdk::Host host, std::string_view config_json);
   ~FileLockBackend() override;
 
   void start() override;
@@ -66,9 +66,9 @@ class FileLockBackend final : public pgdc::Backend {
   void report_follower(const EpochRecord& seen);
   bool lock_file_replaced() const;
 
-  pgdc::Host host_;
+  pgdc::sdk::Host host_;
   Config config_;
-  pgdc::Metric acquisitions_;
+  pgdc::sdk::Metric acquisitions_;
   int fd_ = -1;
   bool leading_ = false;   // poll thread only, then stop() after the join
   EpochRecord term_;       // the record written when this term began

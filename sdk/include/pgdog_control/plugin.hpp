@@ -1,12 +1,12 @@
 // C++ helpers for plugin authors. Header-only; depends only on the C ABI in
 // plugin.h and the standard library.
 //
-// A plugin is one class derived from pgdc::Backend, constructible from
-// (pgdc::Host, std::string_view config_json), and one macro:
+// A plugin is one class derived from pgdc::sdk::Backend, constructible from
+// (pgdc::sdk::Host, std::string_view config_json), and one macro:
 //
-//   class MyBackend final : public pgdc::Backend {
+//   class MyBackend final : public pgdc::sdk::Backend {
 //    public:
-//     MyBackend(pgdc::Host host, std::string_view config_json);
+//     MyBackend(pgdc::sdk::Host host, std::string_view config_json);
 //     void start() override;
 //     bool stop(bool release, std::int64_t deadline_ns) override;
 //   };
@@ -14,8 +14,8 @@
 //
 // The macro emits the exported entry point and no-throw trampolines: an
 // exception escaping the constructor, start() or stop() becomes an error
-// status with the exception's message. pgdc::ConfigError maps to
-// PGDC_ERR_CONFIG, pgdc::UnavailableError to PGDC_ERR_UNAVAILABLE, anything
+// status with the exception's message. pgdc::sdk::ConfigError maps to
+// PGDC_ERR_CONFIG, pgdc::sdk::UnavailableError to PGDC_ERR_UNAVAILABLE, anything
 // else to PGDC_ERR_INTERNAL.
 #ifndef PGDOG_CONTROL_PLUGIN_HPP
 #define PGDOG_CONTROL_PLUGIN_HPP
@@ -32,7 +32,7 @@
 #include <type_traits>
 #include <vector>
 
-namespace pgdc {
+namespace pgdc::sdk {
 
 enum class LogLevel : std::uint32_t {
   kDebug = PGDC_LOG_DEBUG,
@@ -189,10 +189,10 @@ inline Backend* as_backend(pgdc_instance* i) noexcept { return reinterpret_cast<
 template <typename T>
 struct Trampolines {
   static_assert(std::is_base_of_v<Backend, T>,
-                "PGDC_PLUGIN: the class must derive from pgdc::Backend");
-  static_assert(
-      std::is_constructible_v<T, Host, std::string_view>,
-      "PGDC_PLUGIN: the class needs a constructor T(pgdc::Host, std::string_view config_json)");
+                "PGDC_PLUGIN: the class must derive from pgdc::sdk::Backend");
+  static_assert(std::is_constructible_v<T, Host, std::string_view>,
+                "PGDC_PLUGIN: the class needs a constructor T(pgdc::sdk::Host, std::string_view "
+                "config_json)");
 
   static std::int32_t create(const pgdc_host* host, pgdc_str config, pgdc_instance** out,
                              pgdc_errbuf err) noexcept {
@@ -228,22 +228,23 @@ struct Trampolines {
 };
 
 }  // namespace detail
-}  // namespace pgdc
+}  // namespace pgdc::sdk
 
 #define PGDC_EXPORT extern "C" __attribute__((visibility("default")))
 
 // Emits the plugin's entry point for class CLASS. NAME: [a-z0-9-]+.
-#define PGDC_PLUGIN(CLASS, NAME, VERSION, DESCRIPTION)                                           \
-  PGDC_EXPORT const pgdc_plugin_descriptor* pgdog_control_plugin_v1(void) {                      \
-    static const pgdc_plugin_descriptor descriptor{PGDC_PLUGIN_MAGIC,                            \
-                                                   sizeof(pgdc_plugin_descriptor),               \
-                                                   PGDC_ABI_MAJOR,                               \
-                                                   PGDC_ABI_MINOR,                               \
-                                                   NAME,                                         \
-                                                   VERSION,                                      \
-                                                   DESCRIPTION,                                  \
-                                                   &::pgdc::detail::Trampolines<CLASS>::vtable}; \
-    return &descriptor;                                                                          \
+#define PGDC_PLUGIN(CLASS, NAME, VERSION, DESCRIPTION)                      \
+  PGDC_EXPORT const pgdc_plugin_descriptor* pgdog_control_plugin_v1(void) { \
+    static const pgdc_plugin_descriptor descriptor{                         \
+        PGDC_PLUGIN_MAGIC,                                                  \
+        sizeof(pgdc_plugin_descriptor),                                     \
+        PGDC_ABI_MAJOR,                                                     \
+        PGDC_ABI_MINOR,                                                     \
+        NAME,                                                               \
+        VERSION,                                                            \
+        DESCRIPTION,                                                        \
+        &::pgdc::sdk::detail::Trampolines<CLASS>::vtable};                  \
+    return &descriptor;                                                     \
   }
 
 #endif  // PGDOG_CONTROL_PLUGIN_HPP

@@ -9,14 +9,14 @@
 // The suite's factory (outside an anonymous namespace: its name shows in
 // ctest names, e.g. plugin.Conformance.ReleaseOnStop<NoopBackend>).
 struct NoopBackend {
-  static pgdc::testing::BackendUnderTest make() {
-    pgdc::testing::BackendUnderTest b;
+  static pgdc::sdk::testing::BackendUnderTest make() {
+    pgdc::sdk::testing::BackendUnderTest b;
     const pgdc::LoadResult r = pgdc::load_plugin(std::string(PGDC_TEST_PLUGIN_DIR) + "/noop.so");
     EXPECT_TRUE(r.plugin) << r.error;
     b.descriptor = r.plugin ? r.plugin->descriptor : nullptr;
-    pgdc::testing::HostConfig config;
+    pgdc::sdk::testing::HostConfig config;
     config.identity = "noop-replica";
-    b.config_json = pgdc::testing::host_config_json(config);
+    b.config_json = pgdc::sdk::testing::host_config_json(config);
     b.identity = config.identity;
     b.replicas_compete = false;  // noop: one replica only, epoch 1 forever
     b.observe_for = std::chrono::milliseconds(50);
@@ -25,6 +25,6 @@ struct NoopBackend {
   }
 };
 
-namespace pgdc::testing {
+namespace pgdc::sdk::testing {
 INSTANTIATE_TYPED_TEST_SUITE_P(Conformance, BackendConformance, ::NoopBackend);
-}  // namespace pgdc::testing
+}  // namespace pgdc::sdk::testing

@@ -19,8 +19,8 @@
 
 namespace {
 
-using pgdc::testing::HostConfig;
-using pgdc::testing::MockHost;
+using pgdc::sdk::testing::HostConfig;
+using pgdc::sdk::testing::MockHost;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::NiceMock;
@@ -28,7 +28,7 @@ using ::testing::NiceMock;
 const pgdc_plugin_descriptor* descriptor() {
   std::string error;
   static const pgdc_plugin_descriptor* d =
-      pgdc::testing::load_descriptor(EXAMPLE_PLUGIN_PATH, &error);
+      pgdc::sdk::testing::load_descriptor(EXAMPLE_PLUGIN_PATH, &error);
   EXPECT_NE(d, nullptr) << error;
   return d;
 }
@@ -52,18 +52,18 @@ std::string config_for(const std::string& identity, const std::string& lock_file
   HostConfig c;
   c.identity = identity;
   c.lease_interval_ms = 20;
-  c.options_json = "{\"lock_file\":" + pgdc::testing::json_quote(lock_file) + "}";
-  return pgdc::testing::host_config_json(c);
+  c.options_json = "{\"lock_file\":" + pgdc::sdk::testing::json_quote(lock_file) + "}";
+  return pgdc::sdk::testing::host_config_json(c);
 }
 
 // Runs one replica until it leads (or not), then stops it.
 struct Replica {
   std::unique_ptr<NiceMock<MockHost>> host = std::make_unique<NiceMock<MockHost>>();
-  std::unique_ptr<pgdc::host::Instance> instance;
+  std::unique_ptr<pgdc::sdk::host::Instance> instance;
 
   explicit Replica(const std::string& config) {
     std::string error;
-    instance = pgdc::host::Instance::create(descriptor(), host->c_host(), config, &error);
+    instance = pgdc::sdk::host::Instance::create(descriptor(), host->c_host(), config, &error);
     EXPECT_TRUE(instance) << error;
     if (instance) {
       EXPECT_TRUE(instance->start(&error)) << error;
@@ -79,8 +79,8 @@ struct Replica {
     EXPECT_TRUE(instance->stop(release, host->clock().now_ns() + 1'000'000'000, &error)) << error;
     host->mark_stopped();
   }
-  pgdc::testing::Observation leader() const {
-    pgdc::testing::Observation found;
+  pgdc::sdk::testing::Observation leader() const {
+    pgdc::sdk::testing::Observation found;
     for (const auto& o : host->observations()) {
       if (o.leader()) found = o;
     }
@@ -91,7 +91,7 @@ struct Replica {
 TEST(FileLock, EpochsContinueAcrossTermsAndRestartWithANewScope) {
   const std::string dir = fresh_dir();
   const std::string config = config_for("replica-a", dir + "/leader.lock");
-  std::vector<pgdc::testing::Observation> terms;
+  std::vector<pgdc::sdk::testing::Observation> terms;
   for (int i = 0; i < 3; ++i) {
     Replica r(config);
     ASSERT_TRUE(r.host->wait_for_leader(std::chrono::seconds(5)));
@@ -117,7 +117,9 @@ TEST(FileLock, FollowerSeesTheHolder) {
   ASSERT_TRUE(a.host->wait_for_leader(std::chrono::seconds(5)));
   Replica b(config_for("replica-b", lock_file));
   ASSERT_TRUE(b.host->wait_for_observation(
-      [](const pgdc::testing::Observation& o) { return !o.leader() && o.holder == "replica-a"; },
+      [](const pgdc::sdk::testing::Observation& o) {
+        return !o.leader() && o.holder == "replica-a";
+      },
       std::chrono::seconds(5)));
 }
 
@@ -127,14 +129,15 @@ TEST(FileLock, ReplacedLockFileEndsLeadership) {
   ASSERT_TRUE(a.host->wait_for_leader(std::chrono::seconds(5)));
   std::filesystem::remove(lock_file);
   ASSERT_TRUE(a.host->wait_for_observation(
-      [](const pgdc::testing::Observation& o) { return !o.leader(); }, std::chrono::seconds(5)));
+      [](const pgdc::sdk::testing::Observation& o) { return !o.leader(); },
+      std::chrono::seconds(5)));
   EXPECT_THAT(a.host->logs(), Contains(HasSubstr("lost leadership: the lock file was deleted")));
 }
 
 TEST(FileLock, UnopenableLockFileFailsStart) {
   NiceMock<MockHost> host;
   std::string error;
-  auto instance = pgdc::host::Instance::create(
+  auto instance = pgdc::sdk::host::Instance::create(
       descriptor(), host.c_host(), config_for("a", "/nonexistent-dir/leader.lock"), &error);
   ASSERT_TRUE(instance) << error;
   EXPECT_FALSE(instance->start(&error));
@@ -147,9 +150,9 @@ TEST(FileLock, UnopenableLockFileFailsStart) {
 
 // The conformance suite's factory: a fresh lock file per test.
 struct ExampleFileLock {
-  static pgdc::testing::BackendUnderTest make() {
+  static pgdc::sdk::testing::BackendUnderTest make() {
     const std::string lock_file = fresh_dir() + "/leader.lock";
-    pgdc::testing::BackendUnderTest b;
+    pgdc::sdk::testing::BackendUnderTest b;
     b.descriptor = descriptor();
     b.identity = "replica-a";
     b.config_json = config_for("replica-a", lock_file);
@@ -162,6 +165,6 @@ struct ExampleFileLock {
   }
 };
 
-namespace pgdc::testing {
+namespace pgdc::sdk::testing {
 INSTANTIATE_TYPED_TEST_SUITE_P(Conformance, BackendConformance, ::ExampleFileLock);
-}  // namespace pgdc::testing
+}  // namespace pgdc::sdk::testing

@@ -7,23 +7,23 @@
 //
 //   struct MyBackend {
 //     // Called once per test: a fresh environment (lock file, namespace...).
-//     static pgdc::testing::BackendUnderTest make() {
-//       pgdc::testing::BackendUnderTest b;
-//       b.descriptor = pgdc::testing::load_descriptor(MY_PLUGIN_PATH, nullptr);
-//       pgdc::testing::HostConfig c;
+//     static pgdc::sdk::testing::BackendUnderTest make() {
+//       pgdc::sdk::testing::BackendUnderTest b;
+//       b.descriptor = pgdc::sdk::testing::load_descriptor(MY_PLUGIN_PATH, nullptr);
+//       pgdc::sdk::testing::HostConfig c;
 //       c.options_json = R"({"endpoint":"..."})";
-//       b.config_json = pgdc::testing::host_config_json(c);
+//       b.config_json = pgdc::sdk::testing::host_config_json(c);
 //       b.identity = c.identity;
 //       c.identity = "conformance-b";
-//       b.second_config_json = pgdc::testing::host_config_json(c);
+//       b.second_config_json = pgdc::sdk::testing::host_config_json(c);
 //       return b;
 //     }
 //   };
-//   namespace pgdc::testing {
+//   namespace pgdc::sdk::testing {
 //   INSTANTIATE_TYPED_TEST_SUITE_P(Conformance, BackendConformance, ::MyBackend);
 //   }
 //
-// (The INSTANTIATE line must sit in namespace pgdc::testing, where the suite
+// (The INSTANTIATE line must sit in namespace pgdc::sdk::testing, where the suite
 // is. gtest names: Conformance/BackendConformance/0.ReleaseOnStop;
 // gtest_discover_tests names: Conformance.ReleaseOnStop<MyBackend>.)
 //
@@ -67,7 +67,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-namespace pgdc::testing {
+namespace pgdc::sdk::testing {
 
 // Quotes a string as a JSON string literal.
 inline std::string json_quote(std::string_view s) {
@@ -154,7 +154,7 @@ struct BackendUnderTest {
 };
 
 // The typed test suite. Traits: a type with
-//   static pgdc::testing::BackendUnderTest make();
+//   static pgdc::sdk::testing::BackendUnderTest make();
 template <typename Traits>
 class BackendConformance : public ::testing::Test {
  protected:
@@ -162,13 +162,13 @@ class BackendConformance : public ::testing::Test {
   struct Replica {
     std::unique_ptr<::testing::NiceMock<MockHost>> host =
         std::make_unique<::testing::NiceMock<MockHost>>();
-    std::unique_ptr<pgdc::host::Instance> instance;
+    std::unique_ptr<pgdc::sdk::host::Instance> instance;
   };
 
   void SetUp() override {
     backend_ = Traits::make();
     ASSERT_NE(backend_.descriptor, nullptr) << "the factory returned no descriptor";
-    const std::string problem = pgdc::host::check_descriptor(backend_.descriptor, "plugin");
+    const std::string problem = pgdc::sdk::host::check_descriptor(backend_.descriptor, "plugin");
     ASSERT_EQ(problem, "");
     ASSERT_FALSE(backend_.config_json.empty()) << "the factory returned no config";
   }
@@ -188,7 +188,7 @@ class BackendConformance : public ::testing::Test {
     Replica& r = *replicas_.back();
     std::string error;
     r.instance =
-        pgdc::host::Instance::create(backend_.descriptor, r.host->c_host(), config, &error);
+        pgdc::sdk::host::Instance::create(backend_.descriptor, r.host->c_host(), config, &error);
     EXPECT_NE(r.instance, nullptr) << error;
     return r;
   }
@@ -237,7 +237,7 @@ class BackendConformance : public ::testing::Test {
     std::uint64_t epoch = 0;
     for (const Observation& o : h.observations()) {
       SCOPED_TRACE(::testing::PrintToString(o));
-      EXPECT_GE(o.size, pgdc::host::kLeadershipMinSize) << "pgdc_leadership.size is not set";
+      EXPECT_GE(o.size, pgdc::sdk::host::kLeadershipMinSize) << "pgdc_leadership.size is not set";
       EXPECT_TRUE(o.role == PGDC_ROLE_LEADER || o.role == PGDC_ROLE_FOLLOWER) << "bad role";
       if (!o.leader()) continue;
       EXPECT_GT(o.epoch, 0u) << "a leader report needs an epoch > 0";
@@ -270,13 +270,13 @@ TYPED_TEST_P(BackendConformance, DescriptorIsValid) {
   EXPECT_EQ(d->magic, PGDC_PLUGIN_MAGIC);
   EXPECT_EQ(d->abi_major, PGDC_ABI_MAJOR);
   EXPECT_LE(d->abi_minor, PGDC_ABI_MINOR);
-  EXPECT_GE(d->size, pgdc::host::kDescriptorMinSize);
-  EXPECT_TRUE(pgdc::host::valid_plugin_name(d->name)) << d->name;
+  EXPECT_GE(d->size, pgdc::sdk::host::kDescriptorMinSize);
+  EXPECT_TRUE(pgdc::sdk::host::valid_plugin_name(d->name)) << d->name;
   ASSERT_NE(d->version, nullptr);
   EXPECT_STRNE(d->version, "");
   ASSERT_NE(d->description, nullptr);
   EXPECT_STRNE(d->description, "");
-  EXPECT_GE(d->vtable->size, pgdc::host::kVtableMinSize);
+  EXPECT_GE(d->vtable->size, pgdc::sdk::host::kVtableMinSize);
 }
 
 TYPED_TEST_P(BackendConformance, CreateStartStopDestroy) {
@@ -362,7 +362,7 @@ TYPED_TEST_P(BackendConformance, InvalidConfigIsRejected) {
     pgdc_instance* out = nullptr;
     const std::int32_t status = this->backend_.descriptor->vtable->create(
         host.c_host(), pgdc_str{config.data(), config.size()}, &out, pgdc_errbuf{buf, sizeof(buf)});
-    EXPECT_EQ(status, PGDC_ERR_CONFIG) << pgdc::host::status_text(status);
+    EXPECT_EQ(status, PGDC_ERR_CONFIG) << pgdc::sdk::host::status_text(status);
     EXPECT_STRNE(buf, "") << "create() failed without a message";
     if (status == PGDC_OK && out != nullptr) this->backend_.descriptor->vtable->destroy(out);
   }
@@ -432,6 +432,6 @@ REGISTER_TYPED_TEST_SUITE_P(BackendConformance, DescriptorIsValid, CreateStartSt
                             ReleaseOnStop, InvalidConfigIsRejected, ErrorMessageFitsTheBuffer,
                             OnlyOneReplicaLeads, ReleaseHandsOverWithHigherEpoch);
 
-}  // namespace pgdc::testing
+}  // namespace pgdc::sdk::testing
 
 #endif  // PGDOG_CONTROL_TESTING_CONFORMANCE_HPP

@@ -2,9 +2,9 @@
 // mock method, plus a controllable monotonic clock and a record of every
 // leadership report.
 //
-//   ::testing::NiceMock<pgdc::testing::MockHost> host;
-//   EXPECT_CALL(host, on_leadership(pgdc::testing::IsLeader("me")));
-//   auto instance = pgdc::host::Instance::create(descriptor, host.c_host(), config, &error);
+//   ::testing::NiceMock<pgdc::sdk::testing::MockHost> host;
+//   EXPECT_CALL(host, on_leadership(pgdc::sdk::testing::IsLeader("me")));
+//   auto instance = pgdc::sdk::host::Instance::create(descriptor, host.c_host(), config, &error);
 //
 // The C function pointers in c_host() forward to the mock methods (strings
 // copied first: what the plugin passes is only valid during the call).
@@ -31,7 +31,7 @@
 
 #include <gmock/gmock.h>
 
-namespace pgdc::testing {
+namespace pgdc::sdk::testing {
 
 // The host's monotonic clock, in nanoseconds. By default it follows the real
 // steady clock, starting at a large offset (1000 s) so code that assumes
@@ -276,6 +276,6 @@ class MockHost {
   std::vector<std::string> metric_keys_;
 };
 
-}  // namespace pgdc::testing
+}  // namespace pgdc::sdk::testing
 
 #endif  // PGDOG_CONTROL_TESTING_MOCK_HOST_HPP
