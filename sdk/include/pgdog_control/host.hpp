@@ -23,6 +23,10 @@
 #ifndef PGDOG_CONTROL_HOST_HPP
 #define PGDOG_CONTROL_HOST_HPP
 
+#if __cplusplus < 201703L
+#error "pgdog_control/host.hpp needs C++17 or newer"
+#endif
+
 #include <pgdog_control/plugin.h>
 
 #include <cstddef>

@@ -1,5 +1,7 @@
-// C++ helpers for plugin authors. Header-only; depends only on the C ABI in
-// plugin.h and the standard library.
+// C++ helpers for plugin authors. Header-only, C++17 or newer; depends only
+// on the C ABI in plugin.h and the standard library. Everything here is in
+// namespace pgdc::sdk (the daemon's own types live in pgdc, so both can be
+// used in one file).
 //
 // A plugin is one class derived from pgdc::sdk::Backend, constructible from
 // (pgdc::sdk::Host, std::string_view config_json), and one macro:
@@ -17,8 +19,18 @@
 // status with the exception's message. pgdc::sdk::ConfigError maps to
 // PGDC_ERR_CONFIG, pgdc::sdk::UnavailableError to PGDC_ERR_UNAVAILABLE, anything
 // else to PGDC_ERR_INTERNAL.
+//
+// The life cycle is plugin.h's ("Call order"): constructor = create(),
+// start(), stop(), destructor = destroy(). The destructor may run without
+// start() or stop() having run (`pgdog-control --check`, a failed start()).
+// config_json is the object described at pgdc_vtable.create; the SDK has no
+// JSON parser, read it with any JSON library (docs/plugins.md shows one).
 #ifndef PGDOG_CONTROL_PLUGIN_HPP
 #define PGDOG_CONTROL_PLUGIN_HPP
+
+#if __cplusplus < 201703L
+#error "pgdog_control/plugin.hpp needs C++17 or newer"
+#endif
 
 #include <pgdog_control/plugin.h>
 
@@ -92,8 +104,11 @@ class Metric {
   std::int64_t handle_ = -1;
 };
 
-// The host services, as a value type. Valid from construction of the backend
-// until its stop() returns; all members are thread-safe.
+// The host services, as a value type; all members are thread-safe. When they
+// may be called (plugin.h, "When the plugin may call the host"): in the
+// backend's constructor, on its thread, log(), now_ns() and the metric
+// functions; from start() until stop() returns, everything, from any thread;
+// never in the destructor or after stop() returns.
 class Host {
  public:
   explicit Host(const pgdc_host* host) noexcept : host_(host) {}
@@ -141,16 +156,23 @@ class Host {
   const pgdc_host* host_;
 };
 
-// What a plugin author implements. start() and stop() are called from one
-// host thread; see pgdc_vtable for their contracts.
+// What a plugin author implements. Constructor, start(), stop() and the
+// destructor are called from one host thread; see pgdc_vtable for their
+// contracts.
 class Backend {
  public:
+  // Frees; makes no host call. Runs after stop(), after a failed start(), or
+  // without either for an instance never started.
   virtual ~Backend() = default;
-  // Begin campaigning without blocking on I/O. Throw to fail.
+  // Begin campaigning without blocking on I/O. Throw to fail; a failed
+  // start() leaves no thread running (no stop() follows).
   virtual void start() = 0;
   // Stop by deadline_ns (host monotonic clock); release if asked and held.
-  // Return false when the release or the stop was not clean. After return,
-  // no host service may be called.
+  // Return true when stopped and, if release was asked, released or nothing
+  // was held (a follower returns true). Return false (after logging why)
+  // when a requested release did not happen or may not have: the host logs
+  // a warning and the leadership expires by itself. After return, no host
+  // service may be called, whatever the result.
   virtual bool stop(bool release, std::int64_t deadline_ns) = 0;
 };
 
@@ -230,7 +252,7 @@ struct Trampolines {
 }  // namespace detail
 }  // namespace pgdc::sdk
 
-#define PGDC_EXPORT extern "C" __attribute__((visibility("default")))
+#define PGDC_EXPORT extern "C" PGDC_VISIBLE
 
 // Emits the plugin's entry point for class CLASS. NAME: [a-z0-9-]+.
 #define PGDC_PLUGIN(CLASS, NAME, VERSION, DESCRIPTION)                      \

@@ -8,7 +8,8 @@
 //
 // The C function pointers in c_host() forward to the mock methods (strings
 // copied first: what the plugin passes is only valid during the call).
-// After mark_stopped() (call it when stop() returns), every host call is a
+// After mark_stopped() (call it when stop() returns, or when create()
+// returns for an instance that will never start), every host call is a
 // contract violation: it is counted, described in violations(), and not
 // forwarded. Callbacks arrive on the plugin's threads; the mock is
 // thread-safe, but set expectations before start().
