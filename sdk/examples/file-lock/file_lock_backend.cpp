@@ -41,6 +41,10 @@ Config parse_config(std::string_view config_json) {
     throw pgdc::sdk::ConfigError(std::string(kName) + ": identity must be a non-empty string");
   }
   c.identity = identity->get<std::string>();
+  if (const auto address = json.find("advertise_address");
+      address != json.end() && address->is_string()) {
+    c.advertise_address = address->get<std::string>();
+  }
   if (const auto interval = json.find("lease_interval_ms"); interval != json.end()) {
     if (!interval->is_number_integer() || interval->get<std::int64_t>() <= 0) {
       throw pgdc::sdk::ConfigError(std::string(kName) +
@@ -52,6 +56,12 @@ Config parse_config(std::string_view config_json) {
   if (options == json.end() || !options->is_object()) {
     throw pgdc::sdk::ConfigError(std::string(kName) +
                                  ": options must be an object with lock_file (leader.options)");
+  }
+  for (const auto& [key, value] : options->items()) {
+    if (key != "lock_file" && key != "epoch_file") {
+      throw pgdc::sdk::ConfigError(std::string(kName) + ": options." + key +
+                                   ": unknown option; known options: lock_file, epoch_file");
+    }
   }
   const auto lock_file = options->find("lock_file");
   if (lock_file == options->end() || !lock_file->is_string() ||
@@ -78,15 +88,15 @@ bool read_epoch_file(const std::string& path, EpochRecord* record) {
   std::istringstream fields(line);
   EpochRecord r;
   if (!(fields >> r.scope >> r.epoch) || r.scope.empty()) return false;
-  fields >> r.holder;  // optional
+  fields >> r.holder >> r.address;  // both optional
   *record = r;
   return true;
 }
 
 void write_epoch_file(const std::string& path, const EpochRecord& record) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const std::string text =
-      record.scope + " " + std::to_string(record.epoch) + " " + record.holder + "\n";
+  const std::string text = record.scope + " " + std::to_string(record.epoch) + " " + record.holder +
+                           " " + record.address + "\n";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw std::runtime_error(errno_text("cannot create " + tmp));
   const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
@@ -140,6 +150,7 @@ bool FileLockBackend::stop(bool release, std::int64_t /*deadline_ns*/) {
   try {
     EpochRecord r = term_;
     r.holder.clear();
+    r.address.clear();
     write_epoch_file(config_.epoch_file, r);
   } catch (const std::exception& e) {
     host_.log(pgdc::sdk::LogLevel::kWarn, std::string("release: ") + e.what());
@@ -190,12 +201,13 @@ bool FileLockBackend::try_acquire() {
   // 1. We hold the lock: take the next epoch of the current scope.
   EpochRecord r;
   if (!read_epoch_file(config_.epoch_file, &r)) {
-    r = EpochRecord{new_scope(), 0, ""};
+    r = EpochRecord{new_scope(), 0, "", ""};
     host_.log(pgdc::sdk::LogLevel::kInfo,
               "no epoch file " + config_.epoch_file + ": new scope " + r.scope);
   }
   r.epoch += 1;
   r.holder = config_.identity;
+  r.address = config_.advertise_address;
   // 2. Persist it before claiming the term, so a crash cannot reuse it.
   try {
     write_epoch_file(config_.epoch_file, r);
@@ -211,6 +223,7 @@ bool FileLockBackend::try_acquire() {
   pgdc::sdk::Leadership l;
   l.role = pgdc::sdk::Role::kLeader;
   l.holder = r.holder;
+  l.holder_address = config_.advertise_address;  // a leader reports its own
   l.epoch_scope = r.scope;
   l.epoch = r.epoch;
   l.valid_until_ns = PGDC_NEVER;  // held until we unlock or the process dies
@@ -233,14 +246,18 @@ void FileLockBackend::lose(const std::string& why) {
 }
 
 void FileLockBackend::report_follower(const EpochRecord& seen) {
-  if (reported_ && seen.holder == last_seen_.holder && seen.scope == last_seen_.scope) return;
+  if (reported_ && seen.holder == last_seen_.holder && seen.address == last_seen_.address &&
+      seen.scope == last_seen_.scope) {
+    return;
+  }
   reported_ = true;
   last_seen_ = seen;
   pgdc::sdk::Leadership l;
   l.role = pgdc::sdk::Role::kFollower;
   l.holder = seen.holder;
+  l.holder_address = seen.holder.empty() ? "" : seen.address;  // as the holder wrote it
   l.epoch_scope = seen.scope;
-  l.epoch = 0;
+  l.epoch = 0;  // a follower holds no term
   l.valid_until_ns = 0;
   host_.report(l);
 }

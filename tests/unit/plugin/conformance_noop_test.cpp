@@ -18,7 +18,11 @@ struct NoopBackend {
     config.identity = "noop-replica";
     b.config_json = pgdc::sdk::testing::host_config_json(config);
     b.identity = config.identity;
-    b.replicas_compete = false;  // noop: one replica only, epoch 1 forever
+    b.advertise_address = config.advertise_address;
+    // One replica only, epoch 1 forever: a second replica would lead too.
+    b.capabilities.exclusive = false;
+    b.capabilities.takeover_on_release = false;
+    b.capabilities.takeover_on_expiry = false;
     b.observe_for = std::chrono::milliseconds(50);
     b.invalid_configs = {"[]", R"({"identity":""})"};
     return b;

@@ -48,9 +48,13 @@ std::string fresh_dir() {
   return templ;
 }
 
+// Each identity serves at its own address, so reports can be told apart.
+std::string address_of(const std::string& identity) { return identity + ".example:8080"; }
+
 std::string config_for(const std::string& identity, const std::string& lock_file) {
   HostConfig c;
   c.identity = identity;
+  c.advertise_address = address_of(identity);
   c.lease_interval_ms = 20;
   c.options_json = "{\"lock_file\":" + pgdc::sdk::testing::json_quote(lock_file) + "}";
   return pgdc::sdk::testing::host_config_json(c);
@@ -118,7 +122,8 @@ TEST(FileLock, FollowerSeesTheHolder) {
   Replica b(config_for("replica-b", lock_file));
   ASSERT_TRUE(b.host->wait_for_observation(
       [](const pgdc::sdk::testing::Observation& o) {
-        return !o.leader() && o.holder == "replica-a";
+        return !o.leader() && o.holder == "replica-a" &&
+               o.holder_address == address_of("replica-a");
       },
       std::chrono::seconds(5)));
 }
@@ -155,12 +160,16 @@ struct ExampleFileLock {
     pgdc::sdk::testing::BackendUnderTest b;
     b.descriptor = descriptor();
     b.identity = "replica-a";
+    b.advertise_address = address_of("replica-a");
     b.config_json = config_for("replica-a", lock_file);
     b.second_config_json = config_for("replica-b", lock_file);
-    b.replicas_compete = true;
+    // An election: the defaults (exclusive, takeover on release and when the
+    // holder's process is gone), and the epoch file carries the address.
+    b.capabilities.follower_knows_holder_address = true;
     b.observe_for = std::chrono::milliseconds(150);
     b.invalid_configs = {R"({"identity":"a","options":{}})",
-                         R"({"identity":"","options":{"lock_file":"/tmp/x"}})"};
+                         R"({"identity":"","options":{"lock_file":"/tmp/x"}})",
+                         R"({"identity":"a","options":{"lock_file":"/tmp/x","lock_flie":"y"}})"};
     return b;
   }
 };
