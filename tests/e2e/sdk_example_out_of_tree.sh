@@ -5,10 +5,11 @@
 # What a third party does, with nothing from this tree but sdk/ and the
 # examples: configure the SDK on its own (cmake -S sdk: no Boost, no
 # yaml-cpp, no daemon), build its header checks, install it into a fresh
-# prefix; then configure sdk/examples/file-lock on its own against that
-# prefix (find_package(PgDogControlSdk 1 CONFIG)), build it with -Werror, run
-# its tests (the SDK conformance suite among them) and load the built plugin
-# through core/plugin (pgdc_load_plugin_check).
+# prefix; then configure each example on its own against that prefix
+# (find_package(PgDogControlSdk 1 CONFIG)), build it with -Werror, run its
+# tests (file-lock: the SDK conformance suite among them), load the built
+# plugin through core/plugin (pgdc_load_plugin_check), and install it into
+# a daemon prefix's default plugin_dir.
 # Leaves <work dir>/build/example-file-lock.so for the export check.
 set -eu
 source=$1 work=$2 check=$3 cmake=$4 ctest=$5 generator=$6 cxx=$7 cc=$8 build_type=$9
@@ -52,4 +53,14 @@ grep -q '^plugin ".*/example-file-lock.so": example-file-lock 1.0.0 (ABI 1\.[0-9
   "$work/load-check.txt"
 grep -q '^leadership: role=leader holder=e2e scope=[0-9a-f]* epoch=1$' "$work/load-check.txt"
 
+echo "== the C example (C11, plugin.h only): configure, build, load, install"
+"$cmake" -S "$source/sdk/examples/fixed-leader-c" -B "$work/build-c" -G "$generator" \
+  -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE="$build_type" \
+  -DCMAKE_PREFIX_PATH="$work/prefix" -DEXAMPLE_WERROR=ON
+"$cmake" --build "$work/build-c" -j1
+"$check" "$work/build-c/example-fixed-leader.so" \
+  '{"identity":"e2e","options":{"leader":"e2e"}}' | tee "$work/load-check-c.txt"
+grep -q '^leadership: role=leader holder=e2e scope=fixed:e2e epoch=1$' "$work/load-check-c.txt"
+"$cmake" --install "$work/build-c" --prefix "$work/daemon-prefix"
+test -f "$work/daemon-prefix/lib/pgdog-control/plugins/example-fixed-leader.so"
 echo "ok"
