@@ -7,12 +7,14 @@ BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_TSAN ?= build-tsan
 BUILD_FUZZ ?= build-fuzz
+BUILD_RELEASE ?= build-release
+BUILD_MINSIZE ?= build-minsize
 FUZZ_SECONDS ?= 20
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 CONFIG     ?=
 
-.PHONY: all setup build run test test-default test-asan test-tsan test-fuzz format format-check bench bench-kube bench-fleet bench-ha ha-soak soak-elector config-docs clean
+.PHONY: all setup build run test test-default test-asan test-tsan test-fuzz test-release format format-check bench bench-kube bench-fleet bench-ha ha-soak soak-elector config-docs clean
 
 all: build
 
@@ -50,6 +52,18 @@ test-tsan: setup
 	cmake --build $(BUILD_TSAN) -j $(JOBS) --target pgdc_unit_tests
 	cd $(BUILD_TSAN) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  ctest --output-on-failure -j $(JOBS) -L unit --timeout 600
+
+# What packagers build: Release (-O3) and MinSizeRel (-Os), every target
+# (daemon, plugins, tests) with warnings as errors (PGDC_WERROR=ON; it is off
+# by default for these build types, so a new compiler's warning cannot stop a
+# distribution's build), and the unit tests on the optimised code.
+test-release: setup
+	cmake -S . -B $(BUILD_RELEASE) -G Ninja -DCMAKE_BUILD_TYPE=Release -DPGDC_WERROR=ON $(CMAKE_ARGS)
+	cmake --build $(BUILD_RELEASE) -j $(JOBS)
+	cd $(BUILD_RELEASE) && ctest --output-on-failure -j $(JOBS) -L unit --timeout 600
+	cmake -S . -B $(BUILD_MINSIZE) -G Ninja -DCMAKE_BUILD_TYPE=MinSizeRel -DPGDC_WERROR=ON $(CMAKE_ARGS)
+	cmake --build $(BUILD_MINSIZE) -j $(JOBS)
+	cd $(BUILD_MINSIZE) && ctest --output-on-failure -j $(JOBS) -L unit --timeout 600
 
 # libFuzzer on the API request parsers (clang; its own build dir), each target
 # for FUZZ_SECONDS from its seed corpus in tests/fuzz/corpus/; fails on a finding.

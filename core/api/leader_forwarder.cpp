@@ -4,7 +4,8 @@
 //
 // A fresh connection per request: forwarding happens only in the short
 // window while the Service still routes to a follower, so a pool would mostly
-// hold connections to a leader that is about to change.
+// hold connections to a leader that is about to change. Each connection
+// carries the leader proof first (one extra round trip), then the request.
 #include "api/leader_forwarder.h"
 
 #include <algorithm>
@@ -24,7 +25,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
 
+#include "api/leader_proof.h"
 #include "http/json_errors.h"
 #include "log/logger.h"
 #include "text/text.h"
@@ -96,17 +99,21 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
  public:
   Exchange(asio::io_context& io, const LeaderForwarder::Options& options,
            std::atomic<std::size_t>& in_flight, std::unordered_set<Exchange*>& live,
-           std::string address, Respond respond)
+           std::string holder, std::string address, Respond respond)
       : options_(options),
         in_flight_(in_flight),
         live_(live),
         resolver_(io),
         stream_(io),
         deadline_(io),
+        holder_(std::move(holder)),
         address_(std::move(address)),
+        nonce_(api::new_nonce()),
         respond_(std::move(respond)) {
     parser_.body_limit(options_.max_body_bytes);
     parser_.header_limit(64 * 1024);
+    proof_parser_.body_limit(4096);
+    proof_parser_.header_limit(16 * 1024);
     live_.insert(this);
   }
 
@@ -172,6 +179,39 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     request_.set(http::field::connection, "close");
     request_.body() = std::move(in.body);
     request_.prepare_payload();
+
+    proof_request_.method(http::verb::get);
+    proof_request_.target(std::string(api::kLeaderProofPath) + "?nonce=" + nonce_);
+    proof_request_.version(11);
+    proof_request_.set(http::field::host, address_);
+    proof_request_.set(LeaderForwarder::kForwardedByHeader, options_.identity);
+    proof_request_.set(http::field::connection, "keep-alive");
+  }
+
+  // True when the peer's answer proves it is holder_ at address_ and holds
+  // the secret; otherwise `why` says what was wrong.
+  bool verified(std::string& why) {
+    auto& reply = proof_parser_.get();
+    if (reply.result_int() != 200) {
+      why = "it answered HTTP " + std::to_string(reply.result_int()) + " to the leader proof";
+      return false;
+    }
+    const auto j = nlohmann::json::parse(reply.body(), nullptr, false);
+    const auto field = [&](const char* name) {
+      const auto it = j.is_object() ? j.find(name) : j.end();
+      return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    const std::string identity = field("identity");
+    if (identity != holder_ || field("address") != address_) {
+      why = "its proof names another replica or address";
+      return false;
+    }
+    if (!api::proof_matches(api::ForwardSecret{options_.secret}, nonce_, identity, address_,
+                            field("proof"))) {
+      why = "its proof does not match the replicas' forward secret";
+      return false;
+    }
+    return true;
   }
 
   void on_resolve(const beast::error_code& ec, const tcp::resolver::results_type& results) {
@@ -179,13 +219,49 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     stream_.async_connect(
         results, [self = shared_from_this()](const beast::error_code& e, const tcp::endpoint&) {
           if (e) return self->fail(e, "connect");
-          http::async_write(
-              self->stream_, self->request_, [self](const beast::error_code& we, std::size_t) {
-                if (we) return self->fail(we, "send");
-                http::async_read(
-                    self->stream_, self->buffer_, self->parser_,
-                    [self](const beast::error_code& re, std::size_t) { self->on_read(re); });
-              });
+          http::async_write(self->stream_, self->proof_request_,
+                            [self](const beast::error_code& we, std::size_t) {
+                              if (we) return self->fail(we, "ask for the proof of");
+                              http::async_read(self->stream_, self->buffer_, self->proof_parser_,
+                                               [self](const beast::error_code& re, std::size_t) {
+                                                 self->on_proof(re);
+                                               });
+                            });
+        });
+  }
+
+  void on_proof(const beast::error_code& ec) {
+    if (ec) return fail(ec, "read the proof of");
+    if (proof_parser_.get().result_int() == 503) {  // a replica, not leading (yet)
+      deadline_.cancel();
+      HttpResponse r = json_error(503, "not_leader",
+                                  "this replica is not the leader, and the replica the leadership "
+                                  "record names (\"" +
+                                      holder_ + "\" at " + address_ + ") is not leading; retry");
+      r.headers.emplace_back("Retry-After", "1");
+      answer(std::move(r));
+      beast::error_code ignored;
+      stream_.socket().close(ignored);
+      return;
+    }
+    std::string why;
+    if (!verified(why)) {
+      deadline_.cancel();
+      answer(json_error(502, "leader_unverified",
+                        "the leader's address " + address_ + " (holder \"" + holder_ +
+                            "\") did not prove it is the leader: " + why +
+                            "; the request was not forwarded"));
+      log::warn(kLog, "not forwarding to " + address_ + " (named for holder \"" + holder_ +
+                          "\"): " + why + "; the leadership record may have been edited");
+      beast::error_code ignored;
+      stream_.socket().close(ignored);
+      return;
+    }
+    http::async_write(
+        stream_, request_, [self = shared_from_this()](const beast::error_code& we, std::size_t) {
+          if (we) return self->fail(we, "send");
+          http::async_read(self->stream_, self->buffer_, self->parser_,
+                           [self](const beast::error_code& re, std::size_t) { self->on_read(re); });
         });
   }
 
@@ -236,8 +312,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   tcp::resolver resolver_;
   beast::tcp_stream stream_;
   asio::steady_timer deadline_;
+  std::string holder_;
   std::string address_;
+  std::string nonce_;
   Respond respond_;
+  http::request<http::empty_body> proof_request_;
+  http::response_parser<http::string_body> proof_parser_;
   http::request<http::string_body> request_;
   beast::flat_buffer buffer_;
   http::response_parser<http::string_body> parser_;
@@ -277,7 +357,8 @@ bool LeaderForwarder::can_forward(const HttpRequest& request, const std::string&
          split_address(address).has_value();
 }
 
-void LeaderForwarder::forward(HttpRequest&& request, const std::string& address, Respond respond) {
+void LeaderForwarder::forward(HttpRequest&& request, const std::string& holder,
+                              const std::string& address, Respond respond) {
   const auto parts = split_address(address);
   if (!parts) {
     respond(json_error(502, "leader_unreachable",
@@ -296,18 +377,18 @@ void LeaderForwarder::forward(HttpRequest&& request, const std::string& address,
     return;
   }
   // Built on the forwarder's thread: the exchange's I/O objects belong to it.
-  asio::post(
-      impl_->io, [impl = impl_.get(), request = std::move(request), address, host = parts->first,
-                  port = parts->second, respond = std::move(respond)]() mutable {
-        if (impl->stopping) {  // shutdown() ran after this was queued
-          --impl->in_flight;
-          respond(json_error(503, "not_leader", "this replica is not the leader and is stopping"));
-          return;
-        }
-        auto exchange = std::make_shared<Exchange>(impl->io, impl->options, impl->in_flight,
-                                                   impl->live, address, std::move(respond));
-        exchange->start(std::move(request), std::move(host), std::move(port));
-      });
+  asio::post(impl_->io, [impl = impl_.get(), request = std::move(request), holder, address,
+                         host = parts->first, port = parts->second,
+                         respond = std::move(respond)]() mutable {
+    if (impl->stopping) {  // shutdown() ran after this was queued
+      --impl->in_flight;
+      respond(json_error(503, "not_leader", "this replica is not the leader and is stopping"));
+      return;
+    }
+    auto exchange = std::make_shared<Exchange>(impl->io, impl->options, impl->in_flight, impl->live,
+                                               holder, address, std::move(respond));
+    exchange->start(std::move(request), std::move(host), std::move(port));
+  });
 }
 
 void LeaderForwarder::shutdown() {

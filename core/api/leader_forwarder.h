@@ -11,6 +11,13 @@
 //    X-PgDog-Control-Forwarded-By, and a replica never forwards a request
 //    that has it (two followers that each believe the other leads answer 503
 //    instead of bouncing the request between them).
+//  - Only to a verified leader: on each connection the follower first asks
+//    for the peer's leader proof (api/leader_proof.h) and sends the request,
+//    with its Authorization header, only if the peer proves that it is the
+//    holder the leadership record names, at the address dialled, and holds
+//    the replicas' forward secret. Otherwise the client gets 502
+//    leader_unverified and the peer never sees the request. So an address
+//    planted in the leadership record receives no token.
 //  - The leader decides everything (authentication, leadership, epoch): the
 //    follower adds no authority of its own and passes Authorization through
 //    unchanged. Hop-by-hop headers are dropped both ways.
@@ -37,6 +44,7 @@ class LeaderForwarder {
  public:
   struct Options {
     std::string identity;                      // this replica, sent as Forwarded-By
+    std::string secret;                        // api.forward_secret_file's secret
     std::chrono::milliseconds timeout{35000};  // > the longest long poll
     std::size_t max_body_bytes = 8 * 1024 * 1024;
     std::size_t max_in_flight = 4096;
@@ -53,10 +61,12 @@ class LeaderForwarder {
   // `address` looks like host:port. The caller answers 503 otherwise.
   static bool can_forward(const HttpRequest& request, const std::string& address);
 
-  // Sends `request` to http://<address><target> and responds with the
-  // leader's answer (or a 502/503/504 JSON error). Call only when
-  // can_forward() said yes.
-  void forward(HttpRequest&& request, const std::string& address, Respond respond);
+  // Sends `request` to http://<address><target> once the peer there proved
+  // it is `holder` (the leader the record names), and responds with its
+  // answer (or a 502/503/504 JSON error). Call only when can_forward() said
+  // yes.
+  void forward(HttpRequest&& request, const std::string& holder, const std::string& address,
+               Respond respond);
 
   // Answers every forward in flight 503 not_leader and refuses new ones the
   // same way (shutdown: a forwarded long poll must not hold the HTTP drain).

@@ -99,6 +99,9 @@ struct ApiConfig {
   std::chrono::milliseconds max_wait{30000};
   std::chrono::milliseconds default_wait{25000};
   bool forward_to_leader = false;
+  // The secret the replicas share to prove which of them leads
+  // (api/leader_proof.h); needed with forward_to_leader.
+  std::string forward_secret_file;
 };
 
 struct LogConfig {

@@ -91,6 +91,14 @@ void check_timing(const Reader& reader, LeaderConfig& leader, Problems& problems
 }
 
 void check_api(const Reader& reader, ApiConfig& api, Problems& problems) {
+  const KeyState forward = reader.state("api.forward_to_leader");
+  if (forward.valid && api.forward_to_leader && api.forward_secret_file.empty() &&
+      reader.state("api.forward_secret_file").valid) {
+    problems.error(forward.mark, "api.forward_to_leader",
+                   "needs api.forward_secret_file (a secret shared by the replicas), so a "
+                   "follower forwards requests and their tokens only to a leader that proves "
+                   "it holds it, never to an address planted in the leadership record");
+  }
   const KeyState budget = reader.state("api.memory.max_bytes");
   const KeyState per_deployment = reader.state("api.memory.max_bytes_per_deployment");
   if (budget.valid && per_deployment.valid &&

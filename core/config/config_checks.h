@@ -15,6 +15,7 @@
 //     max_wait_secs down when not given);
 //   api.memory: max_bytes_per_deployment <= max_bytes (the default follows
 //     max_bytes down when not given);
+//   api.forward_to_leader needs api.forward_secret_file;
 //   api.telemetry.max_upload_bytes above http.max_body_bytes is a warning;
 //   api.web.read_access: open while listening beyond loopback is a warning.
 //

@@ -476,7 +476,15 @@ const KeySpec kKeys[] = {
      .type = "boolean",
      .default_text = "`false`",
      .rule = "A follower proxies `/api/` requests to the leader's advertised address instead of "
-             "answering 503."},
+             "answering 503, after the leader proved itself with `forward_secret_file`."},
+    {.path = "api.forward_secret_file",
+     .kind = Kind::kString,
+     .apply = [](Config& c, const Value& v) { c.api.forward_secret_file = v.text; },
+     .type = "string",
+     .default_text = "none",
+     .rule = "A file holding a secret of at least 32 visible characters, the same on every "
+             "replica; required with `forward_to_leader`, so a follower forwards requests (and "
+             "their tokens) only to a leader that proves it holds the secret."},
 };
 
 // The parent section of a path: "api.web.read_access" -> "api.web";

@@ -12,6 +12,7 @@
 #include "api/api_service.h"
 #include "api/fleet_metrics.h"
 #include "api/leader_forwarder.h"
+#include "api/leader_proof.h"
 #include "config/config.h"
 #include "daemon/failpoints.h"
 #include "daemon/fd_limit.h"
@@ -92,6 +93,17 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
     return kExitUsage;
   }
   for (const auto& w : tokens.warnings) log::warn(kLog, w);
+  // The replicas' shared secret for leader proofs (api/leader_proof.h).
+  std::optional<api::ForwardSecret> forward_secret;
+  if (!config.api.forward_secret_file.empty()) {
+    api::ForwardSecretLoad s = api::load_forward_secret(config.api.forward_secret_file);
+    if (!s.secret) {
+      std::cerr << "pgdog-control: " << s.error << "\n";
+      return kExitUsage;
+    }
+    if (!s.warning.empty()) log::warn(kLog, s.warning);
+    forward_secret = std::move(s.secret);
+  }
   if (const std::string w = raise_fd_limit(config.http.max_connections); !w.empty()) {
     log::warn(kLog, w);
   }
@@ -173,9 +185,10 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
   // the backend) instead of answering 503, when configured. Declared before
   // the server so it outlives every handler that may call it.
   std::unique_ptr<LeaderForwarder> forwarder;
-  if (config.api.forward_to_leader) {
+  if (config.api.forward_to_leader && forward_secret) {  // the config requires the secret
     LeaderForwarder::Options fo;
     fo.identity = lc.identity;
+    fo.secret = forward_secret->value;
     fo.timeout = config.api.max_wait + std::chrono::seconds(10);  // a forwarded long poll
     forwarder = std::make_unique<LeaderForwarder>(fo);
     api.set_forward([&state, fwd = forwarder.get(), self = config.advertise_address](
@@ -185,13 +198,17 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
           !LeaderForwarder::can_forward(request, s.holder_address)) {
         return false;  // the gate answers 503 not_leader
       }
-      fwd->forward(std::move(request), s.holder_address, std::move(respond));
+      fwd->forward(std::move(request), s.holder, s.holder_address, std::move(respond));
       return true;
     });
   }
   Router router;
   add_status_routes(router, state, metrics, leadership_metrics, status_info);
   api.add_routes(router);  // /api/v2/ and /api/web/, leader-gated
+  if (forward_secret) {
+    api::add_leader_proof_route(router, state, lc.identity, config.advertise_address,
+                                *forward_secret);
+  }
   api.start();
   log::info(kLog, "api: " + std::to_string(config.api.deployments.size()) + " deployment(s)" +
                       (config.api.deployments.empty()

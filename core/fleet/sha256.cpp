@@ -4,6 +4,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <stdexcept>
 
@@ -19,9 +20,22 @@ Sha256Digest sha256(std::string_view data) {
   return out;
 }
 
-std::string sha256_hex(std::string_view data) {
+std::string sha256_hex(std::string_view data) { return to_hex(sha256(data)); }
+
+Sha256Digest hmac_sha256(std::string_view key, std::string_view data) {
+  Sha256Digest out{};
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(),
+           &len) == nullptr ||
+      len != out.size()) {
+    throw std::runtime_error("HMAC-SHA-256 failed in libcrypto");
+  }
+  return out;
+}
+
+std::string to_hex(const Sha256Digest& d) {
   static constexpr char kHex[] = "0123456789abcdef";
-  const Sha256Digest d = sha256(data);
   std::string out;
   out.reserve(d.size() * 2);
   for (std::uint8_t b : d) {

@@ -1,7 +1,9 @@
-// SHA-256 (FIPS 180-4), computed by OpenSSL's libcrypto.
+// SHA-256 (FIPS 180-4) and HMAC-SHA-256 (RFC 2104), computed by OpenSSL's
+// libcrypto.
 //
-// Used to compare bearer tokens by digest in constant time and to name a token
-// in logs by a short fingerprint instead of its value.
+// Used to compare bearer tokens by digest in constant time, to name a token
+// in logs by a short fingerprint instead of its value, and to sign the
+// leader's proof of its address (api/leader_proof.h).
 #pragma once
 
 #include <array>
@@ -17,6 +19,9 @@ Sha256Digest sha256(std::string_view data);
 
 // Lower-case hex of the digest.
 std::string sha256_hex(std::string_view data);
+std::string to_hex(const Sha256Digest& digest);
+
+Sha256Digest hmac_sha256(std::string_view key, std::string_view data);
 
 // True when the digests are equal; time independent of where they differ.
 bool digest_equal(const Sha256Digest& a, const Sha256Digest& b);

@@ -559,8 +559,18 @@ class HostileClients(unittest.TestCase):
             d.close()
 
 
+def forward_secret_file():
+    """The replicas' shared secret for leader proofs (api.forward_secret_file)."""
+    path = write_config("forward.secret.tmp", "replicas-shared-forward-secret-0123456789\n")
+    os.chmod(path, 0o600)
+    os.replace(path, path[:-len(".tmp")])
+    return path[:-len(".tmp")]
+
+
 def replica_config(options, extra_api="", identity=None):
-    """api_config() on the scripted plugin, advertising its own loopback address."""
+    """api_config() on the scripted plugin, advertising its own loopback address;
+    every replica holds the forward secret."""
+    extra_api += f"  forward_secret_file: {forward_secret_file()}\n"
     text = scripted_config(options, interval=2).replace('listen: "127.0.0.1:@PORT@"\n', "")
     if identity:
         text = text.replace("  enabled: true\n", f"  enabled: true\n  identity: {identity}\n")
@@ -655,12 +665,71 @@ class ForwardToLeader(unittest.TestCase):
             b.wait_listening()
             s, h, body = call(a.port, "GET", "/api/web/deployments")
             self.assertEqual((s, body["error"]), (503, "not_leader"), body)
-            self.assertEqual(h.get("X-PgDog-Control-Forwarded-By"), "a", "answered by b, via a")
-            self.assertEqual(body["holder"], "a", "b believes a leads and did not forward again")
+            self.assertIn('"b" at 127.0.0.1:', body["message"], "b refused to prove it leads")
+            self.assertEqual(h.get("Retry-After"), "1")
+
         finally:
             b.close()
             if a:
                 a.close()
+
+    def test_a_planted_leader_address_never_receives_a_token(self):
+        # Anyone allowed to update the leadership record can name their own
+        # listener as the leader's address. Before: it received the request
+        # with "Authorization: Bearer <admin token>" and its reply reached the
+        # client. Now it gets a nonce, and the client a 502.
+        received = []
+        planted = socket.socket()
+        planted.bind(("127.0.0.1", 0))
+        planted.listen(8)
+        port = planted.getsockname()[1]
+
+        def serve():
+            while True:
+                try:
+                    conn, _ = planted.accept()
+                except OSError:
+                    return
+                conn.settimeout(5)
+                data = b""
+                try:
+                    while b"\r\n\r\n" not in data:
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+                    received.append(data)
+                    body = b'{"identity":"leader-a","address":"127.0.0.1:%d","proof":"00"}' % port
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+                    more = conn.recv(65536)  # a forwarded request would arrive here
+                    if more:
+                        received.append(more)
+                except OSError:
+                    pass
+                conn.close()
+
+        server = threading.Thread(target=serve, daemon=True)
+        server.start()
+        follower = Daemon(replica_config({"lead": False, "follow_holder": "leader-a",
+                                          "follow_address": f"127.0.0.1:{port}"},
+                                         "  forward_to_leader: true\n", identity="follower-b"))
+        try:
+            follower.wait_listening()
+            s, _, b = call(follower.port, "POST", "/api/web/deployments/prod/commands",
+                           {"name": "reload_schema"}, ADMIN)
+            self.assertEqual((s, b["error"]), (502, "leader_unverified"), b)
+            self.assertIn("does not match the replicas' forward secret", b["message"])
+            self.assertTrue(received, "the follower asked the planted address for a proof")
+            everything = b"".join(received)
+            self.assertNotIn(ADMIN.encode(), everything)
+            self.assertNotIn(b"authorization", everything.lower())
+            self.assertTrue(everything.startswith(b"GET /api/internal/leader-proof?nonce="),
+                            everything[:200])
+            self.assertIn("not forwarding to 127.0.0.1:", follower.logs())
+        finally:
+            planted.close()
+            follower.close()
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 import daemon_test as d  # noqa: E402
 import lease_daemon_test as k  # noqa: E402
-from api_test import call, wait_parked  # noqa: E402
+from api_test import call, forward_secret_file, wait_parked  # noqa: E402
 
 TOKEN = "kube-prod-token-0123456789abcdef"
 ADMIN = "kube-admin-token-0123456789abcdef"
@@ -37,7 +37,8 @@ def api_config(lease, user, forward):
         "  web:\n"
         "    read_access: open\n"  # serving() reads without a token
         f"    admin_tokens: [{ADMIN}]\n"
-        f"  forward_to_leader: {'true' if forward else 'false'}\n")
+        f"  forward_to_leader: {'true' if forward else 'false'}\n"
+        f"  forward_secret_file: {forward_secret_file()}\n")
 
 
 def serving(dm):

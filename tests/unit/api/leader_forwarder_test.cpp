@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <mutex>
@@ -12,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/leader_proof.h"
 #include "http/http_server.h"
 #include "http/json_errors.h"
 #include "http/router.h"
@@ -22,11 +24,25 @@ namespace {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
+constexpr const char* kSecret = "the-replicas-shared-secret-0123456789";
+
 // A leader that echoes what it received, and can hold a request unanswered.
+// It proves itself as "leader-1" at its own address with `secret` (or, as a
+// planted listener, with a wrong one) and counts the other requests it got.
 class FakeLeader {
  public:
-  FakeLeader() {
+  explicit FakeLeader(std::string secret = kSecret) : secret_{std::move(secret)} {
+    router_.add("GET", std::string(api::kLeaderProofPath), "proof",
+                [this](HttpRequest&& r, Respond respond) {
+                  const std::string nonce = r.query.substr(r.query.find('=') + 1);
+                  respond(json_body(
+                      200, json{{"identity", "leader-1"},
+                                {"address", address()},
+                                {"proof", api::leader_proof(secret_, nonce, "leader-1", address())}}
+                               .dump()));
+                });
     router_.add_prefix("GET", "/api/", "/api/", [this](HttpRequest&& r, Respond respond) {
+      ++requests_;
       if (r.path == "/api/hang") {
         std::lock_guard lock(mutex_);
         held_ = std::move(respond);  // answered never (or at teardown)
@@ -39,7 +55,8 @@ class FakeLeader {
       out.headers.emplace_back("Retry-After", "3");
       respond(std::move(out));
     });
-    router_.add_prefix("POST", "/api/", "/api/", [](HttpRequest&& r, Respond respond) {
+    router_.add_prefix("POST", "/api/", "/api/", [this](HttpRequest&& r, Respond respond) {
+      ++requests_;
       respond(json_body(201, json{{"method", r.method}, {"body", r.body}}.dump()));
     });
     server_.listen("127.0.0.1", 0);
@@ -50,8 +67,11 @@ class FakeLeader {
     held_.reset();
   }
   std::string address() const { return "127.0.0.1:" + std::to_string(server_.port()); }
+  int requests() const { return requests_.load(); }
 
  private:
+  api::ForwardSecret secret_;
+  std::atomic<int> requests_{0};
   Router router_;
   HttpConfig config_;
   HttpServer server_{config_, router_};
@@ -68,10 +88,12 @@ HttpRequest request(std::string method, std::string target) {
   return r;
 }
 
-HttpResponse forward_and_wait(LeaderForwarder& f, HttpRequest r, const std::string& address) {
+HttpResponse forward_and_wait(LeaderForwarder& f, HttpRequest r, const std::string& address,
+                              const std::string& holder = "leader-1") {
   std::promise<HttpResponse> done;
   auto future = done.get_future();
-  f.forward(std::move(r), address, [&done](HttpResponse out) { done.set_value(std::move(out)); });
+  f.forward(std::move(r), holder, address,
+            [&done](HttpResponse out) { done.set_value(std::move(out)); });
   EXPECT_EQ(future.wait_for(20s), std::future_status::ready) << "no answer";
   return future.get();
 }
@@ -85,7 +107,7 @@ std::string header(const HttpResponse& r, const std::string& name) {
 
 TEST(LeaderForwarder, PassesTheRequestAndTheLeadersAnswerThrough) {
   FakeLeader leader;
-  LeaderForwarder f({"follower-1"});
+  LeaderForwarder f({"follower-1", kSecret});
   HttpRequest r = request("GET", "/api/web/control?x=1");
   r.headers = {{"authorization", "Bearer secret-token"},
                {"accept", "application/json"},
@@ -111,9 +133,36 @@ TEST(LeaderForwarder, PassesTheRequestAndTheLeadersAnswerThrough) {
   EXPECT_EQ(f.in_flight(), 0u);
 }
 
+TEST(LeaderForwarder, APlantedAddressNeverReceivesTheRequestOrItsToken) {
+  // Anyone allowed to edit the leadership record can name their own
+  // listener as the leader's address; it cannot prove it holds the secret.
+  FakeLeader planted("a-guess-at-the-secret-0123456789abcdef");
+  LeaderForwarder f({"follower-1", kSecret});
+  HttpRequest r = request("GET", "/api/web/control");
+  r.headers = {{"authorization", "Bearer admin-token-0123456789"}};
+  HttpResponse out = forward_and_wait(f, r, planted.address());
+  EXPECT_EQ(out.status, 502);
+  EXPECT_EQ(json::parse(out.body)["error"], "leader_unverified") << out.body;
+  EXPECT_NE(out.body.find("did not prove it is the leader"), std::string::npos) << out.body;
+  EXPECT_EQ(planted.requests(), 0) << "the request (and its token) never left the follower";
+
+  // The real leader, but the record names another holder at its address.
+  FakeLeader leader;
+  out = forward_and_wait(f, r, leader.address(), "someone-else");
+  EXPECT_EQ(out.status, 502) << out.body;
+  EXPECT_EQ(leader.requests(), 0);
+  // A follower with another secret cannot verify the real leader either.
+  LeaderForwarder wrong({"follower-2", "not-the-replicas-secret-0123456789"});
+  EXPECT_EQ(forward_and_wait(wrong, r, leader.address()).status, 502);
+  EXPECT_EQ(leader.requests(), 0);
+  // With the secret and the right holder: forwarded.
+  EXPECT_EQ(forward_and_wait(f, r, leader.address()).status, 207);
+  EXPECT_EQ(leader.requests(), 1);
+}
+
 TEST(LeaderForwarder, ForwardsBodies) {
   FakeLeader leader;
-  LeaderForwarder f({"follower-1"});
+  LeaderForwarder f({"follower-1", kSecret});
   HttpRequest r = request("POST", "/api/v2/metrics");
   r.headers = {{"content-type", "application/json"}};
   r.body = R"({"node_id":"n1","qps":12.5})";
@@ -141,7 +190,7 @@ TEST(LeaderForwarder, UnreachableLeaderIs502WithTheAddress) {
     FakeLeader gone;
     dead = gone.address();
   }  // its port is closed now
-  LeaderForwarder f({"follower-1"});
+  LeaderForwarder f({"follower-1", kSecret});
   const HttpResponse out = forward_and_wait(f, request("GET", "/api/web/control"), dead);
   EXPECT_EQ(out.status, 502);
   const json body = json::parse(out.body);
@@ -151,7 +200,7 @@ TEST(LeaderForwarder, UnreachableLeaderIs502WithTheAddress) {
 
 TEST(LeaderForwarder, SilentLeaderIs504AtTheTimeout) {
   FakeLeader leader;
-  LeaderForwarder::Options o{"follower-1"};
+  LeaderForwarder::Options o{"follower-1", kSecret};
   o.timeout = 300ms;
   LeaderForwarder f(o);
   const HttpResponse out = forward_and_wait(f, request("GET", "/api/hang"), leader.address());
@@ -162,11 +211,11 @@ TEST(LeaderForwarder, SilentLeaderIs504AtTheTimeout) {
 TEST(LeaderForwarder, TooManyInFlightIs503) {
   FakeLeader leader;
   std::promise<HttpResponse> first;  // outlives the forwarder, which answers it at destruction
-  LeaderForwarder::Options o{"follower-1"};
+  LeaderForwarder::Options o{"follower-1", kSecret};
   o.max_in_flight = 1;
   o.timeout = 5s;
   LeaderForwarder f(o);
-  f.forward(request("GET", "/api/hang"), leader.address(),
+  f.forward(request("GET", "/api/hang"), "leader-1", leader.address(),
             [&first](HttpResponse r) { first.set_value(std::move(r)); });
   const HttpResponse second = forward_and_wait(f, request("GET", "/api/x"), leader.address());
   EXPECT_EQ(second.status, 503);
@@ -176,8 +225,8 @@ TEST(LeaderForwarder, ShutdownAnswersWhatIsInFlightAndRefusesNewForwards) {
   FakeLeader leader;
   std::promise<HttpResponse> held;
   auto held_future = held.get_future();
-  LeaderForwarder f({"follower-1"});
-  f.forward(request("GET", "/api/hang"), leader.address(),
+  LeaderForwarder f({"follower-1", kSecret});
+  f.forward(request("GET", "/api/hang"), "leader-1", leader.address(),
             [&held](HttpResponse r) { held.set_value(std::move(r)); });
   f.shutdown();
   ASSERT_EQ(held_future.wait_for(5s), std::future_status::ready);
@@ -191,8 +240,8 @@ TEST(LeaderForwarder, DestroyingTheForwarderAnswersWhatIsInFlight) {
   std::promise<HttpResponse> done;
   auto future = done.get_future();
   {
-    LeaderForwarder f({"follower-1"});
-    f.forward(request("GET", "/api/hang"), leader.address(),
+    LeaderForwarder f({"follower-1", kSecret});
+    f.forward(request("GET", "/api/hang"), "leader-1", leader.address(),
               [&done](HttpResponse r) { done.set_value(std::move(r)); });
     std::this_thread::sleep_for(100ms);  // let it reach the leader (not required for safety)
   }

@@ -69,6 +69,7 @@ api:
     max_wait_secs: 20
     default_wait_secs: 15
   forward_to_leader: true
+  forward_secret_file: /s
 )")
                           .api;
   ASSERT_EQ(a.deployments.size(), 2u);
@@ -90,6 +91,17 @@ api:
   EXPECT_EQ(a.max_wait, milliseconds(20000));
   EXPECT_EQ(a.default_wait, milliseconds(15000));
   EXPECT_TRUE(a.forward_to_leader);
+  EXPECT_EQ(a.forward_secret_file, "/s");
+}
+
+TEST(ApiConfig, ForwardingNeedsTheReplicasSecret) {
+  EXPECT_THAT(errors_of("api:\n  forward_to_leader: true\n"),
+              ::testing::ElementsAre(std::make_pair(
+                  std::string("api.forward_to_leader"),
+                  std::string("needs api.forward_secret_file (a secret shared by the replicas), "
+                              "so a follower forwards requests and their tokens only to a leader "
+                              "that proves it holds it, never to an address planted in the "
+                              "leadership record"))));
 }
 
 TEST(ApiConfig, BadValuesAreReportedWithKeyAndRuleButNoToken) {

@@ -833,6 +833,25 @@ TEST_F(ElectorTest, LeaderPublishesItsAddressOnTheLeaseAndReportsIt) {
       << "a released Lease names no address";
 }
 
+TEST_F(ElectorTest, TheLeaderNeverRepublishesAnAddressItDidNotWrite) {
+  // Someone with update rights plants their listener as the leader's address
+  // (the write also makes the leader's next renewal conflict): the leader's
+  // next write names its own address again, from its configuration.
+  server.put_released();
+  auto a = make();
+  a->elector.set_advertise_address("10.0.0.7:8080");
+  a->step();
+  ASSERT_TRUE(a->elector.leading());
+  const auto planted = json{{"holder", "pod-a_1"}, {"address", "203.0.113.9:8080"}}.dump();
+  server.modify([&](json& o) { o["metadata"]["annotations"][kLeaderAddressAnnotation] = planted; });
+  a->run_until(a->at(12s));  // several renewals, the first one conflicting
+  ASSERT_TRUE(a->elector.leading());
+  const json annotation = json::parse(
+      (*server.lease())["metadata"]["annotations"][kLeaderAddressAnnotation].get<std::string>());
+  EXPECT_EQ(annotation, (json{{"holder", "pod-a_1"}, {"address", "10.0.0.7:8080"}}));
+  EXPECT_EQ(a->last_report().holder_address, "10.0.0.7:8080");
+}
+
 TEST_F(ElectorTest, AddressOfAPreviousHolderIsNotBelieved) {
   // client-go keeps annotations it does not know: the address names the old holder.
   server.put_lease(held_by("peer_1"),
