@@ -34,6 +34,16 @@ FleetMetrics::FleetMetrics(Metrics& metrics, const std::vector<std::string>& dep
   parked_ = metrics_.define(Kind::kGauge, "fleet_command_polls_parked",
                             "Command polls (GET /api/v2/commands) parked, waiting for a command.",
                             "", {}, nullptr, Metrics::Owner::kCore);
+  constexpr const char* kReloadsHelp =
+      "Reloads of changed token files, by result (error: the tokens in use were kept).";
+  reloads_ok_ = metrics_.define(Kind::kCounter, "token_reloads_total", kReloadsHelp,
+                                "{\"result\":\"ok\"}", {}, nullptr, Metrics::Owner::kCore);
+  reloads_error_ = metrics_.define(Kind::kCounter, "token_reloads_total", kReloadsHelp,
+                                   "{\"result\":\"error\"}", {}, nullptr, Metrics::Owner::kCore);
+}
+
+void FleetMetrics::token_reload(bool ok) {
+  metrics_.record(ok ? reloads_ok_ : reloads_error_, Metrics::Op::kAdd, 1);
 }
 
 void FleetMetrics::watch_parked_polls(std::function<std::size_t()> count) {
