@@ -4,6 +4,7 @@
 #include <cctype>
 #include <string_view>
 
+#include "config/config_rules.h"
 #include "http/json_errors.h"
 #include "text/text.h"
 
@@ -28,9 +29,11 @@ HttpResponse unauthorized(std::string message) {
 
 }  // namespace
 
-ApiAuth::ApiAuth(fleet::TokenAuth tokens, WebReadAccess web_read_access)
+ApiAuth::ApiAuth(fleet::TokenAuth tokens, WebReadAccess web_read_access,
+                 std::vector<std::string> allowed_hosts)
     : tokens_(std::make_shared<const fleet::TokenAuth>(std::move(tokens))),
-      web_read_access_(web_read_access) {}
+      web_read_access_(web_read_access),
+      allowed_hosts_(std::move(allowed_hosts)) {}
 
 void ApiAuth::replace_tokens(std::shared_ptr<const fleet::TokenAuth> tokens) {
   if (!tokens) return;  // never null
@@ -43,10 +46,27 @@ std::shared_ptr<const fleet::TokenAuth> ApiAuth::tokens() const {
   return tokens_;
 }
 
+bool ApiAuth::host_allowed(const HttpRequest& r) const {
+  auto it = r.headers.find("host");
+  // HTTP/1.0 without Host: not from a browser (browsers always send one).
+  if (it == r.headers.end()) return true;
+  const std::string host = config_rules::host_of(it->second);
+  if (host == "localhost" || config_rules::is_ip_literal(host)) return true;
+  return std::find(allowed_hosts_.begin(), allowed_hosts_.end(), host) != allowed_hosts_.end();
+}
+
 ApiAuth::Verdict ApiAuth::check(Need need, const HttpRequest& r) const {
   Verdict v;
-  if (need == Need::kWebRead && web_read_access_ == WebReadAccess::kOpen) return v;
   const std::string_view token = bearer(r);
+  if (need == Need::kWebRead && web_read_access_ == WebReadAccess::kOpen && token.empty()) {
+    if (!host_allowed(r)) {
+      v.refusal = json_error(403, "host_not_allowed",
+                             "reads without a token are served only under an allowed Host name "
+                             "(api.web.allowed_hosts, localhost or an IP address); send a read "
+                             "token or add this name to api.web.allowed_hosts");
+    }
+    return v;
+  }
   if (token.empty()) {
     switch (need) {
       case Need::kDeployment:

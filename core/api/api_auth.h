@@ -2,8 +2,11 @@
 // (docs/api.md, "Authentication"). Each check either returns what the
 // handler needs or answers 401/403 itself; the caller returns at once then.
 //  - machine(): /api/v2/ needs a deployment token; returns its deployment.
-//  - web_read(): /api/web/ reads; open when api.web.read_access is "open",
-//    else a web read or admin token.
+//  - web_read(): /api/web/ reads need a web read or admin token, unless
+//    api.web.read_access is "open": then a request without a token is
+//    allowed only under an allowed Host name (403 host_not_allowed
+//    otherwise), so a DNS-rebinding page, whose requests carry its own
+//    name, cannot read fleet data through a victim's browser.
 //  - web_admin(): /api/web/ writes need a web admin token.
 // A missing token is 401 with WWW-Authenticate: Bearer; a known token of the
 // wrong kind is 403. admission() gives the router the same check for the
@@ -20,6 +23,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "fleet/token_auth.h"
@@ -36,7 +40,11 @@ class ApiAuth {
     std::string deployment;               // kDeployment: the token's deployment
   };
 
-  ApiAuth(fleet::TokenAuth tokens, WebReadAccess web_read_access);
+  // allowed_hosts: with open reads, the Host names (lower-case, no port)
+  // token-less reads may carry besides "localhost" and IP literals (a
+  // rebinding page always has a DNS name of its own).
+  ApiAuth(fleet::TokenAuth tokens, WebReadAccess web_read_access,
+          std::vector<std::string> allowed_hosts = {});
 
   Verdict check(Need need, const HttpRequest& r) const;
   // The router's admission for a route that needs `need`; this object must
@@ -54,10 +62,12 @@ class ApiAuth {
 
  private:
   std::shared_ptr<const fleet::TokenAuth> tokens() const;
+  bool host_allowed(const HttpRequest& r) const;
 
   mutable std::mutex tokens_mutex_;
   std::shared_ptr<const fleet::TokenAuth> tokens_;  // never null; guarded by tokens_mutex_
   const WebReadAccess web_read_access_;
+  const std::vector<std::string> allowed_hosts_;
 };
 
 }  // namespace pgdc::api

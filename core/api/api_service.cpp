@@ -52,7 +52,7 @@ struct ApiService::Parts {
         commands(std::move(commands_in)),
         clock(std::move(clock_in)),
         limits(limits_of(config)),
-        auth(std::move(tokens), config.web_read_access),
+        auth(std::move(tokens), config.web_read_access, config.web_allowed_hosts),
         gate(std::make_shared<GateOptions>()),
         store(std::make_shared<fleet::FleetStore>(deployment_names(config), fleet_options(config),
                                                   this->clock)),

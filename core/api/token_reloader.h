@@ -12,8 +12,9 @@
 //    starts no thread.
 // How soon a rotation is seen in Kubernetes: the kubelet's Secret sync (about
 // a minute) plus `period`.
-// Thread-safety: start/stop/poll_once from one controlling thread; `apply`
-// runs on the reloader's thread.
+// Thread-safety: start/stop from one controlling thread; `apply` runs on the
+// reloader's thread. poll_once() only while the thread is not running (it
+// and the thread share the TokenFileWatch, which is not thread-safe).
 #pragma once
 
 #include <chrono>
@@ -45,7 +46,7 @@ class TokenReloader {
   void start();  // once
   void stop();   // idempotent
 
-  // One check, on the calling thread (tests; the thread calls it too).
+  // One check, on the calling thread (tests; the thread's loop calls it).
   void poll_once();
 
  private:

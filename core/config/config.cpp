@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string_view>
 #include <utility>
@@ -102,6 +103,14 @@ void resolve_environment_defaults(Config& config) {
     std::string host = env_or("POD_IP", host_name());
     if (host.find(':') != std::string::npos) host = "[" + host + "]";  // IPv6
     config.advertise_address = host + ":" + std::to_string(config.listen_port);
+  }
+  // The names this replica is reached under are allowed Host names for open
+  // web reads (IP addresses always are; see api::ApiAuth).
+  auto& allowed = config.api.web_allowed_hosts;
+  for (const std::string& name : {config.listen_host, config.advertise_address}) {
+    const std::string host = config_rules::host_of(name);
+    if (host.empty() || config_rules::is_ip_literal(host)) continue;
+    if (std::find(allowed.begin(), allowed.end(), host) == allowed.end()) allowed.push_back(host);
   }
 }
 

@@ -74,7 +74,12 @@ enum class WebReadAccess { kOpen, kToken };
 // (inline) is at least 16 visible ASCII characters and names one role only.
 struct ApiConfig {
   std::vector<ApiDeploymentConfig> deployments;  // none: every machine token is 401
-  WebReadAccess web_read_access = WebReadAccess::kOpen;
+  // Secure by default: fleet data (query text, telemetry) needs a token.
+  WebReadAccess web_read_access = WebReadAccess::kToken;
+  // With open reads, the Host names web API requests may carry (besides
+  // localhost, the listen and the advertised hosts): DNS rebinding cannot
+  // reach the API under another name. Lower-case, without ports.
+  std::vector<std::string> web_allowed_hosts;
   std::vector<std::string> web_admin_tokens;
   std::string web_admin_token_file;
   std::vector<std::string> web_read_tokens;

@@ -131,10 +131,24 @@ void check_body_limits(const Reader& reader, const Config& config, Problems& pro
   }
 }
 
+// Open reads hand query text and telemetry to anyone who can connect: fine
+// on loopback, a deliberate choice anywhere else.
+void check_open_reads(const Reader& reader, const Config& config, Problems& problems) {
+  if (config.api.web_read_access != WebReadAccess::kOpen) return;
+  const std::string host = config_rules::host_of(config.listen_host);
+  const bool loopback = host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  if (loopback || !reader.state("api.web.read_access").valid) return;
+  problems.warning("api.web.read_access",
+                   "`open` while listening on " + config_rules::quote(config.listen_host) +
+                       ": anyone who can reach the port reads fleet data, including query "
+                       "text; use `token` (the default) unless the network is trusted");
+}
+
 void check_cross_key_rules(const Reader& reader, Config& config, Problems& problems) {
   check_timing(reader, config.leader, problems);
   check_api(reader, config.api, problems);
   check_body_limits(reader, config, problems);
+  check_open_reads(reader, config, problems);
 }
 
 }  // namespace pgdc::config_detail

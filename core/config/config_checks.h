@@ -12,7 +12,9 @@
 //     duration is a warning;
 //   api.liveness: stale_after_secs < evict_after_secs;
 //   api.commands: default_wait_secs <= max_wait_secs (the default follows
-//     max_wait_secs down when not given).
+//     max_wait_secs down when not given);
+//   api.telemetry.max_upload_bytes above http.max_body_bytes is a warning;
+//   api.web.read_access: open while listening beyond loopback is a warning.
 //
 // Each problem is reported at the position of the last key involved, so it
 // sorts after all of them.

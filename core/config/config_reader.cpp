@@ -4,6 +4,7 @@
 
 #include "config/config_rules.h"
 #include "config/yaml_json.h"
+#include "text/text.h"
 
 namespace pgdc::config_detail {
 namespace {
@@ -202,6 +203,12 @@ std::optional<Value> Reader::parse(const Entry& e, const KeySpec& spec) {
       v.strings = std::move(*tokens);
       return v;
     }
+    case Kind::kHostNames: {
+      auto names = read_host_names(e);
+      if (!names) return std::nullopt;
+      v.strings = std::move(*names);
+      return v;
+    }
     case Kind::kFreeMap: {
       auto json = read_free_map(e);
       if (!json) return std::nullopt;
@@ -330,6 +337,33 @@ std::optional<std::vector<std::string>> Reader::read_tokens(const Entry& e) {
     }
     tokens_seen_.emplace_back(t.Scalar(), key);
     out.push_back(t.Scalar());
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::optional<std::vector<std::string>> Reader::read_host_names(const Entry& e) {
+  if (e.value.IsNull()) return std::vector<std::string>{};
+  if (!e.value.IsSequence()) {
+    problems_.error(e.mark, e.key, "expected a sequence of host names, got " + describe(e.value));
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  bool ok = true;
+  for (std::size_t i = 0; i < e.value.size(); ++i) {
+    const YAML::Node& n = e.value[i];
+    const std::string key = e.key + "[" + std::to_string(i) + "]";
+    if (!n.IsScalar()) {
+      problems_.error(n.Mark(), key, "expected a host name, got " + describe(n));
+      ok = false;
+      continue;
+    }
+    if (std::string problem = rules::host_name_problem(n.Scalar()); !problem.empty()) {
+      problems_.error(n.Mark(), key, problem);
+      ok = false;
+      continue;
+    }
+    out.push_back(rules::host_of(n.Scalar()));  // lower-case, IPv6 without brackets
   }
   if (!ok) return std::nullopt;
   return out;

@@ -75,6 +75,7 @@ class Reader {
   std::optional<std::int64_t> read_seconds(const Entry& e, const config_schema::KeySpec& spec);
   std::optional<std::size_t> read_choice(const Entry& e, const config_schema::KeySpec& spec);
   std::optional<std::vector<std::string>> read_tokens(const Entry& e);
+  std::optional<std::vector<std::string>> read_host_names(const Entry& e);
   std::optional<std::string> read_free_map(const Entry& e);
   void read_deployments(const Entry& e);
 

@@ -1,5 +1,8 @@
 #include "config/config_rules.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -137,6 +140,46 @@ std::string quote(std::string_view text) {
   out += '"';
   if (text.size() > kShown) out += "... (" + std::to_string(text.size()) + " characters)";
   return out;
+}
+
+bool is_ip_literal(std::string_view host) {
+  const std::string h(host);
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(AF_INET, h.c_str(), buf) == 1 || inet_pton(AF_INET6, h.c_str(), buf) == 1;
+}
+
+std::string host_name_problem(std::string_view name) {
+  if (name.empty()) return "must not be empty";
+  if (name.size() > 253) return quote(name) + " is longer than 253 characters";
+  const std::string why = quote(name) +
+                          " is not a host name (letters, digits, '-' and '.'; an IPv6 address in "
+                          "brackets; no port)";
+  std::string_view inner = name;
+  if (inner.size() >= 2 && inner.front() == '[' && inner.back() == ']') {
+    inner = inner.substr(1, inner.size() - 2);
+  }
+  if (inner.find(':') != std::string_view::npos) {  // only an IPv6 address has colons
+    return is_ip_literal(inner) ? "" : why;
+  }
+  for (char c : inner) {
+    if (!is_digit(c) && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && c != '-' &&
+        c != '.') {
+      return why;
+    }
+  }
+  return "";
+}
+
+std::string host_of(std::string_view host_header) {
+  std::string_view h = host_header;
+  if (!h.empty() && h.front() == '[') {
+    const auto close = h.find(']');
+    h = close == std::string_view::npos ? h.substr(1) : h.substr(1, close - 1);
+  } else if (const auto colon = h.rfind(':');
+             colon != std::string_view::npos && h.find(':') == colon) {
+    h = h.substr(0, colon);  // one colon: host:port (more: a bare IPv6 address)
+  }
+  return text::lower(h);
 }
 
 std::string dns1123_subdomain_problem(std::string_view name) {

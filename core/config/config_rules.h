@@ -74,6 +74,19 @@ struct HostPortResult {
 // (listen) and 1 where a real port is needed (advertise_address).
 HostPortResult parse_host_port(std::string_view text, int min_port);
 
+// Empty when `name` is a host as a Host header names it, without a port: a
+// DNS name (letters, digits, '-', '.', at most 253 characters) or an IP
+// address (IPv6 in brackets or not); otherwise why not.
+std::string host_name_problem(std::string_view name);
+
+// The host of a Host header value, lower-case, without the port (and
+// without the brackets of an IPv6 address): "Example.com:8080" ->
+// "example.com", "[::1]:80" -> "::1".
+std::string host_of(std::string_view host_header);
+
+// Whether `host` (as host_of returns it) is an IPv4 or IPv6 address.
+bool is_ip_literal(std::string_view host);
+
 // Empty when `token` is acceptable as an API token: 16 to 1024 visible ASCII
 // characters, no spaces. The message never includes the token.
 std::string token_problem(std::string_view token);

@@ -321,8 +321,18 @@ const KeySpec kKeys[] = {
      .apply = [](Config& c,
                  const Value& v) { c.api.web_read_access = static_cast<WebReadAccess>(v.choice); },
      .type = "string",
-     .default_text = "`open`",
-     .rule = "`open`: web reads need no token; `token`: a read or admin token."},
+     .default_text = "`token`",
+     .rule = "`token`: web reads need a read or admin token; `open`: no token, only for a "
+             "trusted network (a warning unless listening on loopback), and only under an "
+             "allowed Host name (`allowed_hosts`)."},
+    {.path = "api.web.allowed_hosts",
+     .kind = Kind::kHostNames,
+     .apply = [](Config& c, const Value& v) { c.api.web_allowed_hosts = v.strings; },
+     .type = "sequence of strings",
+     .default_text = "`[]`",
+     .rule = "With `read_access: open`: the Host names (no port) a read without a token may "
+             "carry, besides `localhost`, any IP address and the listen and advertised host "
+             "names; others get 403, so a DNS-rebinding page cannot read the API."},
     {.path = "api.web.admin_tokens",
      .kind = Kind::kTokens,
      .apply = [](Config& c, const Value& v) { c.api.web_admin_tokens = v.strings; },
@@ -340,7 +350,7 @@ const KeySpec kKeys[] = {
      .apply = [](Config& c, const Value& v) { c.api.web_read_tokens = v.strings; },
      .type = "sequence of strings",
      .default_text = "`[]`",
-     .rule = "Tokens that may read when `read_access: token`."},
+     .rule = "Tokens that may read the web API (so may admin tokens)."},
     {.path = "api.web.read_token_file",
      .kind = Kind::kString,
      .apply = [](Config& c, const Value& v) { c.api.web_read_token_file = v.text; },

@@ -36,6 +36,7 @@ enum class Kind {
   kHostPort,     // "host:port"; `min` is the smallest port (0 or 1)
   kTokens,       // a sequence of tokens (config_rules::token_problem), unique
                  // across the whole configuration
+  kHostNames,    // a sequence of host names or IP addresses (config_rules::host_name_problem)
   kDeployments,  // a sequence of maps whose keys are the "<path>[]." entries
   kFreeMap,      // any map, kept as JSON (leader.options)
 };

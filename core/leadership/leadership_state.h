@@ -51,7 +51,7 @@
 namespace pgdc {
 
 // Every leadership deadline, in the core and in the ABI, is on this clock.
-using LeaseClock = BootClock;
+using LeaseClock = sdk::BootClock;
 using LeaseTime = LeaseClock::time_point;
 
 enum class Role { kFollower, kLeader };

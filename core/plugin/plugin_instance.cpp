@@ -8,7 +8,7 @@ namespace pgdc {
 namespace {
 
 std::string make_label(const std::string& path, const pgdc_plugin_descriptor* descriptor) {
-  const std::string described = host::describe(descriptor);
+  const std::string described = sdk::host::describe(descriptor);
   std::string label = "plugin \"" + path + "\"";
   return described.empty() ? label : label + " (" + described + ")";
 }
@@ -24,8 +24,8 @@ std::unique_ptr<PluginInstance> PluginInstance::create(const LoadedPlugin& plugi
                                                        const std::string& config_json,
                                                        std::string* error) {
   std::string message;
-  std::unique_ptr<host::Instance> instance =
-      host::Instance::create(plugin.descriptor, host_services, config_json, &message);
+  std::unique_ptr<sdk::host::Instance> instance =
+      sdk::host::Instance::create(plugin.descriptor, host_services, config_json, &message);
   if (!instance) {
     if (error != nullptr) *error = make_label(plugin.path, plugin.descriptor) + ": " + message;
     return nullptr;
@@ -33,7 +33,7 @@ std::unique_ptr<PluginInstance> PluginInstance::create(const LoadedPlugin& plugi
   return std::unique_ptr<PluginInstance>(new PluginInstance(plugin, std::move(instance)));
 }
 
-PluginInstance::PluginInstance(LoadedPlugin plugin, std::unique_ptr<host::Instance> instance)
+PluginInstance::PluginInstance(LoadedPlugin plugin, std::unique_ptr<sdk::host::Instance> instance)
     : path_(std::move(plugin.path)),
       descriptor_(plugin.descriptor),
       label_(make_label(path_, descriptor_)),

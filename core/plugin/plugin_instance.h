@@ -1,5 +1,5 @@
 // One running coordination plugin instance, owned by the host (RAII over
-// pgdc::host::Instance from sdk/include/pgdog_control/host.hpp).
+// pgdc::sdk::host::Instance from sdk/include/pgdog_control/host.hpp).
 //
 // Order: create() -> start() -> stop() -> destructor (destroy). The
 // destructor stops a still-running instance first (without release, 5 s on
@@ -19,7 +19,7 @@
 #include "plugin/plugin_loader.h"
 
 namespace pgdc {
-namespace host {
+namespace sdk::host {
 class Instance;
 }
 
@@ -50,12 +50,12 @@ class PluginInstance {
   const std::string& label() const { return label_; }
 
  private:
-  PluginInstance(LoadedPlugin plugin, std::unique_ptr<host::Instance> instance);
+  PluginInstance(LoadedPlugin plugin, std::unique_ptr<sdk::host::Instance> instance);
 
   std::string path_;
   const pgdc_plugin_descriptor* descriptor_;
   std::string label_;
-  std::unique_ptr<host::Instance> instance_;
+  std::unique_ptr<sdk::host::Instance> instance_;
 };
 
 }  // namespace pgdc

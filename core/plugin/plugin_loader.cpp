@@ -146,7 +146,7 @@ LoadResult load_plugin(const std::string& requested_path) {
   }
 
   // 4. The descriptor and its function table.
-  std::string problem = host::check_descriptor(descriptor, who);
+  std::string problem = sdk::host::check_descriptor(descriptor, who);
   if (!problem.empty()) {
     result.error = std::move(problem);
     return result;

@@ -13,7 +13,7 @@
 #include <string>
 #include <thread>
 
-#include "api_transport.h"
+#include "client/api_transport.h"
 
 namespace pgdc::kube {
 

@@ -3,24 +3,24 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "cluster_config.h"
-#include "counting_transport.h"
-#include "cpprest_transport.h"
+#include "client/cluster_config.h"
+#include "client/counting_transport.h"
+#include "client/cpprest_transport.h"
 #include "failpoints.h"
 
 namespace pgdc::kube {
 namespace {
 
-pgdc::LogLevel to_level(int level) {
+pgdc::sdk::LogLevel to_level(int level) {
   switch (level) {
     case 0:
-      return pgdc::LogLevel::kDebug;
+      return pgdc::sdk::LogLevel::kDebug;
     case 1:
-      return pgdc::LogLevel::kInfo;
+      return pgdc::sdk::LogLevel::kInfo;
     case 2:
-      return pgdc::LogLevel::kWarn;
+      return pgdc::sdk::LogLevel::kWarn;
     default:
-      return pgdc::LogLevel::kError;
+      return pgdc::sdk::LogLevel::kError;
   }
 }
 
@@ -30,11 +30,11 @@ constexpr std::initializer_list<double> kLatencyBuckets = {
 
 }  // namespace
 
-KubernetesBackend::KubernetesBackend(pgdc::Host host, std::string_view config_json)
+KubernetesBackend::KubernetesBackend(pgdc::sdk::Host host, std::string_view config_json)
     : host_(host), options_(parse_plugin_options(config_json)) {
   const ClusterConfigResult cluster =
       select_cluster_config(ClusterSelection{options_.kubeconfig, options_.context});
-  if (!cluster.ok()) throw pgdc::ConfigError("kubernetes: " + cluster.error);
+  if (!cluster.ok()) throw pgdc::sdk::ConfigError("kubernetes: " + cluster.error);
   // All of this is asynchronous I/O on a handful of connections: a few
   // threads do, and an idle replica keeps less memory than with cpprest's 40.
   limit_cpprest_threads(4);
@@ -53,17 +53,17 @@ KubernetesBackend::KubernetesBackend(pgdc::Host host, std::string_view config_js
     t.log = client_log;
     std::string error;
     auto transport = CpprestTransport::create(cluster.config, t, error, tokens);
-    if (!transport) throw pgdc::ConfigError("kubernetes: " + error);
+    if (!transport) throw pgdc::sdk::ConfigError("kubernetes: " + error);
     *out = std::move(transport);
   }
   init(resolve_namespace(options_, cluster.config.namespace_, std::getenv("POD_NAMESPACE")));
-  host_.log(pgdc::LogLevel::kInfo, "kubernetes: API server " + cluster.config.server + " (" +
-                                       cluster.config.source + "), lease " +
-                                       api_->lease_namespace() + "/" + options_.lease_name +
-                                       ", identity " + options_.identity);
+  host_.log(pgdc::sdk::LogLevel::kInfo, "kubernetes: API server " + cluster.config.server + " (" +
+                                            cluster.config.source + "), lease " +
+                                            api_->lease_namespace() + "/" + options_.lease_name +
+                                            ", identity " + options_.identity);
 }
 
-KubernetesBackend::KubernetesBackend(pgdc::Host host, std::string_view config_json,
+KubernetesBackend::KubernetesBackend(pgdc::sdk::Host host, std::string_view config_json,
                                      std::unique_ptr<ApiTransport> lease_transport,
                                      std::unique_ptr<ApiTransport> aux_transport,
                                      std::string lease_namespace)
@@ -79,7 +79,7 @@ void KubernetesBackend::init(std::string lease_namespace) {
   if (const char* fp = std::getenv("PGDC_KUBE_FAILPOINTS"); fp != nullptr && *fp != '\0') {
     std::string error;
     auto parsed = Failpoints::parse(fp, &error);
-    if (!parsed) throw pgdc::ConfigError("kubernetes: " + error);
+    if (!parsed) throw pgdc::sdk::ConfigError("kubernetes: " + error);
     failpoints_ = std::make_unique<Failpoints>(*parsed);
   }
   // Every request, lease, watch and events alike, is counted by verb,
@@ -182,7 +182,7 @@ void KubernetesBackend::count_request(std::string_view verb, std::string_view re
                                       int status) {
   const std::string code = status == 0 ? "error" : std::to_string(status);
   const std::string key = std::string(verb) + "/" + std::string(resource) + "/" + code;
-  pgdc::Metric m;
+  pgdc::sdk::Metric m;
   {
     std::lock_guard lock(request_metrics_mutex_);
     auto it = request_metrics_.find(key);
@@ -213,8 +213,8 @@ void KubernetesBackend::report(const ElectorState& s) {
   last_uid_ = s.uid;
   last_epoch_ = s.epoch;
   const std::int64_t now_ns = host_.now_ns();
-  pgdc::Leadership l;
-  l.role = s.leading ? pgdc::Role::kLeader : pgdc::Role::kFollower;
+  pgdc::sdk::Leadership l;
+  l.role = s.leading ? pgdc::sdk::Role::kLeader : pgdc::sdk::Role::kFollower;
   l.holder = s.holder;
   l.holder_address = s.holder_address;
   l.epoch_scope = s.uid;

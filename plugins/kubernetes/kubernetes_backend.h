@@ -1,4 +1,4 @@
-// The Kubernetes Lease backend: glue between the host (pgdc::Backend) and the
+// The Kubernetes Lease backend: glue between the host (pgdc::sdk::Backend) and the
 // election (Elector), with its threads:
 //   runner  runs Elector::step() at the times it asks for, or at once when
 //           the watch reports something that matters; reports progress;
@@ -19,7 +19,7 @@
 
 #include <pgdog_control/plugin.hpp>
 
-#include "api_transport.h"
+#include "client/api_transport.h"
 #include "election/elector.h"
 #include "election/lease_api.h"
 #include "events.h"
@@ -30,16 +30,16 @@
 
 namespace pgdc::kube {
 
-class KubernetesBackend final : public pgdc::Backend {
+class KubernetesBackend final : public pgdc::sdk::Backend {
  public:
-  KubernetesBackend(pgdc::Host host, std::string_view config_json);
+  KubernetesBackend(pgdc::sdk::Host host, std::string_view config_json);
   ~KubernetesBackend() override;
 
   void start() override;
   bool stop(bool release, std::int64_t deadline_ns) override;
 
   // For tests: transports injected instead of built from a cluster config.
-  KubernetesBackend(pgdc::Host host, std::string_view config_json,
+  KubernetesBackend(pgdc::sdk::Host host, std::string_view config_json,
                     std::unique_ptr<ApiTransport> lease_transport,
                     std::unique_ptr<ApiTransport> aux_transport, std::string lease_namespace);
 
@@ -50,7 +50,7 @@ class KubernetesBackend final : public pgdc::Backend {
   void log(int level, const std::string& message);
   void count_request(std::string_view verb, std::string_view resource, int status);
 
-  pgdc::Host host_;
+  pgdc::sdk::Host host_;
   PluginOptions options_;
   std::unique_ptr<ApiTransport> lease_transport_;
   std::unique_ptr<ApiTransport> aux_transport_;
@@ -83,17 +83,17 @@ class KubernetesBackend final : public pgdc::Backend {
   std::map<std::string, Recent> recent_;
 
   // Metrics.
-  pgdc::Metric leader_gauge_;
-  pgdc::Metric transitions_;
-  pgdc::Metric conflicts_;
-  pgdc::Metric last_renew_age_;
-  pgdc::Metric acquire_ok_, acquire_failed_, renew_ok_, renew_failed_;
+  pgdc::sdk::Metric leader_gauge_;
+  pgdc::sdk::Metric transitions_;
+  pgdc::sdk::Metric conflicts_;
+  pgdc::sdk::Metric last_renew_age_;
+  pgdc::sdk::Metric acquire_ok_, acquire_failed_, renew_ok_, renew_failed_;
   std::mutex request_metrics_mutex_;
-  std::map<std::string, pgdc::Metric> request_metrics_;  // "verb/resource/code"
-  std::int64_t last_renew_ns_ = 0;                       // runner thread only
-  bool was_leading_ = false;                             // runner thread only
-  std::string last_uid_;                                 // runner thread only
-  std::uint64_t last_epoch_ = 0;                         // runner thread only
+  std::map<std::string, pgdc::sdk::Metric> request_metrics_;  // "verb/resource/code"
+  std::int64_t last_renew_ns_ = 0;                            // runner thread only
+  bool was_leading_ = false;                                  // runner thread only
+  std::string last_uid_;                                      // runner thread only
+  std::uint64_t last_epoch_ = 0;                              // runner thread only
 
   // Test-only fault injection (failpoints.h); null unless PGDC_KUBE_FAILPOINTS.
   std::unique_ptr<Failpoints> failpoints_;

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "api_transport.h"
+#include "client/api_transport.h"
 #include "election/elector.h"
 #include "election/lease.h"
 

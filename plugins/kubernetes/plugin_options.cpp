@@ -12,7 +12,7 @@ namespace pgdc::kube {
 namespace {
 
 [[noreturn]] void fail(const std::string& message) {
-  throw pgdc::ConfigError("kubernetes: " + message);
+  throw pgdc::sdk::ConfigError("kubernetes: " + message);
 }
 
 std::string type_name(const nlohmann::json& v) {

@@ -1,6 +1,6 @@
 // The Kubernetes plugin's settings: the daemon's leader settings plus
 // leader.options, validated once in the constructor. Every problem is a
-// pgdc::ConfigError naming the key.
+// pgdc::sdk::ConfigError naming the key.
 #pragma once
 
 #include <chrono>
@@ -34,13 +34,13 @@ struct PluginOptions {
 };
 
 // Parses the JSON object the host passes to create(). Throws
-// pgdc::ConfigError with a message such as
+// pgdc::sdk::ConfigError with a message such as
 //   kubernetes: options.watch: expected a boolean, got "yes"
 PluginOptions parse_plugin_options(std::string_view config_json);
 
 // leader.namespace, else $POD_NAMESPACE, else the cluster configuration's
 // namespace (the service account's namespace file, or the kubeconfig
-// context's). Throws pgdc::ConfigError when all are empty.
+// context's). Throws pgdc::sdk::ConfigError when all are empty.
 std::string resolve_namespace(const PluginOptions& options, const std::string& from_cluster,
                               const char* pod_namespace_env);
 

@@ -14,7 +14,7 @@
 #include <optional>
 #include <string>
 
-#include "api_transport.h"
+#include "client/api_transport.h"
 
 namespace pgdc::kube {
 

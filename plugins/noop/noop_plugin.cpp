@@ -9,19 +9,19 @@
 
 namespace {
 
-class NoopBackend final : public pgdc::Backend {
+class NoopBackend final : public pgdc::sdk::Backend {
  public:
-  NoopBackend(pgdc::Host host, std::string_view config_json)
+  NoopBackend(pgdc::sdk::Host host, std::string_view config_json)
       : host_(host),
         identity_(string_field(config_json, "identity", true)),
         address_(string_field(config_json, "advertise_address", false)) {}
 
   void start() override {
-    host_.log(pgdc::LogLevel::kWarn,
+    host_.log(pgdc::sdk::LogLevel::kWarn,
               "leader election is disabled (noop backend): this replica leads at once and "
               "forever. Run exactly one replica; set leader.enabled: true for more.");
-    pgdc::Leadership l;
-    l.role = pgdc::Role::kLeader;
+    pgdc::sdk::Leadership l;
+    l.role = pgdc::sdk::Role::kLeader;
     l.holder = identity_;
     l.holder_address = address_;
     l.epoch_scope = "noop";
@@ -39,17 +39,18 @@ class NoopBackend final : public pgdc::Backend {
  private:
   static std::string string_field(std::string_view config_json, const char* key, bool required) {
     const auto config = nlohmann::json::parse(config_json, nullptr, /*allow_exceptions=*/false);
-    if (!config.is_object()) throw pgdc::ConfigError("noop: the host config is not a JSON object");
+    if (!config.is_object())
+      throw pgdc::sdk::ConfigError("noop: the host config is not a JSON object");
     const auto it = config.find(key);
     if (it == config.end() && !required) return "";
     if (it == config.end() || !it->is_string() || (required && it->get<std::string>().empty())) {
-      throw pgdc::ConfigError(std::string("noop: ") + key + " must be a" +
-                              (required ? " non-empty" : "") + " string");
+      throw pgdc::sdk::ConfigError(std::string("noop: ") + key + " must be a" +
+                                   (required ? " non-empty" : "") + " string");
     }
     return it->get<std::string>();
   }
 
-  pgdc::Host host_;
+  pgdc::sdk::Host host_;
   std::string identity_;
   std::string address_;  // advertise_address: where this (the only) replica serves
 };

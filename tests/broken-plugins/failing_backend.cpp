@@ -14,20 +14,20 @@
 
 namespace {
 
-class FailingBackend final : public pgdc::Backend {
+class FailingBackend final : public pgdc::sdk::Backend {
  public:
-  FailingBackend(pgdc::Host host, std::string_view /*config_json*/) : host_(host) {
-    if (FAIL_AT == 1) throw pgdc::ConfigError("broken: options.widget is required");
+  FailingBackend(pgdc::sdk::Host host, std::string_view /*config_json*/) : host_(host) {
+    if (FAIL_AT == 1) throw pgdc::sdk::ConfigError("broken: options.widget is required");
     if (FAIL_AT == 4) throw std::logic_error("broken: an unexpected exception");
   }
   void start() override {
-    if (FAIL_AT == 2) throw pgdc::UnavailableError("broken: the store is unreachable");
-    host_.log(pgdc::LogLevel::kInfo, "started");
+    if (FAIL_AT == 2) throw pgdc::sdk::UnavailableError("broken: the store is unreachable");
+    host_.log(pgdc::sdk::LogLevel::kInfo, "started");
   }
   bool stop(bool /*release*/, std::int64_t /*deadline_ns*/) override { return FAIL_AT != 3; }
 
  private:
-  pgdc::Host host_;
+  pgdc::sdk::Host host_;
 };
 
 }  // namespace

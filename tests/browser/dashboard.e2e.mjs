@@ -164,7 +164,9 @@ async function main() {
     base = `http://127.0.0.1:${port}`;
     step(`daemon listening on ${base}`);
     await eventually('the replica to be ready (leader)', async () => (await http('GET', '/readyz')).status === 200);
-    const control = (await expectStatus('GET', '/api/web/control', {}, 200)).json;
+    // Fleet reads need a token by default (query text is fleet data).
+    await expectStatus('GET', '/api/web/control', {}, 401);
+    const control = (await expectStatus('GET', '/api/web/control', { token: READ_TOKEN }, 200)).json;
     step(`leader ${control.identity}, epoch ${JSON.stringify(control.epoch)}`);
 
     const root = await expectStatus('GET', '/', {}, 200);
@@ -187,8 +189,15 @@ async function main() {
       if (m.type() === 'error' && !/status of 40[13]/.test(m.text())) problems.push(`console: ${m.text()}`);
     });
 
-    // 1. The page and the leader panel.
+    // 1. The page asks for a token and says why; with a read token it shows
+    // the leader panel.
     await page.goto(base + '/', { waitUntil: 'load' });
+    await eventually('the read-token banner', async () =>
+      (await page.isVisible('#banner')) &&
+      /Reading fleet data needs a token \(it includes query text/.test(await page.textContent('#banner')));
+    step(`no token: "${await page.textContent('#banner')}"`);
+    await page.fill('#token', READ_TOKEN);
+    await page.press('#token', 'Enter');
     await eventually('the leader panel', async () =>
       (await page.textContent('#leader-identity')) === control.identity);
     const epochText = await page.textContent('#leader-epoch');
@@ -250,17 +259,9 @@ async function main() {
       (await page.textContent('#queries-errors tbody'))?.includes('connection refused: 10.0.0.9:5432'));
     step(`queries panel: ${(await page.textContent('#queries-active tbody')).trim()}`);
 
-    // 3. Commands. Without a token: the 401 banner.
+    // 3. Commands. A read-only token: 403, the banner says the token was refused.
     const command = '#command-buttons button[data-kind="reload_configuration"]';
     await page.waitForSelector(command, { timeout: WAIT_MS });
-    await page.click(command);
-    await eventually('the 401 banner', async () =>
-      (await page.isVisible('#banner')) && /needs an admin token/.test(await page.textContent('#banner')));
-    step(`no token: "${await page.textContent('#banner')}"`);
-
-    // A read-only token: 403, the banner says the token was refused.
-    await page.fill('#token', READ_TOKEN);
-    await page.press('#token', 'Enter');
     await page.click(command);
     await eventually('the 403 banner', async () =>
       (await page.isVisible('#banner')) && /may not issue commands/.test(await page.textContent('#banner')));
@@ -306,7 +307,7 @@ async function main() {
     await eventually('the command in the commands table', async () =>
       (await page.$$('#commands tbody tr')).length === 1);
     await eventually('the banner to clear', async () => !(await page.isVisible('#banner')));
-    const listed = (await expectStatus('GET', `/api/web/deployments/${DEPLOYMENT}/commands`, {}, 200)).json;
+    const listed = (await expectStatus('GET', `/api/web/deployments/${DEPLOYMENT}/commands`, { token: READ_TOKEN }, 200)).json;
     const issued = listed.commands[0];
     assert(issued.name === 'reload_configuration' && issued.target === '*', `issued ${JSON.stringify(issued)}`);
     step(`command issued from the page: #${issued.seq} ${issued.id}`);

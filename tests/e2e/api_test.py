@@ -49,6 +49,8 @@ def api_config(extra=""):
         "    - name: staging\n"
         f"      token_file: {token_file}\n"
         "  web:\n"
+        # Most cases read without a token; WebReads checks the default.
+        "    read_access: open\n"
         f"    admin_tokens: [{ADMIN}]\n"
         f"    read_tokens: [{READ}]\n"
         "  telemetry:\n"
@@ -59,13 +61,14 @@ def api_config(extra=""):
     )
 
 
-def call(port, method, path, body=None, token=None, timeout=10.0):
+def call(port, method, path, body=None, token=None, timeout=10.0, headers=None):
     """Returns (status, headers, parsed JSON or text) without raising on HTTP errors."""
     data = None
     if body is not None:
         data = body if isinstance(body, (bytes, str)) else json.dumps(body)
         data = data.encode() if isinstance(data, str) else data
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
+                                 headers=headers or {})
     if data is not None:
         req.add_header("Content-Type", "application/json")
     if token:
@@ -254,6 +257,57 @@ class Fleet(unittest.TestCase):
         s, _, text = self.c("GET", "/metrics")
         self.assertIn('pgdog_control_fleet_nodes{deployment="prod",status="live"}', text)
         self.assertIn("pgdog_control_fleet_commands_issued_total", text)
+
+
+class WebReads(unittest.TestCase):
+    def test_reads_need_a_token_by_default(self):
+        d = Daemon(api_config().replace("    read_access: open\n", ""))
+        try:
+            d.wait_status("/readyz", 200)
+            s, h, b = call(d.port, "GET", "/api/web/deployments")
+            self.assertEqual((s, b["error"]), (401, "unauthorized"), b)
+            self.assertEqual(h.get("WWW-Authenticate"), "Bearer")
+            self.assertEqual(call(d.port, "GET", "/api/web/control")[0], 401)
+            self.assertEqual(call(d.port, "GET", "/api/web/deployments", token=READ)[0], 200)
+            self.assertEqual(call(d.port, "GET", "/api/web/deployments", token=ADMIN)[0], 200)
+            self.assertEqual(call(d.port, "GET", "/api/web/deployments", token=PROD)[0], 403)
+            # A token needs no Host check.
+            self.assertEqual(call(d.port, "GET", "/api/web/deployments", token=READ,
+                                  headers={"Host": "rebound.example"})[0], 200)
+        finally:
+            d.close()
+
+    def test_open_reads_only_under_an_allowed_host(self):
+        # What a DNS-rebinding page sends: its own name in Host.
+        d = Daemon(api_config().replace(
+            "    read_access: open\n",
+            "    read_access: open\n    allowed_hosts: [Control.Example]\n"))
+        try:
+            d.wait_status("/readyz", 200)
+            for host in ("rebound.example", f"rebound.example:{d.port}", "localhost.example"):
+                s, _, b = call(d.port, "GET", "/api/web/deployments", headers={"Host": host})
+                self.assertEqual((s, b["error"]), (403, "host_not_allowed"), (host, b))
+                self.assertIn("api.web.allowed_hosts", b["message"])
+            for host in ("localhost", f"localhost:{d.port}", f"127.0.0.1:{d.port}",
+                         "control.example", f"CONTROL.example:{d.port}"):
+                s, _, b = call(d.port, "GET", "/api/web/deployments", headers={"Host": host})
+                self.assertEqual(s, 200, (host, b))
+            # Writes never open up.
+            s, _, _ = call(d.port, "POST", "/api/web/deployments/prod/commands",
+                           {"name": "reload_schema"}, headers={"Host": "localhost"})
+            self.assertEqual(s, 401)
+        finally:
+            d.close()
+
+    def test_open_reads_beyond_loopback_warn_at_startup(self):
+        d = Daemon(api_config().replace('listen: "127.0.0.1:@PORT@"', 'listen: "0.0.0.0:@PORT@"'))
+        try:
+            d.wait_status("/readyz", 200)
+            self.assertRegex(d.logs(), r"api\.web\.read_access.*`open` while listening on "
+                                       r"\"0\.0\.0\.0\": anyone who can reach the port reads "
+                                       r"fleet data")
+        finally:
+            d.close()
 
 
 class Leadership(unittest.TestCase):

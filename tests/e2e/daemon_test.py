@@ -456,7 +456,7 @@ class LeadershipContract(unittest.TestCase):
     def test_an_expired_leader_names_no_holder(self):
         # After its term ran out, a replica has not confirmed any holder:
         # its 503 must not point clients back at itself.
-        d = Daemon(scripted_config({"valid_ms": 500}))
+        d = Daemon(scripted_config({"valid_ms": 500}) + "api:\n  web:\n    read_access: open\n")
         try:
             d.wait_status("/readyz", 200)
             d.wait_status("/readyz", 503)

@@ -333,7 +333,9 @@ class Replica:
                     f"  release_timeout_secs: {s.release_timeout}\n" + self.leader_extra +
                     "  options:\n"
                     f"    kubeconfig: {self.kubeconfig}\n"
-                    "    events: false\n")
+                    "    events: false\n"
+                    # The sampler's leader-only action reads without a token.
+                    "api:\n  web:\n    read_access: open\n")
             argv = [self.h.daemon_bin, "--config", cfg]
         else:
             argv = [self.h.peer_bin, "--kubeconfig", self.kubeconfig, "--namespace",

@@ -35,6 +35,7 @@ def api_config(lease, user, forward):
         "    - name: prod\n"
         f"      tokens: [{TOKEN}]\n"
         "  web:\n"
+        "    read_access: open\n"  # serving() reads without a token
         f"    admin_tokens: [{ADMIN}]\n"
         f"  forward_to_leader: {'true' if forward else 'false'}\n")
 

@@ -63,7 +63,7 @@
 
 namespace pgdc::kube {
 
-using LeaseClock = pgdc::BootClock;
+using LeaseClock = pgdc::sdk::BootClock;
 using LeaseTime = LeaseClock::time_point;
 
 struct ElectorTimings {

@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "api_transport.h"
+#include "client/api_transport.h"
 #include "lease.h"
 
 namespace pgdc::kube {

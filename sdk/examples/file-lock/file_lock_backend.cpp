@@ -34,36 +34,47 @@ std::string new_scope() {
 Config parse_config(std::string_view config_json) {
   const auto json = nlohmann::json::parse(config_json, nullptr, /*allow_exceptions=*/false);
   if (!json.is_object())
-    throw pgdc::ConfigError(std::string(kName) + ": config is not a JSON object");
+    throw pgdc::sdk::ConfigError(std::string(kName) + ": config is not a JSON object");
   Config c;
   const auto identity = json.find("identity");
   if (identity == json.end() || !identity->is_string() || identity->get<std::string>().empty()) {
-    throw pgdc::ConfigError(std::string(kName) + ": identity must be a non-empty string");
+    throw pgdc::sdk::ConfigError(std::string(kName) + ": identity must be a non-empty string");
   }
   c.identity = identity->get<std::string>();
+  if (const auto address = json.find("advertise_address");
+      address != json.end() && address->is_string()) {
+    c.advertise_address = address->get<std::string>();
+  }
   if (const auto interval = json.find("lease_interval_ms"); interval != json.end()) {
     if (!interval->is_number_integer() || interval->get<std::int64_t>() <= 0) {
-      throw pgdc::ConfigError(std::string(kName) + ": lease_interval_ms must be an integer > 0");
+      throw pgdc::sdk::ConfigError(std::string(kName) +
+                                   ": lease_interval_ms must be an integer > 0");
     }
     c.poll = std::chrono::milliseconds(interval->get<std::int64_t>());
   }
   const auto options = json.find("options");
   if (options == json.end() || !options->is_object()) {
-    throw pgdc::ConfigError(std::string(kName) +
-                            ": options must be an object with lock_file (leader.options)");
+    throw pgdc::sdk::ConfigError(std::string(kName) +
+                                 ": options must be an object with lock_file (leader.options)");
+  }
+  for (const auto& [key, value] : options->items()) {
+    if (key != "lock_file" && key != "epoch_file") {
+      throw pgdc::sdk::ConfigError(std::string(kName) + ": options." + key +
+                                   ": unknown option; known options: lock_file, epoch_file");
+    }
   }
   const auto lock_file = options->find("lock_file");
   if (lock_file == options->end() || !lock_file->is_string() ||
       lock_file->get<std::string>().empty()) {
-    throw pgdc::ConfigError(std::string(kName) +
-                            ": options.lock_file must be a non-empty string (the file to flock)");
+    throw pgdc::sdk::ConfigError(
+        std::string(kName) + ": options.lock_file must be a non-empty string (the file to flock)");
   }
   c.lock_file = lock_file->get<std::string>();
   c.epoch_file = c.lock_file + ".epoch";
   if (const auto epoch_file = options->find("epoch_file"); epoch_file != options->end()) {
     if (!epoch_file->is_string() || epoch_file->get<std::string>().empty()) {
-      throw pgdc::ConfigError(std::string(kName) +
-                              ": options.epoch_file must be a non-empty string");
+      throw pgdc::sdk::ConfigError(std::string(kName) +
+                                   ": options.epoch_file must be a non-empty string");
     }
     c.epoch_file = epoch_file->get<std::string>();
   }
@@ -77,15 +88,15 @@ bool read_epoch_file(const std::string& path, EpochRecord* record) {
   std::istringstream fields(line);
   EpochRecord r;
   if (!(fields >> r.scope >> r.epoch) || r.scope.empty()) return false;
-  fields >> r.holder;  // optional
+  fields >> r.holder >> r.address;  // both optional
   *record = r;
   return true;
 }
 
 void write_epoch_file(const std::string& path, const EpochRecord& record) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const std::string text =
-      record.scope + " " + std::to_string(record.epoch) + " " + record.holder + "\n";
+  const std::string text = record.scope + " " + std::to_string(record.epoch) + " " + record.holder +
+                           " " + record.address + "\n";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw std::runtime_error(errno_text("cannot create " + tmp));
   const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
@@ -99,7 +110,7 @@ void write_epoch_file(const std::string& path, const EpochRecord& record) {
   }
 }
 
-FileLockBackend::FileLockBackend(pgdc::Host host, std::string_view config_json)
+FileLockBackend::FileLockBackend(pgdc::sdk::Host host, std::string_view config_json)
     : host_(host), config_(parse_config(config_json)) {}
 
 FileLockBackend::~FileLockBackend() {
@@ -118,7 +129,7 @@ FileLockBackend::~FileLockBackend() {
 
 void FileLockBackend::start() {
   fd_ = ::open(config_.lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw pgdc::UnavailableError(errno_text("cannot open " + config_.lock_file));
+  if (fd_ < 0) throw pgdc::sdk::UnavailableError(errno_text("cannot open " + config_.lock_file));
   acquisitions_ =
       host_.counter("example_file_lock_acquisitions_total", "Leadership terms this replica began");
   thread_ = std::thread([this] { run(); });
@@ -139,16 +150,17 @@ bool FileLockBackend::stop(bool release, std::int64_t /*deadline_ns*/) {
   try {
     EpochRecord r = term_;
     r.holder.clear();
+    r.address.clear();
     write_epoch_file(config_.epoch_file, r);
   } catch (const std::exception& e) {
-    host_.log(pgdc::LogLevel::kWarn, std::string("release: ") + e.what());
+    host_.log(pgdc::sdk::LogLevel::kWarn, std::string("release: ") + e.what());
     clean = false;
   }
   ::flock(fd_, LOCK_UN);
   ::close(fd_);
   fd_ = -1;
   leading_ = false;
-  host_.log(pgdc::LogLevel::kInfo, "released leadership of " + config_.lock_file);
+  host_.log(pgdc::sdk::LogLevel::kInfo, "released leadership of " + config_.lock_file);
   return clean;
 }
 
@@ -178,28 +190,29 @@ bool FileLockBackend::try_acquire() {
   if (fd_ < 0) {
     fd_ = ::open(config_.lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) {
-      host_.log(pgdc::LogLevel::kWarn, errno_text("cannot open " + config_.lock_file));
+      host_.log(pgdc::sdk::LogLevel::kWarn, errno_text("cannot open " + config_.lock_file));
       return false;
     }
   }
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-    if (errno != EWOULDBLOCK) host_.log(pgdc::LogLevel::kWarn, errno_text("flock"));
+    if (errno != EWOULDBLOCK) host_.log(pgdc::sdk::LogLevel::kWarn, errno_text("flock"));
     return false;
   }
   // 1. We hold the lock: take the next epoch of the current scope.
   EpochRecord r;
   if (!read_epoch_file(config_.epoch_file, &r)) {
-    r = EpochRecord{new_scope(), 0, ""};
-    host_.log(pgdc::LogLevel::kInfo,
+    r = EpochRecord{new_scope(), 0, "", ""};
+    host_.log(pgdc::sdk::LogLevel::kInfo,
               "no epoch file " + config_.epoch_file + ": new scope " + r.scope);
   }
   r.epoch += 1;
   r.holder = config_.identity;
+  r.address = config_.advertise_address;
   // 2. Persist it before claiming the term, so a crash cannot reuse it.
   try {
     write_epoch_file(config_.epoch_file, r);
   } catch (const std::exception& e) {
-    host_.log(pgdc::LogLevel::kError, e.what());
+    host_.log(pgdc::sdk::LogLevel::kError, e.what());
     ::flock(fd_, LOCK_UN);
     return false;
   }
@@ -207,20 +220,21 @@ bool FileLockBackend::try_acquire() {
   leading_ = true;
   term_ = r;
   acquisitions_.add();
-  pgdc::Leadership l;
-  l.role = pgdc::Role::kLeader;
+  pgdc::sdk::Leadership l;
+  l.role = pgdc::sdk::Role::kLeader;
   l.holder = r.holder;
+  l.holder_address = config_.advertise_address;  // a leader reports its own
   l.epoch_scope = r.scope;
   l.epoch = r.epoch;
   l.valid_until_ns = PGDC_NEVER;  // held until we unlock or the process dies
-  host_.log(pgdc::LogLevel::kInfo,
+  host_.log(pgdc::sdk::LogLevel::kInfo,
             "leading " + config_.lock_file + ", epoch " + std::to_string(r.epoch));
   host_.report(l);
   return true;
 }
 
 void FileLockBackend::lose(const std::string& why) {
-  host_.log(pgdc::LogLevel::kWarn, "lost leadership: " + why);
+  host_.log(pgdc::sdk::LogLevel::kWarn, "lost leadership: " + why);
   // 1. Report first: the host stops leader-only work before this returns.
   leading_ = false;
   reported_ = false;
@@ -232,14 +246,18 @@ void FileLockBackend::lose(const std::string& why) {
 }
 
 void FileLockBackend::report_follower(const EpochRecord& seen) {
-  if (reported_ && seen.holder == last_seen_.holder && seen.scope == last_seen_.scope) return;
+  if (reported_ && seen.holder == last_seen_.holder && seen.address == last_seen_.address &&
+      seen.scope == last_seen_.scope) {
+    return;
+  }
   reported_ = true;
   last_seen_ = seen;
-  pgdc::Leadership l;
-  l.role = pgdc::Role::kFollower;
+  pgdc::sdk::Leadership l;
+  l.role = pgdc::sdk::Role::kFollower;
   l.holder = seen.holder;
+  l.holder_address = seen.holder.empty() ? "" : seen.address;  // as the holder wrote it
   l.epoch_scope = seen.scope;
-  l.epoch = 0;
+  l.epoch = 0;  // a follower holds no term
   l.valid_until_ns = 0;
   host_.report(l);
 }

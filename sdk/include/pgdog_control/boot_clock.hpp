@@ -22,7 +22,7 @@
 #include <cstdint>
 #include <ctime>
 
-namespace pgdc {
+namespace pgdc::sdk {
 
 struct BootClock {
   using duration = std::chrono::nanoseconds;
@@ -42,6 +42,6 @@ struct BootClock {
   }
 };
 
-}  // namespace pgdc
+}  // namespace pgdc::sdk
 
 #endif  // PGDOG_CONTROL_BOOT_CLOCK_HPP

@@ -3,10 +3,10 @@
 // standard library (no Boost, no dlopen: loading the shared object is the
 // caller's job).
 //
-//   std::string problem = pgdc::host::check_descriptor(d, "plugin \"/x/a.so\"");
+//   std::string problem = pgdc::sdk::host::check_descriptor(d, "plugin \"/x/a.so\"");
 //   if (!problem.empty()) { ... refuse it ... }
 //   std::string error;
-//   auto instance = pgdc::host::Instance::create(d, &host, config_json, &error);
+//   auto instance = pgdc::sdk::host::Instance::create(d, &host, config_json, &error);
 //   if (!instance || !instance->start(&error)) { ... }
 //   ...
 //   instance->stop(/*release=*/true, deadline_ns, &error);
@@ -23,6 +23,10 @@
 #ifndef PGDOG_CONTROL_HOST_HPP
 #define PGDOG_CONTROL_HOST_HPP
 
+#if __cplusplus < 201703L
+#error "pgdog_control/host.hpp needs C++17 or newer"
+#endif
+
 #include <pgdog_control/plugin.h>
 
 #include <cstddef>
@@ -34,7 +38,7 @@
 #include <string>
 #include <string_view>
 
-namespace pgdc::host {
+namespace pgdc::sdk::host {
 
 // The smallest struct sizes a plugin built against ABI 1.0 can have. Later
 // minors only append, so a plugin's sizes are never below these.
@@ -351,6 +355,6 @@ class Instance {
   State state_ = State::kCreated;
 };
 
-}  // namespace pgdc::host
+}  // namespace pgdc::sdk::host
 
 #endif  // PGDOG_CONTROL_HOST_HPP

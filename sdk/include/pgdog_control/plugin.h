@@ -14,13 +14,35 @@
  *   abi_minor is not newer than the host's. A minor version may only append
  *   fields to the size-prefixed structs below or append optional (nullable)
  *   function entries. Any other change is a new major version with a new
- *   entry symbol (pgdog_control_plugin_v2, ...).
+ *   entry symbol (pgdog_control_plugin_v2, ...). The SDK's CMake package
+ *   (PgDogControlSdk) is versioned <ABI major>.<ABI minor>.<SDK revision>.
  *
- * Threads
- *   The host calls create, start, stop and destroy from one thread, in that
- *   order, never concurrently. The plugin may call host services from any
- *   thread, at any time between start() being entered and stop() returning;
- *   never after stop() returns. Host services never call back into the plugin.
+ * Call order
+ *   The host calls create, start, stop and destroy from one thread, each at
+ *   most once, never concurrently, in one of these sequences:
+ *     create -> start -> stop -> destroy   a run
+ *     create -> destroy                    never started: `pgdog-control
+ *                                          --check` validates the config
+ *                                          this way, and so does a daemon
+ *                                          that cannot listen on its port
+ *     create -> start (fails) -> destroy   no stop() after a failed start()
+ *     create (fails)                       nothing more; destroy() is not
+ *                                          called, so create() frees all
+ *   Every function returns promptly: none waits on the network without a
+ *   deadline (start() and create() not at all, stop() until deadline_ns).
+ *
+ * When the plugin may call the host
+ *   - During create(), on the calling thread: log, monotonic_now_ns,
+ *     metric_define, metric_record (to say what was configured and to define
+ *     metrics). Not on_leadership or report_progress: nothing campaigns yet.
+ *   - From the moment start() is entered until stop() returns: every host
+ *     service, from any thread.
+ *   - Never after stop() returns, never after a failed start() returns (its
+ *     threads are stopped before it does), never during destroy(), and never
+ *     from a thread create() started (create starts no thread that calls the
+ *     host; start() does).
+ *   The host keeps the pgdc_host table valid until destroy() returns. Host
+ *   services never call back into the plugin.
  *
  * Clock
  *   All times are nanoseconds on the host's monotonic clock, obtained from
@@ -126,18 +148,30 @@ typedef enum pgdc_role { PGDC_ROLE_FOLLOWER = 0, PGDC_ROLE_LEADER = 1 } pgdc_rol
 /*
  * One observation of leadership, reported by the plugin through
  * pgdc_host.on_leadership whenever the role, the holder, the epoch or the
- * validity deadline changes (a leader reports each successful renewal).
+ * validity deadline changes (a leader reports each successful renewal; a
+ * follower may repeat an unchanged report, the host does not mind).
  *
- * Invariants the plugin guarantees (see "The leadership contract" above):
- *  - role == LEADER only while this replica holds the leadership, and
- *    valid_until_ns is a time before which no other replica can acquire it
- *    (for a lease: last renew *sent* + renew deadline).
- *  - (epoch_scope, epoch) identifies one leadership term. Within one scope,
+ * A leader report (role LEADER); see "The leadership contract" above:
+ *  - only while this replica holds the leadership; valid_until_ns is a time
+ *    before which no other replica can acquire it (for a lease: last renew
+ *    *sent* + renew deadline), or PGDC_NEVER.
+ *  - (epoch_scope, epoch) identifies the term, epoch >= 1. Within one scope,
  *    epochs of successive terms strictly increase. A new scope (for example a
  *    Lease that was deleted and created again) starts a new sequence.
- *  - A follower reports the holder it last confirmed by a read, or an empty
- *    holder when it has none (for example right after its own term ended:
- *    it must not name itself before reading the record again).
+ *  - holder is this replica's identity; holder_address its own
+ *    advertise_address (from the config JSON).
+ *
+ * A follower report (role FOLLOWER):
+ *  - holder: the holder this replica last confirmed by a read, or empty when
+ *    there is none or it does not know (right after its own term ended it
+ *    must not name itself before reading the record again).
+ *  - holder_address: where that holder serves, when the backend knows it
+ *    (the holder published it, or it is configured); empty otherwise, and
+ *    always empty when holder is. Never a guess: followers answer clients
+ *    with it (HTTP 503 naming the leader, or forwarding to it).
+ *  - epoch_scope: the scope of the record last read, or empty.
+ *  - epoch: 0, and valid_until_ns: 0. A follower holds no term; the host
+ *    ignores both for fencing.
  */
 typedef struct pgdc_leadership {
   uint32_t size;          /* sizeof(pgdc_leadership) as the plugin was built */
@@ -195,17 +229,35 @@ typedef struct pgdc_host {
    * the host's progress timeout. Plugins without a loop never call it. */
   void (*report_progress)(void* ctx);
 
-  /* Required. Define a metric series and return its handle (>= 0), or -1 if
-   * the name, labels or kind are invalid. The same name, kind and labels
-   * return the same handle. name: Prometheus metric name, prefixed by the
-   * host with "pgdog_control_"; labels_json: a flat JSON object of string
-   * values, e.g. {"verb":"GET","code":"200"}, or empty; buckets: histogram
-   * upper bounds in increasing order (NULL/0 for the host's defaults). */
+  /* Required. Define a metric series (kind: pgdc_metric_kind) and return its
+   * handle (>= 0), or -1 when the host refuses it; the host then logs one
+   * warning saying why, and updates of -1 are ignored. The same name, kind
+   * and labels return the same handle. A series lives until the process
+   * exits, so label values must come from a small fixed set (never IDs).
+   *   name: the host prefixes "pgdog_control_". At most 200 characters of
+   *     [a-zA-Z0-9_] not starting with a digit, snake_case, and lint-clean
+   *     as `promtool check metrics` sees it: a counter ends in "_total" and
+   *     nothing else does; only histograms may end in _count/_sum/_bucket
+   *     (and a histogram's own name must not); no type names ("_gauge_");
+   *     base units ("_seconds", "_bytes"), no abbreviations ("_ms").
+   *     Names the core uses are refused.
+   *   help: UTF-8; empty gets a generic text.
+   *   labels_json: empty, or a flat JSON object of string values, e.g.
+   *     {"verb":"GET","code":"200"}: at most 16 labels, names
+   *     [a-zA-Z_][a-zA-Z0-9_]*, snake_case, not starting with "__", not "le"
+   *     or "quantile"; values at most 1024 bytes.
+   *   buckets: histogram upper bounds, finite and strictly increasing, at
+   *     most 64 (NULL/0: the Prometheus defaults, 0.005 to 10).
+   * One name keeps its first kind, label names and buckets; a define that
+   * differs is refused. All plugin series together: at most 10000. */
   int64_t (*metric_define)(void* ctx, uint32_t kind, pgdc_str name, pgdc_str help,
                            pgdc_str labels_json, const double* buckets, size_t bucket_count);
 
   /* Required. Apply op (pgdc_metric_op) with value to a defined metric.
-   * Unknown handles and ops that do not fit the kind are ignored. */
+   * Ignored: unknown handles, ops that do not fit the kind (ADD on a
+   * counter or gauge, SET on a gauge, OBSERVE on a histogram), a counter
+   * ADD that is negative or not finite, a gauge ADD or histogram OBSERVE
+   * that is not finite. */
   void (*metric_record)(void* ctx, int64_t handle, uint32_t op, double value);
 } pgdc_host;
 
@@ -220,14 +272,26 @@ typedef struct pgdc_vtable {
   uint32_t size; /* sizeof(pgdc_vtable) as the plugin was built */
 
   /*
-   * Create an instance. host stays valid until destroy() returns.
-   * config_json is an object with the daemon's leader settings:
-   *   identity (string), lease_name (string), namespace (string),
+   * Create an instance: parse and validate the configuration, prepare, but
+   * do not campaign. host stays valid until destroy() returns; see "When the
+   * plugin may call the host" for what create() may call.
+   * config_json is a JSON object (UTF-8) with the daemon's leader settings:
+   *   identity (string, not empty)     this replica, the holder name
+   *   lease_name, namespace (strings)  the election's name and namespace
    *   lease_duration_ms, renew_deadline_ms, lease_interval_ms,
-   *   release_timeout_ms (integers), advertise_address (string),
-   *   options (object: the backend's own settings, from leader.options).
-   * Must not start any thread or I/O that calls host services; start() does.
-   * Returns PGDC_OK and sets *out, or an error status with a message in err.
+   *   release_timeout_ms (integers)    the timings (leader.*_secs)
+   *   advertise_address (string)       "host:port" where this replica serves
+   *   options (object)                 the backend's own settings: the
+   *                                    user's leader.options, as written
+   * Keys: a plugin must ignore top-level keys it does not know (a later
+   * host may add some in a minor version). Inside options the plugin
+   * decides; it should reject a key it does not know with PGDC_ERR_CONFIG
+   * naming it (options.<key>), so a typo fails `pgdog-control --check`
+   * instead of silently taking a default. A plugin that takes no options
+   * ignores them (noop: leader.options may hold another backend's).
+   * Returns PGDC_OK and sets *out, or an error status with one line in err
+   * naming the key and the rule, e.g. "options.lock_file must be a
+   * non-empty string".
    */
   int32_t (*create)(const pgdc_host* host, pgdc_str config_json, pgdc_instance** out,
                     pgdc_errbuf err);
@@ -243,13 +307,26 @@ typedef struct pgdc_vtable {
    * once (only if a fresh read shows this replica still holds it). The host
    * has already stopped leader-only work; release is zero when that work did
    * not stop in time, and then the plugin must leave the leadership to
-   * expire. After stop() returns the plugin makes no further host calls.
-   * Returns PGDC_OK when stopped cleanly (and released if asked and held).
+   * expire. After stop() returns the plugin makes no further host calls,
+   * whatever it returns.
+   * Returns:
+   *   PGDC_OK  stopped; and when release was asked: released, or there was
+   *            nothing to release (this replica held nothing, or a fresh
+   *            read showed another holder). A follower returns PGDC_OK.
+   *   an error status (PGDC_ERR_UNAVAILABLE: the store did not answer in
+   *            time; PGDC_ERR_INTERNAL: a bug) with one line in err, when a
+   *            release that was asked for did not happen or may not have
+   *            (the write failed or timed out, or no time was left before
+   *            deadline_ns). The leadership then expires by itself. The
+   *            host logs the message as a warning and shuts down as usual
+   *            (its exit status does not change).
    */
   int32_t (*stop)(pgdc_instance* instance, int32_t release, int64_t deadline_ns, pgdc_errbuf err);
 
-  /* Free the instance. Called once, after stop() returned (or after a
-   * failed start()). */
+  /* Free the instance. Called once: after stop() returned, after a failed
+   * start(), or after create() for an instance never started (see "Call
+   * order"; such an instance has no thread and holds nothing, so destroy()
+   * only frees). Makes no host call. */
   void (*destroy)(pgdc_instance* instance);
 } pgdc_vtable;
 
@@ -266,8 +343,82 @@ typedef struct pgdc_plugin_descriptor {
 } pgdc_plugin_descriptor;
 
 /* The entry point's type. Exported with C linkage and default visibility as
- * PGDC_ENTRY_SYMBOL; the only symbol a plugin exports. */
+ * PGDC_ENTRY_SYMBOL; the only symbol a plugin exports. In C:
+ *   PGDC_VISIBLE const pgdc_plugin_descriptor* pgdog_control_plugin_v1(void);
+ * (C++: the PGDC_PLUGIN macro of plugin.hpp emits it.) */
 typedef const pgdc_plugin_descriptor* (*pgdc_entry_fn)(void);
+
+/* Default visibility, for the entry point of a plugin built with hidden
+ * visibility (pgdog_control_add_plugin does that). */
+#if defined(__GNUC__) || defined(__clang__)
+#define PGDC_VISIBLE __attribute__((visibility("default")))
+#else
+#define PGDC_VISIBLE
+#endif
+
+/*
+ * Layout pins: the offsets and sizes every ABI 1 plugin and host on x86_64
+ * (LP64, System V) agree on, checked wherever this header is compiled (C11,
+ * C++11 or newer). A plugin built before a change here would be misread:
+ * only appending to a size-prefixed struct in a minor version is allowed,
+ * and then only that struct's size pin changes. Other targets are not
+ * pinned (their natural alignment gives the same layout on LP64).
+ */
+#if defined(__x86_64__) && defined(__LP64__)
+#if defined(__cplusplus) && __cplusplus >= 201103L
+#define PGDC_PIN(expr) static_assert(expr, "plugin ABI layout: " #expr)
+#elif !defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define PGDC_PIN(expr) _Static_assert(expr, "plugin ABI layout: " #expr)
+#endif
+#endif
+#ifdef PGDC_PIN
+PGDC_PIN(sizeof(pgdc_str) == 16);
+PGDC_PIN(offsetof(pgdc_str, data) == 0);
+PGDC_PIN(offsetof(pgdc_str, len) == 8);
+
+PGDC_PIN(sizeof(pgdc_errbuf) == 16);
+PGDC_PIN(offsetof(pgdc_errbuf, buf) == 0);
+PGDC_PIN(offsetof(pgdc_errbuf, cap) == 8);
+
+PGDC_PIN(sizeof(pgdc_leadership) == 72); /* 1.0: 56; 1.1 appended holder_address */
+PGDC_PIN(offsetof(pgdc_leadership, size) == 0);
+PGDC_PIN(offsetof(pgdc_leadership, role) == 4);
+PGDC_PIN(offsetof(pgdc_leadership, holder) == 8);
+PGDC_PIN(offsetof(pgdc_leadership, epoch_scope) == 24);
+PGDC_PIN(offsetof(pgdc_leadership, epoch) == 40);
+PGDC_PIN(offsetof(pgdc_leadership, valid_until_ns) == 48);
+PGDC_PIN(offsetof(pgdc_leadership, holder_address) == 56);
+
+PGDC_PIN(sizeof(pgdc_host) == 64);
+PGDC_PIN(offsetof(pgdc_host, size) == 0);
+PGDC_PIN(offsetof(pgdc_host, abi_major) == 4);
+PGDC_PIN(offsetof(pgdc_host, abi_minor) == 6);
+PGDC_PIN(offsetof(pgdc_host, ctx) == 8);
+PGDC_PIN(offsetof(pgdc_host, log) == 16);
+PGDC_PIN(offsetof(pgdc_host, monotonic_now_ns) == 24);
+PGDC_PIN(offsetof(pgdc_host, on_leadership) == 32);
+PGDC_PIN(offsetof(pgdc_host, report_progress) == 40);
+PGDC_PIN(offsetof(pgdc_host, metric_define) == 48);
+PGDC_PIN(offsetof(pgdc_host, metric_record) == 56);
+
+PGDC_PIN(sizeof(pgdc_vtable) == 40);
+PGDC_PIN(offsetof(pgdc_vtable, size) == 0);
+PGDC_PIN(offsetof(pgdc_vtable, create) == 8);
+PGDC_PIN(offsetof(pgdc_vtable, start) == 16);
+PGDC_PIN(offsetof(pgdc_vtable, stop) == 24);
+PGDC_PIN(offsetof(pgdc_vtable, destroy) == 32);
+
+PGDC_PIN(sizeof(pgdc_plugin_descriptor) == 48);
+PGDC_PIN(offsetof(pgdc_plugin_descriptor, magic) == 0);
+PGDC_PIN(offsetof(pgdc_plugin_descriptor, size) == 4);
+PGDC_PIN(offsetof(pgdc_plugin_descriptor, abi_major) == 8);
+PGDC_PIN(offsetof(pgdc_plugin_descriptor, abi_minor) == 10);
+PGDC_PIN(offsetof(pgdc_plugin_descriptor, name) == 16);
+PGDC_PIN(offsetof(pgdc_plugin_descriptor, version) == 24);
+PGDC_PIN(offsetof(pgdc_plugin_descriptor, description) == 32);
+PGDC_PIN(offsetof(pgdc_plugin_descriptor, vtable) == 40);
+#undef PGDC_PIN
+#endif
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -1,12 +1,14 @@
-// C++ helpers for plugin authors. Header-only; depends only on the C ABI in
-// plugin.h and the standard library.
+// C++ helpers for plugin authors. Header-only, C++17 or newer; depends only
+// on the C ABI in plugin.h and the standard library. Everything here is in
+// namespace pgdc::sdk (the daemon's own types live in pgdc, so both can be
+// used in one file).
 //
-// A plugin is one class derived from pgdc::Backend, constructible from
-// (pgdc::Host, std::string_view config_json), and one macro:
+// A plugin is one class derived from pgdc::sdk::Backend, constructible from
+// (pgdc::sdk::Host, std::string_view config_json), and one macro:
 //
-//   class MyBackend final : public pgdc::Backend {
+//   class MyBackend final : public pgdc::sdk::Backend {
 //    public:
-//     MyBackend(pgdc::Host host, std::string_view config_json);
+//     MyBackend(pgdc::sdk::Host host, std::string_view config_json);
 //     void start() override;
 //     bool stop(bool release, std::int64_t deadline_ns) override;
 //   };
@@ -14,11 +16,21 @@
 //
 // The macro emits the exported entry point and no-throw trampolines: an
 // exception escaping the constructor, start() or stop() becomes an error
-// status with the exception's message. pgdc::ConfigError maps to
-// PGDC_ERR_CONFIG, pgdc::UnavailableError to PGDC_ERR_UNAVAILABLE, anything
+// status with the exception's message. pgdc::sdk::ConfigError maps to
+// PGDC_ERR_CONFIG, pgdc::sdk::UnavailableError to PGDC_ERR_UNAVAILABLE, anything
 // else to PGDC_ERR_INTERNAL.
+//
+// The life cycle is plugin.h's ("Call order"): constructor = create(),
+// start(), stop(), destructor = destroy(). The destructor may run without
+// start() or stop() having run (`pgdog-control --check`, a failed start()).
+// config_json is the object described at pgdc_vtable.create; the SDK has no
+// JSON parser, read it with any JSON library (docs/plugins.md shows one).
 #ifndef PGDOG_CONTROL_PLUGIN_HPP
 #define PGDOG_CONTROL_PLUGIN_HPP
+
+#if __cplusplus < 201703L
+#error "pgdog_control/plugin.hpp needs C++17 or newer"
+#endif
 
 #include <pgdog_control/plugin.h>
 
@@ -32,7 +44,7 @@
 #include <type_traits>
 #include <vector>
 
-namespace pgdc {
+namespace pgdc::sdk {
 
 enum class LogLevel : std::uint32_t {
   kDebug = PGDC_LOG_DEBUG,
@@ -92,8 +104,11 @@ class Metric {
   std::int64_t handle_ = -1;
 };
 
-// The host services, as a value type. Valid from construction of the backend
-// until its stop() returns; all members are thread-safe.
+// The host services, as a value type; all members are thread-safe. When they
+// may be called (plugin.h, "When the plugin may call the host"): in the
+// backend's constructor, on its thread, log(), now_ns() and the metric
+// functions; from start() until stop() returns, everything, from any thread;
+// never in the destructor or after stop() returns.
 class Host {
  public:
   explicit Host(const pgdc_host* host) noexcept : host_(host) {}
@@ -141,16 +156,23 @@ class Host {
   const pgdc_host* host_;
 };
 
-// What a plugin author implements. start() and stop() are called from one
-// host thread; see pgdc_vtable for their contracts.
+// What a plugin author implements. Constructor, start(), stop() and the
+// destructor are called from one host thread; see pgdc_vtable for their
+// contracts.
 class Backend {
  public:
+  // Frees; makes no host call. Runs after stop(), after a failed start(), or
+  // without either for an instance never started.
   virtual ~Backend() = default;
-  // Begin campaigning without blocking on I/O. Throw to fail.
+  // Begin campaigning without blocking on I/O. Throw to fail; a failed
+  // start() leaves no thread running (no stop() follows).
   virtual void start() = 0;
   // Stop by deadline_ns (host monotonic clock); release if asked and held.
-  // Return false when the release or the stop was not clean. After return,
-  // no host service may be called.
+  // Return true when stopped and, if release was asked, released or nothing
+  // was held (a follower returns true). Return false (after logging why)
+  // when a requested release did not happen or may not have: the host logs
+  // a warning and the leadership expires by itself. After return, no host
+  // service may be called, whatever the result.
   virtual bool stop(bool release, std::int64_t deadline_ns) = 0;
 };
 
@@ -189,10 +211,10 @@ inline Backend* as_backend(pgdc_instance* i) noexcept { return reinterpret_cast<
 template <typename T>
 struct Trampolines {
   static_assert(std::is_base_of_v<Backend, T>,
-                "PGDC_PLUGIN: the class must derive from pgdc::Backend");
-  static_assert(
-      std::is_constructible_v<T, Host, std::string_view>,
-      "PGDC_PLUGIN: the class needs a constructor T(pgdc::Host, std::string_view config_json)");
+                "PGDC_PLUGIN: the class must derive from pgdc::sdk::Backend");
+  static_assert(std::is_constructible_v<T, Host, std::string_view>,
+                "PGDC_PLUGIN: the class needs a constructor T(pgdc::sdk::Host, std::string_view "
+                "config_json)");
 
   static std::int32_t create(const pgdc_host* host, pgdc_str config, pgdc_instance** out,
                              pgdc_errbuf err) noexcept {
@@ -228,22 +250,23 @@ struct Trampolines {
 };
 
 }  // namespace detail
-}  // namespace pgdc
+}  // namespace pgdc::sdk
 
-#define PGDC_EXPORT extern "C" __attribute__((visibility("default")))
+#define PGDC_EXPORT extern "C" PGDC_VISIBLE
 
 // Emits the plugin's entry point for class CLASS. NAME: [a-z0-9-]+.
-#define PGDC_PLUGIN(CLASS, NAME, VERSION, DESCRIPTION)                                           \
-  PGDC_EXPORT const pgdc_plugin_descriptor* pgdog_control_plugin_v1(void) {                      \
-    static const pgdc_plugin_descriptor descriptor{PGDC_PLUGIN_MAGIC,                            \
-                                                   sizeof(pgdc_plugin_descriptor),               \
-                                                   PGDC_ABI_MAJOR,                               \
-                                                   PGDC_ABI_MINOR,                               \
-                                                   NAME,                                         \
-                                                   VERSION,                                      \
-                                                   DESCRIPTION,                                  \
-                                                   &::pgdc::detail::Trampolines<CLASS>::vtable}; \
-    return &descriptor;                                                                          \
+#define PGDC_PLUGIN(CLASS, NAME, VERSION, DESCRIPTION)                      \
+  PGDC_EXPORT const pgdc_plugin_descriptor* pgdog_control_plugin_v1(void) { \
+    static const pgdc_plugin_descriptor descriptor{                         \
+        PGDC_PLUGIN_MAGIC,                                                  \
+        sizeof(pgdc_plugin_descriptor),                                     \
+        PGDC_ABI_MAJOR,                                                     \
+        PGDC_ABI_MINOR,                                                     \
+        NAME,                                                               \
+        VERSION,                                                            \
+        DESCRIPTION,                                                        \
+        &::pgdc::sdk::detail::Trampolines<CLASS>::vtable};                  \
+    return &descriptor;                                                     \
   }
 
 #endif  // PGDOG_CONTROL_PLUGIN_HPP

@@ -28,16 +28,16 @@
 
 namespace {
 
-class ScriptedBackend final : public pgdc::Backend {
+class ScriptedBackend final : public pgdc::sdk::Backend {
  public:
-  ScriptedBackend(pgdc::Host host, std::string_view config_json) : host_(host) {
+  ScriptedBackend(pgdc::sdk::Host host, std::string_view config_json) : host_(host) {
     const auto c = nlohmann::json::parse(config_json, nullptr, false);
-    if (!c.is_object()) throw pgdc::ConfigError("scripted: config is not a JSON object");
+    if (!c.is_object()) throw pgdc::sdk::ConfigError("scripted: config is not a JSON object");
     identity_ = c.value("identity", "scripted");
     address_ = c.value("advertise_address", "");
     const auto o = c.value("options", nlohmann::json::object());
-    if (!o.is_object()) throw pgdc::ConfigError("scripted: options must be a map");
-    if (o.contains("fail_create")) throw pgdc::ConfigError(o.value("fail_create", ""));
+    if (!o.is_object()) throw pgdc::sdk::ConfigError("scripted: options must be a map");
+    if (o.contains("fail_create")) throw pgdc::sdk::ConfigError(o.value("fail_create", ""));
     lead_ = o.value("lead", true);
     valid_ms_ = o.value("valid_ms", 0);
     renew_ms_ = o.value("renew_ms", 0);
@@ -53,11 +53,11 @@ class ScriptedBackend final : public pgdc::Backend {
   ~ScriptedBackend() override { join(); }
 
   void start() override {
-    if (!fail_start_.empty()) throw pgdc::UnavailableError(fail_start_);
+    if (!fail_start_.empty()) throw pgdc::sdk::UnavailableError(fail_start_);
     if (progress_) host_.progress();
     if (lead_) report();
     if (!lead_ && !follow_holder_.empty()) {
-      pgdc::Leadership l;
+      pgdc::sdk::Leadership l;
       l.holder = follow_holder_;
       l.holder_address = follow_address_;
       host_.report(l);
@@ -75,7 +75,7 @@ class ScriptedBackend final : public pgdc::Backend {
 
   bool stop(bool release, std::int64_t deadline_ns) override {
     join();
-    host_.log(pgdc::LogLevel::kInfo,
+    host_.log(pgdc::sdk::LogLevel::kInfo,
               "scripted: stop release=" + std::to_string(release ? 1 : 0) +
                   " deadline_in_ms=" + std::to_string((deadline_ns - host_.now_ns()) / 1000000));
     if (stop_sleep_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(stop_sleep_ms_));
@@ -84,8 +84,8 @@ class ScriptedBackend final : public pgdc::Backend {
 
  private:
   void report(int epoch = 1) {
-    pgdc::Leadership l;
-    l.role = pgdc::Role::kLeader;
+    pgdc::sdk::Leadership l;
+    l.role = pgdc::sdk::Role::kLeader;
     l.holder = identity_;
     l.holder_address = address_;
     l.epoch_scope = "scripted";
@@ -103,7 +103,7 @@ class ScriptedBackend final : public pgdc::Backend {
     if (renewer_.joinable()) renewer_.join();
   }
 
-  pgdc::Host host_;
+  pgdc::sdk::Host host_;
   std::string identity_;
   std::string address_;
   std::string follow_holder_;

@@ -38,6 +38,9 @@ class ApiServiceTest : public ::testing::Test {
     config_.deployments.push_back({"staging", {kStaging}, ""});
     config_.web_admin_tokens = {kAdmin};
     config_.web_read_tokens = {kRead};
+    // Most cases read without a token; the default (token reads) has its
+    // own case below and api_auth_test covers the checks.
+    config_.web_read_access = WebReadAccess::kOpen;
     config_.max_nodes_per_deployment = 3;
     config_.max_entries_per_upload = 5;
   }
@@ -166,8 +169,8 @@ TEST_F(ApiServiceTest, WebAuthOpenReadsAdminWrites) {
   EXPECT_EQ(call("POST", "/api/web/deployments/prod/commands", body, kAdmin).status, 201);
 }
 
-TEST_F(ApiServiceTest, WebReadsWithTokenAccess) {
-  config_.web_read_access = WebReadAccess::kToken;
+TEST_F(ApiServiceTest, WebReadsNeedATokenByDefault) {
+  config_.web_read_access = ApiConfig{}.web_read_access;
   start();
   EXPECT_EQ(call("GET", "/api/web/deployments").status, 401);
   EXPECT_EQ(call("GET", "/api/web/deployments", "", kRead).status, 200);

@@ -31,7 +31,7 @@ Config parse_ok(const std::string& yaml) {
 TEST(ApiConfig, DefaultsWithoutTheSection) {
   const ApiConfig a = parse_ok("listen: \"127.0.0.1:1\"\n").api;
   EXPECT_TRUE(a.deployments.empty());
-  EXPECT_EQ(a.web_read_access, WebReadAccess::kOpen);
+  EXPECT_EQ(a.web_read_access, WebReadAccess::kToken) << "fleet reads need a token by default";
   EXPECT_EQ(a.retention, milliseconds(300000));
   EXPECT_EQ(a.stale_after, milliseconds(5000));
   EXPECT_EQ(a.evict_after, milliseconds(60000));
@@ -163,6 +163,55 @@ TEST(ApiConfig, WrongShapes) {
               ::testing::ElementsAre(std::make_pair(
                   std::string("api.web.admin_tokens"),
                   std::string("expected a sequence of tokens, got \"admin-token-0123456789\""))));
+}
+
+TEST(ApiConfig, AllowedHostsAreHostNamesWithoutPorts) {
+  const ApiConfig a =
+      parse_ok("api:\n  web:\n    allowed_hosts: [Control.Example.com, \"[::1]\", 10.0.0.7]\n").api;
+  EXPECT_EQ(a.web_allowed_hosts,
+            (std::vector<std::string>{"control.example.com", "::1", "10.0.0.7"}));
+  EXPECT_THAT(
+      errors_of("api:\n  web:\n    allowed_hosts: [\"evil.com:80\", \"\", [a]]\n"),
+      ::testing::ElementsAre(
+          std::make_pair(std::string("api.web.allowed_hosts[0]"),
+                         std::string("\"evil.com:80\" is not a host name (letters, "
+                                     "digits, '-' and '.'; an IPv6 address in brackets; "
+                                     "no port)")),
+          std::make_pair(std::string("api.web.allowed_hosts[1]"), std::string("must not be empty")),
+          std::make_pair(std::string("api.web.allowed_hosts[2]"),
+                         std::string("expected a host name, got a sequence"))));
+}
+
+TEST(ApiConfig, OpenReadsBeyondLoopbackAreAWarning) {
+  const auto warnings = [](const std::string& yaml) {
+    Errors out;
+    for (const ConfigError& e : parse_config(yaml, "t.yaml").warnings)
+      out.emplace_back(e.key, e.message);
+    return out;
+  };
+  const std::string open = "api:\n  web:\n    read_access: open\n";
+  EXPECT_THAT(warnings("listen: \"0.0.0.0:8080\"\n" + open),
+              ::testing::ElementsAre(std::make_pair(
+                  std::string("api.web.read_access"),
+                  std::string("`open` while listening on \"0.0.0.0\": anyone who can reach the "
+                              "port reads fleet data, including query text; use `token` (the "
+                              "default) unless the network is trusted"))));
+  EXPECT_THAT(warnings(open), ::testing::SizeIs(1)) << "the default listen is 0.0.0.0";
+  EXPECT_THAT(warnings("listen: \"127.0.0.1:8080\"\n" + open), ::testing::IsEmpty());
+  EXPECT_THAT(warnings("listen: \"localhost:8080\"\n" + open), ::testing::IsEmpty());
+  EXPECT_THAT(warnings("listen: \"0.0.0.0:8080\"\n"), ::testing::IsEmpty());
+}
+
+TEST(ApiConfig, TheNamesThisReplicaIsReachedUnderAreAllowed) {
+  Config c = parse_ok(
+      "listen: \"control.local:8080\"\n"
+      "advertise_address: \"Pod-1.Example:8080\"\n"
+      "api:\n  web:\n    allowed_hosts: [control.local]\n");
+  resolve_environment_defaults(c);
+  EXPECT_EQ(c.api.web_allowed_hosts, (std::vector<std::string>{"control.local", "pod-1.example"}));
+  Config ips = parse_ok("listen: \"0.0.0.0:8080\"\nadvertise_address: \"10.0.0.7:8080\"\n");
+  resolve_environment_defaults(ips);
+  EXPECT_TRUE(ips.api.web_allowed_hosts.empty()) << "IP addresses are always allowed";
 }
 
 }  // namespace

@@ -123,6 +123,7 @@ std::string json_type(Kind kind) {
     case Kind::kSeconds:
       return "number";
     case Kind::kTokens:
+    case Kind::kHostNames:
     case Kind::kDeployments:
       return "array";
   }

@@ -37,7 +37,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api_transport.h"
+#include "client/api_transport.h"
 #include "election/elector.h"
 #include "election/lease.h"
 #include "election/lease_api.h"

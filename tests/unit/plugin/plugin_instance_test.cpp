@@ -11,12 +11,12 @@
 namespace pgdc {
 namespace {
 
+using sdk::testing::IsLeader;
+using sdk::testing::MockHost;
 using ::testing::_;
 using ::testing::AllOf;
 using ::testing::Field;
 using ::testing::HasSubstr;
-using testing::IsLeader;
-using testing::MockHost;
 using ::testing::NiceMock;
 using ::testing::StrictMock;
 
@@ -39,11 +39,11 @@ TEST(PluginInstance, NoopLifeCycle) {
   {
     ::testing::InSequence order;
     EXPECT_CALL(host, log(PGDC_LOG_WARN, HasSubstr("leader election is disabled")));
-    EXPECT_CALL(
-        host, on_leadership(AllOf(IsLeader("replica-a"), Field(&testing::Observation::epoch, 1u),
-                                  Field(&testing::Observation::epoch_scope, "noop"),
-                                  Field(&testing::Observation::valid_until_ns, PGDC_NEVER),
-                                  Field(&testing::Observation::holder_address, "10.1.2.3:8080"))));
+    EXPECT_CALL(host, on_leadership(AllOf(
+                          IsLeader("replica-a"), Field(&sdk::testing::Observation::epoch, 1u),
+                          Field(&sdk::testing::Observation::epoch_scope, "noop"),
+                          Field(&sdk::testing::Observation::valid_until_ns, PGDC_NEVER),
+                          Field(&sdk::testing::Observation::holder_address, "10.1.2.3:8080"))));
   }
   std::string error;
   auto instance = PluginInstance::create(plugin, host.c_host(), kConfig, &error);

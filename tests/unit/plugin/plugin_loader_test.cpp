@@ -38,7 +38,7 @@ bool still_loaded(const std::string& path) {
   return true;
 }
 
-const std::string kMin = std::to_string(host::kDescriptorMinSize);
+const std::string kMin = std::to_string(sdk::host::kDescriptorMinSize);
 
 TEST(PluginLoader, LoadsNoop) {
   const LoadResult r = load_plugin(noop_path());
@@ -159,7 +159,7 @@ TEST(PluginLoader, FunctionTableTooSmall) {
   EXPECT_EQ(refusal(path), "plugin \"" + path +
                                "\" (broken 1.0.0): function table size 8 is smaller than the "
                                "ABI 1.0 minimum " +
-                               std::to_string(host::kVtableMinSize) +
+                               std::to_string(sdk::host::kVtableMinSize) +
                                "; rebuild it against the SDK");
 }
 

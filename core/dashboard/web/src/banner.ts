@@ -14,8 +14,9 @@ export function showError(err: unknown, context: 'read' | 'write'): void {
     switch (err.status) {
       case 401:
         text = context === 'write'
-          ? 'Issuing commands needs an admin token: enter it in "Admin token" above.'
-          : 'This control plane needs a token to read: enter a read or admin token above.';
+          ? 'Issuing commands needs an admin token: enter it in "Token" above.'
+          : 'Reading fleet data needs a token (it includes query text and telemetry): ' +
+            'enter a read or admin token in "Token" above.';
         if (err.message) text += ` (${err.message})`;
         break;
       case 403:

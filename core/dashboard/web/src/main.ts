@@ -163,7 +163,7 @@ async function issue(name: string, target: string): Promise<Command | null> {
 }
 
 function renderTokenState(): void {
-  setText(byId('token-state'), currentToken() ? 'token set for this tab' : 'no token (read only)');
+  setText(byId('token-state'), currentToken() ? 'token set for this tab' : 'no token');
 }
 
 function wire(): void {

@@ -1,4 +1,4 @@
-// The admin (or read) token: kept in sessionStorage only (gone when the tab
+// The read or admin token: kept in sessionStorage only (gone when the tab
 // closes), sent as "Authorization: Bearer"; never put in a URL or logged.
 // If storage is disabled it lives in memory until the page is reloaded.
 

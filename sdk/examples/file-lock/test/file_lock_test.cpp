@@ -19,8 +19,8 @@
 
 namespace {
 
-using pgdc::testing::HostConfig;
-using pgdc::testing::MockHost;
+using pgdc::sdk::testing::HostConfig;
+using pgdc::sdk::testing::MockHost;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::NiceMock;
@@ -28,7 +28,7 @@ using ::testing::NiceMock;
 const pgdc_plugin_descriptor* descriptor() {
   std::string error;
   static const pgdc_plugin_descriptor* d =
-      pgdc::testing::load_descriptor(EXAMPLE_PLUGIN_PATH, &error);
+      pgdc::sdk::testing::load_descriptor(EXAMPLE_PLUGIN_PATH, &error);
   EXPECT_NE(d, nullptr) << error;
   return d;
 }
@@ -48,22 +48,26 @@ std::string fresh_dir() {
   return templ;
 }
 
+// Each identity serves at its own address, so reports can be told apart.
+std::string address_of(const std::string& identity) { return identity + ".example:8080"; }
+
 std::string config_for(const std::string& identity, const std::string& lock_file) {
   HostConfig c;
   c.identity = identity;
+  c.advertise_address = address_of(identity);
   c.lease_interval_ms = 20;
-  c.options_json = "{\"lock_file\":" + pgdc::testing::json_quote(lock_file) + "}";
-  return pgdc::testing::host_config_json(c);
+  c.options_json = "{\"lock_file\":" + pgdc::sdk::testing::json_quote(lock_file) + "}";
+  return pgdc::sdk::testing::host_config_json(c);
 }
 
 // Runs one replica until it leads (or not), then stops it.
 struct Replica {
   std::unique_ptr<NiceMock<MockHost>> host = std::make_unique<NiceMock<MockHost>>();
-  std::unique_ptr<pgdc::host::Instance> instance;
+  std::unique_ptr<pgdc::sdk::host::Instance> instance;
 
   explicit Replica(const std::string& config) {
     std::string error;
-    instance = pgdc::host::Instance::create(descriptor(), host->c_host(), config, &error);
+    instance = pgdc::sdk::host::Instance::create(descriptor(), host->c_host(), config, &error);
     EXPECT_TRUE(instance) << error;
     if (instance) {
       EXPECT_TRUE(instance->start(&error)) << error;
@@ -79,8 +83,8 @@ struct Replica {
     EXPECT_TRUE(instance->stop(release, host->clock().now_ns() + 1'000'000'000, &error)) << error;
     host->mark_stopped();
   }
-  pgdc::testing::Observation leader() const {
-    pgdc::testing::Observation found;
+  pgdc::sdk::testing::Observation leader() const {
+    pgdc::sdk::testing::Observation found;
     for (const auto& o : host->observations()) {
       if (o.leader()) found = o;
     }
@@ -91,7 +95,7 @@ struct Replica {
 TEST(FileLock, EpochsContinueAcrossTermsAndRestartWithANewScope) {
   const std::string dir = fresh_dir();
   const std::string config = config_for("replica-a", dir + "/leader.lock");
-  std::vector<pgdc::testing::Observation> terms;
+  std::vector<pgdc::sdk::testing::Observation> terms;
   for (int i = 0; i < 3; ++i) {
     Replica r(config);
     ASSERT_TRUE(r.host->wait_for_leader(std::chrono::seconds(5)));
@@ -117,7 +121,10 @@ TEST(FileLock, FollowerSeesTheHolder) {
   ASSERT_TRUE(a.host->wait_for_leader(std::chrono::seconds(5)));
   Replica b(config_for("replica-b", lock_file));
   ASSERT_TRUE(b.host->wait_for_observation(
-      [](const pgdc::testing::Observation& o) { return !o.leader() && o.holder == "replica-a"; },
+      [](const pgdc::sdk::testing::Observation& o) {
+        return !o.leader() && o.holder == "replica-a" &&
+               o.holder_address == address_of("replica-a");
+      },
       std::chrono::seconds(5)));
 }
 
@@ -127,14 +134,15 @@ TEST(FileLock, ReplacedLockFileEndsLeadership) {
   ASSERT_TRUE(a.host->wait_for_leader(std::chrono::seconds(5)));
   std::filesystem::remove(lock_file);
   ASSERT_TRUE(a.host->wait_for_observation(
-      [](const pgdc::testing::Observation& o) { return !o.leader(); }, std::chrono::seconds(5)));
+      [](const pgdc::sdk::testing::Observation& o) { return !o.leader(); },
+      std::chrono::seconds(5)));
   EXPECT_THAT(a.host->logs(), Contains(HasSubstr("lost leadership: the lock file was deleted")));
 }
 
 TEST(FileLock, UnopenableLockFileFailsStart) {
   NiceMock<MockHost> host;
   std::string error;
-  auto instance = pgdc::host::Instance::create(
+  auto instance = pgdc::sdk::host::Instance::create(
       descriptor(), host.c_host(), config_for("a", "/nonexistent-dir/leader.lock"), &error);
   ASSERT_TRUE(instance) << error;
   EXPECT_FALSE(instance->start(&error));
@@ -147,21 +155,25 @@ TEST(FileLock, UnopenableLockFileFailsStart) {
 
 // The conformance suite's factory: a fresh lock file per test.
 struct ExampleFileLock {
-  static pgdc::testing::BackendUnderTest make() {
+  static pgdc::sdk::testing::BackendUnderTest make() {
     const std::string lock_file = fresh_dir() + "/leader.lock";
-    pgdc::testing::BackendUnderTest b;
+    pgdc::sdk::testing::BackendUnderTest b;
     b.descriptor = descriptor();
     b.identity = "replica-a";
+    b.advertise_address = address_of("replica-a");
     b.config_json = config_for("replica-a", lock_file);
     b.second_config_json = config_for("replica-b", lock_file);
-    b.replicas_compete = true;
+    // An election: the defaults (exclusive, takeover on release and when the
+    // holder's process is gone), and the epoch file carries the address.
+    b.capabilities.follower_knows_holder_address = true;
     b.observe_for = std::chrono::milliseconds(150);
     b.invalid_configs = {R"({"identity":"a","options":{}})",
-                         R"({"identity":"","options":{"lock_file":"/tmp/x"}})"};
+                         R"({"identity":"","options":{"lock_file":"/tmp/x"}})",
+                         R"({"identity":"a","options":{"lock_file":"/tmp/x","lock_flie":"y"}})"};
     return b;
   }
 };
 
-namespace pgdc::testing {
+namespace pgdc::sdk::testing {
 INSTANTIATE_TYPED_TEST_SUITE_P(Conformance, BackendConformance, ::ExampleFileLock);
-}  // namespace pgdc::testing
+}  // namespace pgdc::sdk::testing

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <string>
 
-namespace pgdc::testing {
+namespace pgdc::sdk::testing {
 
 // Returns the plugin's descriptor, or null with *error set.
 inline const pgdc_plugin_descriptor* load_descriptor(const std::string& path, std::string* error) {
@@ -34,6 +34,6 @@ inline const pgdc_plugin_descriptor* load_descriptor(const std::string& path, st
   return descriptor;
 }
 
-}  // namespace pgdc::testing
+}  // namespace pgdc::sdk::testing
 
 #endif  // PGDOG_CONTROL_TESTING_LOAD_HPP

@@ -2,13 +2,14 @@
 // mock method, plus a controllable monotonic clock and a record of every
 // leadership report.
 //
-//   ::testing::NiceMock<pgdc::testing::MockHost> host;
-//   EXPECT_CALL(host, on_leadership(pgdc::testing::IsLeader("me")));
-//   auto instance = pgdc::host::Instance::create(descriptor, host.c_host(), config, &error);
+//   ::testing::NiceMock<pgdc::sdk::testing::MockHost> host;
+//   EXPECT_CALL(host, on_leadership(pgdc::sdk::testing::IsLeader("me")));
+//   auto instance = pgdc::sdk::host::Instance::create(descriptor, host.c_host(), config, &error);
 //
 // The C function pointers in c_host() forward to the mock methods (strings
 // copied first: what the plugin passes is only valid during the call).
-// After mark_stopped() (call it when stop() returns), every host call is a
+// After mark_stopped() (call it when stop() returns, or when create()
+// returns for an instance that will never start), every host call is a
 // contract violation: it is counted, described in violations(), and not
 // forwarded. Callbacks arrive on the plugin's threads; the mock is
 // thread-safe, but set expectations before start().
@@ -31,7 +32,7 @@
 
 #include <gmock/gmock.h>
 
-namespace pgdc::testing {
+namespace pgdc::sdk::testing {
 
 // The host's monotonic clock, in nanoseconds. By default it follows the real
 // steady clock, starting at a large offset (1000 s) so code that assumes
@@ -276,6 +277,6 @@ class MockHost {
   std::vector<std::string> metric_keys_;
 };
 
-}  // namespace pgdc::testing
+}  // namespace pgdc::sdk::testing
 
 #endif  // PGDOG_CONTROL_TESTING_MOCK_HOST_HPP

@@ -1,5 +1,8 @@
 #include "cpprest_transport.h"
 
+#include "text.h"
+#include "watch_stream.h"
+
 #include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -9,7 +12,6 @@
 #include <openssl/x509v3.h>
 
 #include <cpprest/http_client.h>
-#include <cpprest/producerconsumerstream.h>
 #include <cpprest/uri_builder.h>
 #include <pplx/threadpool.h>
 #include <boost/asio/ssl.hpp>
@@ -31,7 +33,6 @@ namespace whttp = web::http;
 namespace wclient = web::http::client;
 using Clock = std::chrono::steady_clock;
 
-constexpr std::size_t kMaxLine = 64 * 1024 * 1024;  // one watch event
 // cpprest's own inactivity timer is only a backstop: deadlines are enforced here.
 constexpr std::chrono::hours kCpprestTimeout{24};
 
@@ -257,8 +258,6 @@ std::string method_upper(const std::string& m) {
   return out;
 }
 
-std::string ms_text(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
-
 }  // namespace
 
 // ---- Impl ------------------------------------------------------------------
@@ -459,6 +458,8 @@ struct CpprestTransport::Impl {
 
 // ---- watch -------------------------------------------------------------------
 
+// One watch GET, read by a WatchStream (watch_stream.h): the request, its
+// headers, then either the error body or the stream of lines.
 WatchResult CpprestTransport::Impl::watch_once(const std::string& path,
                                                std::chrono::milliseconds idle_timeout,
                                                const std::function<bool(std::string_view)>& on_line,
@@ -466,210 +467,50 @@ WatchResult CpprestTransport::Impl::watch_once(const std::string& path,
   unauthorized = false;
   WatchResult result;
   const auto started = Clock::now();
-  struct State {
-    std::mutex mu;
-    std::condition_variable_any cv;
-    bool headers = false;  // the response (or an error) arrived
-    std::optional<whttp::http_response> response;
-    std::string error;
-    int error_code = 0;
-    bool body_done = false;  // the body ended (or failed)
-    std::string body_error;
-    bool data = false;  // bytes are available in the buffer
-  };
-  auto state = std::make_shared<State>();
-  concurrency::streams::producer_consumer_buffer<uint8_t> buffer;
-  pplx::cancellation_token_source cts;
-  struct Cleanup {
-    pplx::cancellation_token_source& cts;
-    concurrency::streams::producer_consumer_buffer<uint8_t>& buffer;
-    ~Cleanup() {
-      cts.cancel();
-      try {
-        buffer.close(std::ios_base::out).wait();
-        buffer.close(std::ios_base::in).wait();
-      } catch (...) {
-      }
-    }
-  } cleanup{cts, buffer};
+  detail::WatchStream stream;
 
+  // 1. Send the GET; cpprest writes the body into the stream as it arrives.
   try {
-    whttp::http_request req = build("GET", path, {}, {});
-    req.set_response_stream(buffer.create_ostream());
-    watch_client.http->request(req, cts.get_token())
-        .then([state](pplx::task<whttp::http_response> t) {
-          std::optional<whttp::http_response> response;
-          std::string error;
-          int code = 0;
-          try {
-            response = t.get();
-          } catch (const whttp::http_exception& e) {
-            error = e.what();
-            code = e.error_code().value();
-          } catch (const pplx::task_canceled&) {
-            error = "canceled";
-          } catch (const std::exception& e) {
-            error = e.what();
-          }
-          {
-            std::lock_guard lock(state->mu);
-            state->headers = true;
-            state->response = response;
-            state->error = std::move(error);
-            state->error_code = code;
-            state->cv.notify_all();
-          }
-          if (!response) return;
-          response->content_ready().then([state](pplx::task<whttp::http_response> done) {
-            std::string body_error;
-            try {
-              done.wait();
-            } catch (const std::exception& e) {
-              body_error = e.what();
-              if (body_error.empty()) body_error = "the stream broke";
-            }
-            std::lock_guard lock(state->mu);
-            state->body_done = true;
-            state->body_error = std::move(body_error);
-            state->cv.notify_all();
-          });
-        });
+    stream.start(*watch_client.http, build("GET", path, {}, {}));
   } catch (const std::exception& e) {
     result.transport_error = "invalid watch request GET " + path + ": " + e.what();
     return result;
   }
 
-  // Headers (or failure) within the idle timeout.
-  std::unique_lock lock(state->mu);
-  const bool got =
-      state->cv.wait_until(lock, stop, started + idle_timeout, [&] { return state->headers; });
-  if (stop.stop_requested()) {
+  // 2. The headers (or the request's failure) within the idle timeout.
+  const detail::WatchStream::Headers headers =
+      stream.wait_for_headers(started + idle_timeout, stop);
+  if (headers.stopped) {
     result.stopped = true;
     return result;
   }
-  if (!got) {
+  if (!headers.arrived) {
     result.timed_out = true;
     result.transport_error =
         "no response to watch GET " + path + " from " + server + " within " + ms_text(idle_timeout);
     return result;
   }
-  if (!state->response) {
+  if (!headers.response) {
     result.transport_error =
         "watch GET " + path + ": " +
-        describe_failure(watch_client, state->error, state->error_code, started);
-    if (state->error_code == static_cast<int>(std::errc::timed_out)) result.timed_out = true;
+        describe_failure(watch_client, headers.error, headers.error_code, started);
+    if (headers.error_code == static_cast<int>(std::errc::timed_out)) result.timed_out = true;
     return result;
   }
-  const whttp::http_response response = *state->response;
-  result.status = response.status_code();
+  result.status = headers.response->status_code();
 
-  // Reads whatever the buffer holds now; returns false at the end of the stream.
-  std::string pending;
-  bool eof = false;
-  auto drain = [&]() {
-    for (;;) {
-      const auto c = buffer.sbumpc();
-      if (c == concurrency::streams::producer_consumer_buffer<uint8_t>::traits::eof()) {
-        eof = true;
-        return;
-      }
-      if (c == concurrency::streams::producer_consumer_buffer<uint8_t>::traits::requires_async()) {
-        return;
-      }
-      pending.push_back(static_cast<char>(c));
-    }
-  };
-
+  // 3. An error status: its (small) body, bounded by the idle timeout. A 401
+  //    tells watch() to re-read the token and try once more.
   if (result.status != 200) {
-    // An error status: collect the (small) body, bounded by the idle timeout.
-    state->cv.wait_until(lock, stop, Clock::now() + idle_timeout, [&] { return state->body_done; });
-    lock.unlock();
-    drain();
-    result.body = std::move(pending);
+    result.body = stream.read_whole_body(Clock::now() + idle_timeout, stop);
     if (stop.stop_requested()) result.stopped = true;
     unauthorized = result.status == 401;
     return result;
   }
 
-  bool waiting_for_data = false;
-  auto last_activity = Clock::now();
-  for (;;) {
-    if (!waiting_for_data && !state->body_done) {
-      waiting_for_data = true;
-      state->data = false;
-      lock.unlock();
-      buffer.getc().then([state](pplx::task<int> t) {
-        try {
-          t.wait();
-        } catch (...) {
-        }
-        std::lock_guard guard(state->mu);
-        state->data = true;
-        state->cv.notify_all();
-      });
-      lock.lock();
-    }
-    state->cv.wait_until(lock, stop, last_activity + idle_timeout,
-                         [&] { return state->data || state->body_done; });
-    if (stop.stop_requested()) {
-      result.stopped = true;
-      return result;
-    }
-    const bool body_done = state->body_done;
-    const std::string body_error = state->body_error;
-    if (state->data) waiting_for_data = false;
-    lock.unlock();
-
-    const std::size_t before = pending.size();
-    drain();
-    if (pending.size() != before) last_activity = Clock::now();
-    // Deliver complete lines.
-    std::size_t start = 0;
-    for (;;) {
-      const auto nl = pending.find('\n', start);
-      if (nl == std::string::npos) break;
-      std::string_view line(pending.data() + start, nl - start);
-      start = nl + 1;
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (line.empty()) continue;
-      bool more = false;
-      try {
-        more = on_line(line);
-      } catch (const std::exception& e) {
-        result.transport_error = std::string("watch line handler threw: ") + e.what();
-        return result;
-      } catch (...) {
-        result.transport_error = "watch line handler threw";
-        return result;
-      }
-      if (!more) return result;
-    }
-    pending.erase(0, start);
-    if (pending.size() > kMaxLine) {
-      result.transport_error = "watch GET " + path + ": a line is longer than 64 MiB";
-      return result;
-    }
-    if (body_done || eof) {
-      if (!body_done) {
-        lock.lock();
-        continue;  // eof seen before content_ready: wait for its verdict
-      }
-      drain();  // anything written just before completion
-      if (!body_error.empty()) {
-        result.transport_error = "watch GET " + path + ": the stream broke: " + body_error;
-      } else if (!pending.empty()) {
-        result.transport_error = "watch GET " + path + ": the stream ended inside a line";
-      }
-      return result;
-    }
-    if (Clock::now() >= last_activity + idle_timeout) {
-      result.timed_out = true;
-      result.transport_error =
-          "watch GET " + path + ": nothing received for " + ms_text(idle_timeout);
-      return result;
-    }
-    lock.lock();
-  }
+  // 4. 200: the events, one line each, until the stream ends or is ended.
+  stream.read_lines(path, idle_timeout, on_line, stop, result);
+  return result;
 }
 
 WatchResult CpprestTransport::Impl::watch(const std::string& path,

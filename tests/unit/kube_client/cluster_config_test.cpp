@@ -1,13 +1,13 @@
 // Loading the API server configuration: kubeconfig files, in-cluster, and the
 // choice between them. Every error is checked word for word.
-#include "cluster_config.h"
+#include "client/cluster_config.h"
 
 #include <map>
 #include <string>
 
 #include <gtest/gtest.h>
 
-#include "kube/test_tls_server.h"
+#include "kube_client/test_tls_server.h"
 
 namespace pgdc::kube {
 namespace {

@@ -1,6 +1,6 @@
 // The bearer token: static, or re-read from a rotating file on an interval
 // and on demand; never logged.
-#include "token_source.h"
+#include "client/token_source.h"
 
 #include <atomic>
 #include <filesystem>
@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "kube/test_tls_server.h"
+#include "kube_client/test_tls_server.h"
 
 namespace pgdc::kube {
 namespace {

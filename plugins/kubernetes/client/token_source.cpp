@@ -1,21 +1,11 @@
 #include "token_source.h"
 
 #include "cluster_config.h"
+#include "text.h"
 
 #include <utility>
 
 namespace pgdc::kube {
-
-namespace {
-std::string trim(std::string s) {
-  const auto ws = " \t\r\n";
-  const auto e = s.find_last_not_of(ws);
-  if (e == std::string::npos) return {};
-  s.erase(e + 1);
-  s.erase(0, s.find_first_not_of(ws));
-  return s;
-}
-}  // namespace
 
 TokenSource::TokenSource(std::string static_token, std::string token_file,
                          std::chrono::steady_clock::duration reload_interval, Clock clock,
@@ -24,7 +14,7 @@ TokenSource::TokenSource(std::string static_token, std::string token_file,
       interval_(reload_interval),
       clock_(clock ? std::move(clock) : Clock(&std::chrono::steady_clock::now)),
       log_(std::move(log)),
-      token_(trim(std::move(static_token))) {
+      token_(trim(static_token)) {
   if (!file_.empty()) {
     std::lock_guard lock(mu_);
     reload_locked();
@@ -60,7 +50,7 @@ bool TokenSource::reload_locked() {
     last_error_ = std::move(error);
     return false;
   }
-  content = trim(std::move(content));
+  content = trim(content);
   if (content.empty()) {
     const std::string message = "token file " + file_ + " is empty";
     if (message != last_error_ && log_) {

@@ -1,5 +1,7 @@
 #include "cluster_config.h"
 
+#include "text.h"
+
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -30,14 +32,6 @@ std::string join(const std::vector<std::string>& items) {
     out += i;
   }
   return out;
-}
-
-std::string trim(std::string_view s) {
-  const auto ws = " \t\r\n";
-  const auto b = s.find_first_not_of(ws);
-  if (b == std::string_view::npos) return {};
-  const auto e = s.find_last_not_of(ws);
-  return std::string(s.substr(b, e - b + 1));
 }
 
 bool file_exists(const std::string& path) {

@@ -2,7 +2,7 @@
 // one retry after a 401, TLS verification (CA and host name), per-request
 // timeouts, transport errors, Retry-After, and watch streaming, stop and idle
 // timeout.
-#include "cpprest_transport.h"
+#include "client/cpprest_transport.h"
 
 #include <atomic>
 #include <future>
@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "kube/test_tls_server.h"
+#include "kube_client/test_tls_server.h"
 
 namespace pgdc::kube {
 namespace {
