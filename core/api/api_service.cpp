@@ -17,6 +17,8 @@ fleet::FleetOptions fleet_options(const ApiConfig& c) {
   o.stale_after = c.stale_after;
   o.evict_after = c.evict_after;
   o.command_history = c.command_history;
+  o.max_bytes = c.memory_max_bytes;
+  o.max_bytes_per_deployment = c.memory_max_bytes_per_deployment;
   return o;
 }
 
@@ -59,6 +61,7 @@ struct ApiService::Parts {
         polls(std::make_shared<CommandPolls>(store, state, gate)),
         sweeper(*store, metrics) {
     gate->retry_after_secs = retry_after_secs(this->info.leader);
+    metrics.memory_budget(store->options().max_bytes, store->options().max_bytes_per_deployment);
   }
 
   static std::vector<std::string> deployment_names(const ApiConfig& c) {

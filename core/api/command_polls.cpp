@@ -37,7 +37,8 @@ HttpResponse CommandPolls::not_leader() const {
 std::optional<HttpResponse> CommandPolls::poll_now(const PollWaiter& w) {
   std::vector<fleet::PolledCommand> out;
   const auto status = store_->poll(w.deployment, w.node_id, w.after_seq, w.epoch, out);
-  if (status != fleet::FleetStatus::kOk) return fleet_error(status, w.deployment, w.node_id);
+  if (status != fleet::FleetStatus::kOk)
+    return fleet_error(status, w.deployment, w.node_id, store_->options());
   if (out.empty()) return std::nullopt;
   return poll_response(w.epoch, out);
 }

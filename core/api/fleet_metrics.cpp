@@ -29,17 +29,32 @@ FleetMetrics::FleetMetrics(Metrics& metrics, const std::vector<std::string>& dep
                     "Commands issued, by deployment.", "{\"deployment\":" + dep + "}");
     h.acks_ok = core(Kind::kCounter, "fleet_command_acks_total", kAcksHelp, labels("ok"));
     h.acks_error = core(Kind::kCounter, "fleet_command_acks_total", kAcksHelp, labels("error"));
+    h.memory = core(Kind::kGauge, "fleet_memory_bytes",
+                    "Bytes of fleet data charged against the memory budget, by deployment.",
+                    "{\"deployment\":" + dep + "}");
     handles_[name] = h;
   }
   parked_ = metrics_.define(Kind::kGauge, "fleet_command_polls_parked",
                             "Command polls (GET /api/v2/commands) parked, waiting for a command.",
                             "", {}, nullptr, Metrics::Owner::kCore);
+  constexpr const char* kBudgetHelp =
+      "The memory budget for fleet data (api.memory), for all deployments or each.";
+  budget_all_ = metrics_.define(Kind::kGauge, "fleet_memory_budget_bytes", kBudgetHelp,
+                                "{\"scope\":\"all\"}", {}, nullptr, Metrics::Owner::kCore);
+  budget_deployment_ =
+      metrics_.define(Kind::kGauge, "fleet_memory_budget_bytes", kBudgetHelp,
+                      "{\"scope\":\"deployment\"}", {}, nullptr, Metrics::Owner::kCore);
   constexpr const char* kReloadsHelp =
       "Reloads of changed token files, by result (error: the tokens in use were kept).";
   reloads_ok_ = metrics_.define(Kind::kCounter, "token_reloads_total", kReloadsHelp,
                                 "{\"result\":\"ok\"}", {}, nullptr, Metrics::Owner::kCore);
   reloads_error_ = metrics_.define(Kind::kCounter, "token_reloads_total", kReloadsHelp,
                                    "{\"result\":\"error\"}", {}, nullptr, Metrics::Owner::kCore);
+}
+
+void FleetMetrics::memory_budget(std::size_t all, std::size_t per_deployment) {
+  metrics_.record(budget_all_, Metrics::Op::kSet, static_cast<double>(all));
+  metrics_.record(budget_deployment_, Metrics::Op::kSet, static_cast<double>(per_deployment));
 }
 
 void FleetMetrics::token_reload(bool ok) {
@@ -72,6 +87,7 @@ void FleetMetrics::node_counts(const std::vector<fleet::DeploymentCounts>& count
     if (const Handles* h = find(c.name)) {
       metrics_.record(h->live, Metrics::Op::kSet, static_cast<double>(c.live));
       metrics_.record(h->stale, Metrics::Op::kSet, static_cast<double>(c.stale));
+      metrics_.record(h->memory, Metrics::Op::kSet, static_cast<double>(c.memory_bytes));
     }
   }
 }

@@ -5,6 +5,9 @@
 //                                            counter, first ack per node only
 //   pgdog_control_fleet_command_polls_parked gauge, command polls waiting now
 //                                            (all deployments; read at scrape)
+//   pgdog_control_fleet_memory_bytes{deployment}  gauge, charged against the
+//                                            memory budget (fleet/fleet_store.h)
+//   pgdog_control_fleet_memory_budget_bytes{scope="all"|"deployment"}  gauge
 //   pgdog_control_token_reloads_total{result="ok"|"error"}
 //                                            counter, reloads of changed token
 //                                            files (api/token_reloader.h)
@@ -32,8 +35,9 @@ class FleetMetrics {
 
   void command_issued(std::string_view deployment);
   void command_acked(std::string_view deployment, bool ok);
-  // The node gauges, from a sweep's counts.
+  // The node and memory gauges, from a sweep's counts.
   void node_counts(const std::vector<fleet::DeploymentCounts>& counts);
+  void memory_budget(std::size_t all, std::size_t per_deployment);
   // The parked polls gauge reads `count` at every scrape (replacing an
   // earlier one). `count` must stay callable as long as this object lives.
   void watch_parked_polls(std::function<std::size_t()> count);
@@ -47,12 +51,15 @@ class FleetMetrics {
     std::int64_t issued = -1;
     std::int64_t acks_ok = -1;
     std::int64_t acks_error = -1;
+    std::int64_t memory = -1;
   };
   const Handles* find(std::string_view deployment) const;
 
   Metrics& metrics_;
   std::map<std::string, Handles, std::less<>> handles_;  // immutable after construction
   std::int64_t parked_ = -1;
+  std::int64_t budget_all_ = -1;
+  std::int64_t budget_deployment_ = -1;
   std::int64_t reloads_ok_ = -1;
   std::int64_t reloads_error_ = -1;
   Metrics::Collector parked_collector_;

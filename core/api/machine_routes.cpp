@@ -34,7 +34,7 @@ void upload_route(Router& router, const RouteDeps& d, fleet::UploadKind kind) {
     const auto status =
         d.store.record_upload(*dep, u->node_id, kind, std::move(u->entries_json), u->count);
     if (status != fleet::FleetStatus::kOk) {
-      respond(fleet_error(status, *dep, u->node_id));
+      respond(fleet_error(status, *dep, u->node_id, d.store.options()));
       return;
     }
     respond(no_content());
@@ -55,7 +55,7 @@ void add_machine_routes(Router& router, const RouteDeps& d) {
                const auto status =
                    d.store.register_node(*dep, fleet::NodeInfo{q->node_id, q->version, q->host});
                if (status != fleet::FleetStatus::kOk && status != fleet::FleetStatus::kCreated) {
-                 respond(fleet_error(status, *dep, q->node_id));
+                 respond(fleet_error(status, *dep, q->node_id, d.store.options()));
                  return;
                }
                const bool created = status == fleet::FleetStatus::kCreated;
@@ -75,7 +75,7 @@ void add_machine_routes(Router& router, const RouteDeps& d) {
                if (!m) return;
                const auto status = d.store.record_metrics(*dep, m->node_id, m->sample);
                if (status != fleet::FleetStatus::kOk) {
-                 respond(fleet_error(status, *dep, m->node_id));
+                 respond(fleet_error(status, *dep, m->node_id, d.store.options()));
                  return;
                }
                respond(no_content());
@@ -130,7 +130,7 @@ void add_machine_routes(Router& router, const RouteDeps& d) {
         if (!a) return;
         auto outcome = d.store.ack(*dep, *id, a->node_id, a->ok, a->message);
         if (outcome.status != fleet::FleetStatus::kOk) {
-          respond(fleet_error(outcome.status, *dep, a->node_id));
+          respond(fleet_error(outcome.status, *dep, a->node_id, d.store.options()));
           return;
         }
         if (outcome.first) d.metrics.command_acked(*dep, a->ok);

@@ -27,7 +27,7 @@ HttpResponse parse_error_response(const ParseError& e) {
 }
 
 HttpResponse fleet_error(fleet::FleetStatus status, std::string_view deployment,
-                         std::string_view node) {
+                         std::string_view node, const fleet::FleetOptions& options) {
   const std::string dep = nlohmann::json(std::string(deployment)).dump();
   const std::string id = nlohmann::json(std::string(node))
                              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -52,6 +52,20 @@ HttpResponse fleet_error(fleet::FleetStatus status, std::string_view deployment,
                             "issued)");
     case fleet::FleetStatus::kNotTarget:
       return json_error(404, "not_found", "the command was not sent to node " + id);
+    // 429 (not 413): the request is fine, the store is full; it frees up as
+    // nodes are evicted and commands leave the history.
+    case fleet::FleetStatus::kOverDeploymentBudget:
+      return json_error(429, "over_budget",
+                        "deployment " + dep + " is at its memory budget for fleet data " +
+                            "(api.memory.max_bytes_per_deployment: " +
+                            std::to_string(options.max_bytes_per_deployment) +
+                            " bytes); nothing was stored");
+    case fleet::FleetStatus::kOverGlobalBudget:
+      return json_error(429, "over_budget",
+                        "the control plane is at its memory budget for fleet data "
+                        "(api.memory.max_bytes: " +
+                            std::to_string(options.max_bytes) + " bytes); nothing was stored for " +
+                            "deployment " + dep);
     default:
       return json_error(500, "internal", "unexpected fleet status");
   }

@@ -22,9 +22,10 @@ HttpResponse no_content();  // 204
 // 404 "no such endpoint: <method> <path> (see docs/api.md)".
 HttpResponse no_endpoint(const HttpRequest& r);
 HttpResponse parse_error_response(const ParseError& e);
-// 404/409 naming the deployment and node, for every status but kOk/kCreated.
+// 404/409/429 naming the deployment and node (and, over a memory budget,
+// the limit from `options`), for every status but kOk/kCreated.
 HttpResponse fleet_error(fleet::FleetStatus status, std::string_view deployment,
-                         std::string_view node);
+                         std::string_view node, const fleet::FleetOptions& options);
 // 200 {"epoch":..,"commands":[...]}: what a node's poll receives.
 HttpResponse poll_response(const std::string& epoch,
                            const std::vector<fleet::PolledCommand>& commands);

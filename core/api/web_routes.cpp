@@ -102,7 +102,7 @@ void get_deployment_item(const RouteDeps& c, HttpRequest& r, Respond& respond, c
     return;
   }
   if (status != fleet::FleetStatus::kOk) {
-    respond(fleet_error(status, dep, node));
+    respond(fleet_error(status, dep, node, c.store.options()));
     return;
   }
   respond(json_ok(200, out));
@@ -111,7 +111,7 @@ void get_deployment_item(const RouteDeps& c, HttpRequest& r, Respond& respond, c
 void issue_command(const RouteDeps& c, HttpRequest& r, Respond& respond, const Epoch& epoch,
                    const std::string& dep) {
   if (!c.store.has_deployment(dep)) {
-    respond(fleet_error(fleet::FleetStatus::kUnknownDeployment, dep, ""));
+    respond(fleet_error(fleet::FleetStatus::kUnknownDeployment, dep, "", c.store.options()));
     return;
   }
   auto parsed = parse_issue(r.body, c.limits);
@@ -139,7 +139,7 @@ void issue_command(const RouteDeps& c, HttpRequest& r, Respond& respond, const E
   // Runs inside the gate's run_as_leader(epoch): a deposed leader never gets here.
   auto outcome = c.store.issue(dep, q.name, q.target, q.args.dump(), epoch.str());
   if (outcome.status != fleet::FleetStatus::kOk) {
-    respond(fleet_error(outcome.status, dep, q.target));
+    respond(fleet_error(outcome.status, dep, q.target, c.store.options()));
     return;
   }
   c.metrics.command_issued(dep);

@@ -92,6 +92,10 @@ struct ApiConfig {
   std::chrono::milliseconds stale_after{5000};
   std::chrono::milliseconds evict_after{60000};
   std::size_t command_history = 200;
+  // Fleet data memory budget (fleet::FleetStore): 64 MiB in all, 32 MiB per
+  // deployment, within the chart's suggested 128 MiB limit.
+  std::size_t memory_max_bytes = 64 * 1024 * 1024;
+  std::size_t memory_max_bytes_per_deployment = 32 * 1024 * 1024;
   std::chrono::milliseconds max_wait{30000};
   std::chrono::milliseconds default_wait{25000};
   bool forward_to_leader = false;

@@ -91,6 +91,19 @@ void check_timing(const Reader& reader, LeaderConfig& leader, Problems& problems
 }
 
 void check_api(const Reader& reader, ApiConfig& api, Problems& problems) {
+  const KeyState budget = reader.state("api.memory.max_bytes");
+  const KeyState per_deployment = reader.state("api.memory.max_bytes_per_deployment");
+  if (budget.valid && per_deployment.valid &&
+      api.memory_max_bytes_per_deployment > api.memory_max_bytes) {
+    if (per_deployment.given) {
+      problems.error(last({&budget, &per_deployment}), "api.memory.max_bytes_per_deployment",
+                     std::to_string(api.memory_max_bytes_per_deployment) +
+                         " must not exceed api.memory.max_bytes (" +
+                         std::to_string(api.memory_max_bytes) + ")");
+    } else {
+      api.memory_max_bytes_per_deployment = api.memory_max_bytes;  // follows it down
+    }
+  }
   const KeyState stale = reader.state("api.liveness.stale_after_secs");
   const KeyState evict = reader.state("api.liveness.evict_after_secs");
   if ((stale.given || evict.given) && stale.valid && evict.valid &&

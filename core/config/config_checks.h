@@ -13,6 +13,8 @@
 //   api.liveness: stale_after_secs < evict_after_secs;
 //   api.commands: default_wait_secs <= max_wait_secs (the default follows
 //     max_wait_secs down when not given);
+//   api.memory: max_bytes_per_deployment <= max_bytes (the default follows
+//     max_bytes down when not given);
 //   api.telemetry.max_upload_bytes above http.max_body_bytes is a warning;
 //   api.web.read_access: open while listening beyond loopback is a warning.
 //

@@ -21,6 +21,7 @@ struct Node {
   std::array<std::string, kUploadKinds> uploads;  // latest of each UploadKind, compact JSON
   std::array<std::int64_t, kUploadKinds> upload_ms{};
   std::vector<std::uint64_t> open;  // seqs of commands this node has not acked
+  std::size_t charged = 0;          // node_bytes + uploads, released on eviction
 
   const MetricPoint* latest() const {
     if (ring.empty()) return nullptr;
@@ -31,6 +32,22 @@ struct Node {
     for (std::size_t i = 0; i < ring.size(); ++i) f(ring[(head + i) % ring.size()]);
   }
 };
+
+// Fixed costs of the memory budget: a node's map entry and struct, a
+// command's deque slot and struct, a delivery (and its seq in the node's
+// open list). Estimates of the heap use, on the high side.
+constexpr std::size_t kNodeBytes = sizeof(Node) + 64;
+constexpr std::size_t kCommandBytes = sizeof(Command) + 32;
+constexpr std::size_t kDeliveryBytes = sizeof(Delivery) + sizeof(std::uint64_t);
+
+// What a command holds, acknowledgement messages included; kept equal to the
+// sum of its charges, so dropping it releases exactly what was charged.
+std::size_t command_bytes(const Command& c) {
+  std::size_t n = kCommandBytes + c.id.size() + c.epoch.size() + c.name.size() + c.target.size() +
+                  c.args_json.size();
+  for (const Delivery& d : c.nodes) n += kDeliveryBytes + d.node.size() + d.result_message.size();
+  return n;
+}
 
 Delivery* find_delivery(Command& c, std::string_view node) {
   auto it = std::lower_bound(c.nodes.begin(), c.nodes.end(), node,
@@ -46,6 +63,7 @@ struct FleetStore::Deployment {
   std::map<std::string, Node, std::less<>> nodes;
   std::deque<Command> commands;  // consecutive seqs, oldest first
   std::uint64_t next_seq = 1;
+  std::size_t used = 0;  // bytes charged against max_bytes_per_deployment
 
   Command* command_by_seq(std::uint64_t seq) {
     if (commands.empty() || seq < commands.front().seq) return nullptr;
@@ -76,6 +94,44 @@ FleetStore::Deployment* FleetStore::find(std::string_view name) const {
 
 bool FleetStore::has_deployment(std::string_view name) const { return find(name) != nullptr; }
 
+std::size_t FleetStore::memory_bytes(std::string_view deployment) const {
+  const Deployment* d = find(deployment);
+  if (!d) return 0;
+  std::lock_guard lock(d->mutex);
+  return d->used;
+}
+
+std::size_t FleetStore::node_bytes(const NodeInfo& info) const {
+  return kNodeBytes + ring_capacity_ * sizeof(MetricPoint) + info.node_id.size() +
+         info.version.size() + info.host.size();
+}
+
+FleetStatus FleetStore::charge(Deployment& d, std::size_t bytes) {
+  if (bytes >
+      options_.max_bytes_per_deployment - std::min(d.used, options_.max_bytes_per_deployment)) {
+    return FleetStatus::kOverDeploymentBudget;
+  }
+  std::size_t all = used_.load();
+  do {
+    if (bytes > options_.max_bytes - std::min(all, options_.max_bytes)) {
+      return FleetStatus::kOverGlobalBudget;
+    }
+  } while (!used_.compare_exchange_weak(all, all + bytes));
+  d.used += bytes;
+  return FleetStatus::kOk;
+}
+
+void FleetStore::force(Deployment& d, std::int64_t bytes) {
+  if (bytes >= 0) {
+    d.used += static_cast<std::size_t>(bytes);
+    used_ += static_cast<std::size_t>(bytes);
+  } else {
+    const auto release = std::min(d.used, static_cast<std::size_t>(-bytes));
+    d.used -= release;
+    used_ -= release;
+  }
+}
+
 FleetStatus FleetStore::register_node(std::string_view deployment, const NodeInfo& info) {
   Deployment* d = find(deployment);
   if (!d) return FleetStatus::kUnknownDeployment;
@@ -84,6 +140,12 @@ FleetStatus FleetStore::register_node(std::string_view deployment, const NodeInf
   std::lock_guard lock(d->mutex);
   auto it = d->nodes.find(info.node_id);
   if (it != d->nodes.end()) {
+    const std::int64_t grown =
+        static_cast<std::int64_t>(info.version.size() + info.host.size()) -
+        static_cast<std::int64_t>(it->second.info.version.size() + it->second.info.host.size());
+    force(*d, grown);
+    it->second.charged =
+        static_cast<std::size_t>(static_cast<std::int64_t>(it->second.charged) + grown);
     it->second.info.version = info.version;
     it->second.info.host = info.host;
     it->second.last_seen = steady;
@@ -91,7 +153,10 @@ FleetStatus FleetStore::register_node(std::string_view deployment, const NodeInf
     return FleetStatus::kOk;
   }
   if (d->nodes.size() >= options_.max_nodes_per_deployment) return FleetStatus::kTooManyNodes;
+  const std::size_t bytes = node_bytes(info);
+  if (FleetStatus s = charge(*d, bytes); s != FleetStatus::kOk) return s;
   Node node;
+  node.charged = bytes;
   node.info = info;
   node.registered_at_ms = wall;
   node.last_seen_ms = wall;
@@ -121,7 +186,11 @@ FleetStatus FleetStore::record_metrics(std::string_view deployment, std::string_
                       static_cast<float>(s.cpu),
                       s.memory_bytes};
   if (n.ring.size() < ring_capacity_) {
-    if (n.ring.capacity() == 0) n.ring.reserve(std::min<std::size_t>(ring_capacity_, 64));
+    // Grows by doubling from 64 but never past ring_capacity_, so the ring
+    // never holds more than the budget charged for it.
+    if (n.ring.size() == n.ring.capacity()) {
+      n.ring.reserve(std::min(ring_capacity_, std::max<std::size_t>(64, 2 * n.ring.capacity())));
+    }
     n.ring.push_back(p);
   } else {
     n.ring[n.head] = p;
@@ -140,9 +209,17 @@ FleetStatus FleetStore::record_upload(std::string_view deployment, std::string_v
   auto it = d->nodes.find(node_id);
   if (it == d->nodes.end()) return FleetStatus::kUnknownNode;
   const auto k = static_cast<std::size_t>(kind);
-  old.swap(it->second.uploads[k]);
-  it->second.uploads[k] = std::move(json_array);
-  it->second.upload_ms[k] = wall;
+  Node& n = it->second;
+  const std::size_t before = n.uploads[k].size();
+  if (json_array.size() > before) {
+    if (FleetStatus s = charge(*d, json_array.size() - before); s != FleetStatus::kOk) return s;
+  } else {
+    force(*d, -static_cast<std::int64_t>(before - json_array.size()));
+  }
+  n.charged = n.charged - before + json_array.size();
+  old.swap(n.uploads[k]);
+  n.uploads[k] = std::move(json_array);
+  n.upload_ms[k] = wall;
   return FleetStatus::kOk;
 }
 
@@ -176,6 +253,18 @@ IssueOutcome FleetStore::issue(std::string_view deployment, const std::string& n
     n.open.push_back(c.seq);
     out.targets.push_back(n.info.node_id);
   };
+  // The charge first: a refused command takes no seq and reaches no node.
+  std::size_t bytes = command_bytes(c);  // no deliveries yet
+  if (target == "*") {
+    for (const auto& [id, n] : d->nodes) bytes += kDeliveryBytes + id.size();
+  } else {
+    bytes += kDeliveryBytes + target.size();
+  }
+  if (FleetStatus s = charge(*d, bytes); s != FleetStatus::kOk) {
+    --d->next_seq;
+    out.status = s;
+    return out;
+  }
   if (target == "*") {
     c.nodes.reserve(d->nodes.size());
     for (auto& [id, n] : d->nodes) add(n);  // map order: sorted by id
@@ -185,6 +274,7 @@ IssueOutcome FleetStore::issue(std::string_view deployment, const std::string& n
   d->commands.push_back(std::move(c));
   while (d->commands.size() > options_.command_history) {
     Command& old = d->commands.front();
+    force(*d, -static_cast<std::int64_t>(command_bytes(old)));
     for (const Delivery& del : old.nodes) {
       if (is_final(del.state)) continue;
       auto n = d->nodes.find(del.node);
@@ -263,6 +353,8 @@ AckOutcome FleetStore::ack(std::string_view deployment, std::string_view command
     del->state = ok ? DeliveryState::kAcknowledged : DeliveryState::kFailed;
     del->acked_at_ms = wall;
     del->result_status = ok ? "ok" : "error";
+    force(*d, static_cast<std::int64_t>(message.size()) -
+                  static_cast<std::int64_t>(del->result_message.size()));
     del->result_message = std::move(message);
     auto n = d->nodes.find(node_id);
     if (n != d->nodes.end()) {
@@ -296,8 +388,12 @@ std::vector<DeploymentCounts> FleetStore::sweep(std::size_t* evicted) {
             del->state = DeliveryState::kFailed;
             del->acked_at_ms = wall;
             del->result_status = "error";
-            del->result_message = "node evicted before acknowledging";
+            const std::string_view why = "node evicted before acknowledging";
+            force(*d, static_cast<std::int64_t>(why.size()) -
+                          static_cast<std::int64_t>(del->result_message.size()));
+            del->result_message = why;
           }
+          force(*d, -static_cast<std::int64_t>(it->second.charged));
           dropped.push_back(std::move(it->second));
           it = d->nodes.erase(it);
           ++gone;
@@ -311,6 +407,7 @@ std::vector<DeploymentCounts> FleetStore::sweep(std::size_t* evicted) {
         }
         ++it;
       }
+      counts.memory_bytes = d->used;
     }
     out.push_back(std::move(counts));
   }
@@ -344,6 +441,7 @@ std::vector<DeploymentCounts> FleetStore::deployments() const {
       std::lock_guard lock(d->mutex);
       counts.total = d->nodes.size();
       for (const auto& [id, n] : d->nodes) counts.live += now - n.last_seen < options_.stale_after;
+      counts.memory_bytes = d->used;
     }
     counts.stale = counts.total - counts.live;
     out.push_back(std::move(counts));

@@ -6,7 +6,17 @@
 //  - per node a ring of metric points (one per second of retention, plus a
 //    little slack) and the latest upload of each UploadKind (the API caps its
 //    size before it gets here);
-//  - at most command_history commands per deployment (oldest dropped).
+//  - at most command_history commands per deployment (oldest dropped);
+//  - a memory budget, per deployment and for all of them (FleetOptions
+//    max_bytes_per_deployment, max_bytes): what a node, an upload or a command
+//    holds is charged when stored and released when dropped. A store that
+//    would exceed a budget is refused (kOverDeploymentBudget /
+//    kOverGlobalBudget) and changes nothing. Charges are estimates of the heap
+//    use (string sizes plus a fixed cost per node, command and delivery; a
+//    node is charged its full metric ring when it registers), so the budget
+//    holds whatever a deployment token sends. Acknowledgement messages
+//    (bounded by the API's string limit) and version/host updates are charged
+//    but never refused: losing an ack is worse than exceeding by a little.
 // Liveness: a node is live while its last metrics (or registration) is younger
 // than stale_after, stale after that, and evicted by sweep() once older than
 // evict_after. Deliveries still open for an evicted node become "failed".
@@ -21,6 +31,7 @@
 // construction; each has its own mutex, so deployments never contend.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -56,6 +67,9 @@ class FleetStore {
   FleetStore& operator=(const FleetStore&) = delete;
 
   bool has_deployment(std::string_view name) const;
+  // Bytes charged against the budgets: one deployment's (0 if unknown), all.
+  std::size_t memory_bytes(std::string_view deployment) const;
+  std::size_t memory_bytes() const { return used_.load(); }
   const FleetOptions& options() const { return options_; }
 
   // kCreated for a new node, kOk for a known one (version and host updated,
@@ -102,11 +116,17 @@ class FleetStore {
  private:
   struct Deployment;
   Deployment* find(std::string_view name) const;
+  // Under d's mutex. charge: kOk, or the budget it would exceed (nothing
+  // charged then). force: charges or releases (negative) regardless.
+  FleetStatus charge(Deployment& d, std::size_t bytes);
+  void force(Deployment& d, std::int64_t bytes);
+  std::size_t node_bytes(const NodeInfo& info) const;
 
   FleetOptions options_;
   FleetClock clock_;
   std::size_t ring_capacity_;
-  std::string instance_;  // random suffix of command ids, unique per process
+  std::string instance_;              // random suffix of command ids, unique per process
+  std::atomic<std::size_t> used_{0};  // sum of every deployment's charge
   std::map<std::string, std::unique_ptr<Deployment>, std::less<>> deployments_;
 };
 

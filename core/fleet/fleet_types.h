@@ -28,6 +28,9 @@ struct FleetOptions {
   std::chrono::milliseconds stale_after{5000};   // without metrics: "stale"
   std::chrono::milliseconds evict_after{60000};  // without metrics: forgotten
   std::size_t command_history = 200;             // commands kept per deployment
+  // Memory budget for fleet data (FleetStore, "Memory budget"), in bytes.
+  std::size_t max_bytes = 64 * 1024 * 1024;                 // all deployments
+  std::size_t max_bytes_per_deployment = 32 * 1024 * 1024;  // each deployment
 };
 
 // One metrics upload, validated by the API.
@@ -63,12 +66,14 @@ std::string_view delivery_state_name(DeliveryState state);
 
 enum class FleetStatus {
   kOk,
-  kCreated,            // register: a new node
-  kUnknownDeployment,  // 404
-  kUnknownNode,        // 404 (not registered, or evicted)
-  kTooManyNodes,       // 409: max_nodes_per_deployment reached
-  kUnknownCommand,     // 404
-  kNotTarget,          // 404: the command was not sent to this node
+  kCreated,               // register: a new node
+  kUnknownDeployment,     // 404
+  kUnknownNode,           // 404 (not registered, or evicted)
+  kTooManyNodes,          // 409: max_nodes_per_deployment reached
+  kUnknownCommand,        // 404
+  kNotTarget,             // 404: the command was not sent to this node
+  kOverDeploymentBudget,  // 429: max_bytes_per_deployment would be exceeded
+  kOverGlobalBudget,      // 429: max_bytes would be exceeded
 };
 
 struct NodeInfo {
@@ -92,6 +97,7 @@ struct DeploymentCounts {
   std::size_t total = 0;
   std::size_t live = 0;
   std::size_t stale = 0;
+  std::size_t memory_bytes = 0;  // charged against the deployment's budget
 };
 
 }  // namespace pgdc::fleet

@@ -109,6 +109,9 @@ log:
 {deployments}
   web:
     admin_tokens: ["{admin}"]
+  memory:  # 5,000 nodes' metric rings alone take 66 MB (docs/api.md#memory-bounds)
+    max_bytes: 1073741824
+    max_bytes_per_deployment: 1073741824
 """)
     daemon = subprocess.Popen([binary, "--config", cfg], stdout=subprocess.DEVNULL,
                               stderr=open(os.path.join(tmp, "daemon.log"), "w"))

@@ -492,6 +492,72 @@ class HostileClients(unittest.TestCase):
             d.stop()
             d.close()
 
+    def test_one_deployment_token_cannot_pin_more_than_its_budget(self):
+        # Before: nothing bounded a deployment's telemetry but nodes x uploads
+        # x max_upload_bytes (100 nodes pinned +77 MB). Now the fleet store
+        # refuses what would exceed api.memory, with 429 naming the limit.
+        budget = 4 << 20
+        d = Daemon(api_config("  memory:\n"
+                              f"    max_bytes_per_deployment: {budget}\n"
+                              f"    max_bytes: {2 * budget}\n")
+                   .replace("max_body_bytes: 65536", "max_body_bytes: 1048576")
+                   .replace("max_nodes_per_deployment: 4", "max_nodes_per_deployment: 10000")
+                   .replace("max_entries_per_upload: 10", "max_entries_per_upload: 1000"))
+        try:
+            d.wait_status("/readyz", 200)
+            before = rss_kib(d.proc.pid)
+            entry = {"query": "SELECT " + "x" * 3900, "calls": 1, "total_ms": 1.0, "rows": 1}
+            big = {"query_stats": [entry] * 60}  # about 240 KB, under max_upload_bytes
+            stored = refused = 0
+            last = None
+            for i in range(100):
+                node = f"pin-{i}"
+                s, _, b = call(d.port, "POST", "/api/v2/register",
+                               {"node_id": node, "version": "1", "host": "h"}, PROD)
+                if s == 429:
+                    refused += 1
+                    last = b
+                    continue
+                self.assertEqual(s, 201, b)
+                for kind in ("query_stats", "active_queries", "errors"):
+                    if kind == "active_queries":
+                        body = {"active_queries": [{"query": entry["query"], "age_ms": 1,
+                                                    "user": "u", "database": "d",
+                                                    "state": "active"}] * 60}
+                    elif kind == "errors":
+                        body = {"errors": [{"message": "e" * 3900, "count": 1}] * 60}
+                    else:
+                        body = big
+                    s, _, b = call(d.port, "POST", f"/api/v2/{kind}", {"node_id": node, **body},
+                                   PROD)
+                    if s == 429:
+                        refused += 1
+                        last = b
+                    else:
+                        self.assertEqual(s, 204, b)
+                        stored += 1
+            grown_mib = (rss_kib(d.proc.pid) - before) / 1024
+            print(f"100 nodes x 3 uploads of ~240 KB against a 4 MiB budget: {stored} stored, "
+                  f"{refused} refused (429), RSS grew {grown_mib:.1f} MiB", file=sys.stderr)
+            self.assertGreater(refused, 0)
+            self.assertEqual(last["error"], "over_budget", last)
+            self.assertIn("api.memory.max_bytes_per_deployment: 4194304 bytes", last["message"])
+            self.assertLess(grown_mib, 24, "telemetry beyond the budget was kept")
+            _, _, text = call(d.port, "GET", "/metrics")
+            m = re.search(r'(?m)^pgdog_control_fleet_memory_bytes\{deployment="prod"\} (\S+)$',
+                          str(text))
+            self.assertIsNotNone(m, "no usage gauge")
+            self.assertLessEqual(float(m.group(1)), budget)
+            self.assertRegex(str(text), r'(?m)^pgdog_control_fleet_memory_budget_bytes'
+                                        r'\{scope="deployment"\} 4194304$')
+            # Another deployment keeps its own budget.
+            s, _, b = call(d.port, "POST", "/api/v2/register",
+                           {"node_id": "other", "version": "1", "host": "h"}, STAGING)
+            self.assertEqual(s, 201, b)
+        finally:
+            d.stop()
+            d.close()
+
 
 def replica_config(options, extra_api="", identity=None):
     """api_config() on the scripted plugin, advertising its own loopback address."""

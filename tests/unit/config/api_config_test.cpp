@@ -214,5 +214,23 @@ TEST(ApiConfig, TheNamesThisReplicaIsReachedUnderAreAllowed) {
   EXPECT_TRUE(ips.api.web_allowed_hosts.empty()) << "IP addresses are always allowed";
 }
 
+TEST(ApiConfig, MemoryBudgets) {
+  const ApiConfig d = parse_ok("listen: \"127.0.0.1:1\"\n").api;
+  EXPECT_EQ(d.memory_max_bytes, 64u << 20);
+  EXPECT_EQ(d.memory_max_bytes_per_deployment, 32u << 20);
+  // The per-deployment default follows a smaller total down.
+  const ApiConfig small = parse_ok("api:\n  memory:\n    max_bytes: 16777216\n").api;
+  EXPECT_EQ(small.memory_max_bytes_per_deployment, 16u << 20);
+  EXPECT_THAT(errors_of("api:\n  memory:\n    max_bytes: 16777216\n"
+                        "    max_bytes_per_deployment: 33554432\n"),
+              ::testing::ElementsAre(std::make_pair(
+                  std::string("api.memory.max_bytes_per_deployment"),
+                  std::string("33554432 must not exceed api.memory.max_bytes (16777216)"))));
+  EXPECT_THAT(errors_of("api:\n  memory:\n    max_bytes: 1000\n"),
+              ::testing::ElementsAre(
+                  std::make_pair(std::string("api.memory.max_bytes"),
+                                 std::string("1000 must be between 1048576 and 68719476736"))));
+}
+
 }  // namespace
 }  // namespace pgdc
