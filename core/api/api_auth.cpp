@@ -31,9 +31,20 @@ HttpResponse unauthorized(std::string message) {
 
 ApiAuth::ApiAuth(fleet::TokenAuth tokens, WebReadAccess web_read_access,
                  std::vector<std::string> allowed_hosts)
-    : tokens_(std::move(tokens)),
+    : tokens_(std::make_shared<const fleet::TokenAuth>(std::move(tokens))),
       web_read_access_(web_read_access),
       allowed_hosts_(std::move(allowed_hosts)) {}
+
+void ApiAuth::replace_tokens(std::shared_ptr<const fleet::TokenAuth> tokens) {
+  if (!tokens) return;  // never null
+  std::lock_guard lock(tokens_mutex_);
+  tokens_.swap(tokens);  // the old set is freed outside the lock, by the last check using it
+}
+
+std::shared_ptr<const fleet::TokenAuth> ApiAuth::tokens() const {
+  std::lock_guard lock(tokens_mutex_);
+  return tokens_;
+}
 
 bool ApiAuth::host_allowed(const HttpRequest& r) const {
   auto it = r.headers.find("host");
@@ -71,7 +82,7 @@ ApiAuth::Verdict ApiAuth::check(Need need, const HttpRequest& r) const {
     }
     return v;
   }
-  fleet::TokenMatch m = tokens_.find(token);
+  fleet::TokenMatch m = tokens()->find(token);
   switch (need) {
     case Need::kDeployment:
       if (m.role != fleet::TokenRole::kDeployment) {

@@ -12,11 +12,15 @@
 // wrong kind is 403. admission() gives the router the same check for the
 // request head, so a refused request is answered before its body is read
 // (http/router.h); the handlers check again (cheap: one SHA-256), so they
-// stay correct when called without the server. Thread-safe (immutable after
-// construction).
+// stay correct when called without the server. Thread-safe: the tokens are
+// one immutable TokenAuth behind a mutex-guarded shared_ptr, swapped whole by
+// replace_tokens (a reload of the token files); a check uses the set it
+// loaded at its start, old or new, never a mix.
 #pragma once
 
 #include <cstddef>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,10 +57,15 @@ class ApiAuth {
 
   WebReadAccess web_read_access() const { return web_read_access_; }
 
+  // Checks that start after this returns use `tokens`. Any thread.
+  void replace_tokens(std::shared_ptr<const fleet::TokenAuth> tokens);
+
  private:
-  const fleet::TokenAuth tokens_;
+  std::shared_ptr<const fleet::TokenAuth> tokens() const;
   bool host_allowed(const HttpRequest& r) const;
 
+  mutable std::mutex tokens_mutex_;
+  std::shared_ptr<const fleet::TokenAuth> tokens_;  // never null; guarded by tokens_mutex_
   const WebReadAccess web_read_access_;
   const std::vector<std::string> allowed_hosts_;
 };

@@ -81,7 +81,7 @@ struct ApiService::Parts {
   const fleet::CommandRegistry commands;
   const fleet::FleetClock clock;
   const Limits limits;
-  const ApiAuth auth;
+  ApiAuth auth;                             // its tokens are swapped by replace_tokens
   const std::shared_ptr<GateOptions> gate;  // forward set before start
   const std::shared_ptr<fleet::FleetStore> store;
   const std::shared_ptr<CommandPolls> polls;  // shared: the leadership listener holds it weakly
@@ -126,6 +126,10 @@ void ApiService::start() {
 void ApiService::stop() {
   parts_->polls->stop();
   parts_->sweeper.stop();
+}
+
+void ApiService::replace_tokens(std::shared_ptr<const fleet::TokenAuth> tokens) {
+  parts_->auth.replace_tokens(std::move(tokens));
 }
 
 fleet::FleetStore& ApiService::store() { return *parts_->store; }

@@ -49,6 +49,10 @@ class ApiService {
   void start();
   void stop();
 
+  // The tokens requests are checked against from now on (a reload of the
+  // token files, api/token_reloader.h). Any thread.
+  void replace_tokens(std::shared_ptr<const fleet::TokenAuth> tokens);
+
   fleet::FleetStore& store();
   std::size_t parked_polls() const;
 

@@ -44,11 +44,21 @@ FleetMetrics::FleetMetrics(Metrics& metrics, const std::vector<std::string>& dep
   budget_deployment_ =
       metrics_.define(Kind::kGauge, "fleet_memory_budget_bytes", kBudgetHelp,
                       "{\"scope\":\"deployment\"}", {}, nullptr, Metrics::Owner::kCore);
+  constexpr const char* kReloadsHelp =
+      "Reloads of changed token files, by result (error: the tokens in use were kept).";
+  reloads_ok_ = metrics_.define(Kind::kCounter, "token_reloads_total", kReloadsHelp,
+                                "{\"result\":\"ok\"}", {}, nullptr, Metrics::Owner::kCore);
+  reloads_error_ = metrics_.define(Kind::kCounter, "token_reloads_total", kReloadsHelp,
+                                   "{\"result\":\"error\"}", {}, nullptr, Metrics::Owner::kCore);
 }
 
 void FleetMetrics::memory_budget(std::size_t all, std::size_t per_deployment) {
   metrics_.record(budget_all_, Metrics::Op::kSet, static_cast<double>(all));
   metrics_.record(budget_deployment_, Metrics::Op::kSet, static_cast<double>(per_deployment));
+}
+
+void FleetMetrics::token_reload(bool ok) {
+  metrics_.record(ok ? reloads_ok_ : reloads_error_, Metrics::Op::kAdd, 1);
 }
 
 void FleetMetrics::watch_parked_polls(std::function<std::size_t()> count) {

@@ -8,6 +8,9 @@
 //   pgdog_control_fleet_memory_bytes{deployment}  gauge, charged against the
 //                                            memory budget (fleet/fleet_store.h)
 //   pgdog_control_fleet_memory_budget_bytes{scope="all"|"deployment"}  gauge
+//   pgdog_control_token_reloads_total{result="ok"|"error"}
+//                                            counter, reloads of changed token
+//                                            files (api/token_reloader.h)
 // Core series: no plugin can define or write them. Deployments are fixed at
 // construction; calls naming another deployment are ignored. Thread-safe.
 #pragma once
@@ -38,6 +41,8 @@ class FleetMetrics {
   // The parked polls gauge reads `count` at every scrape (replacing an
   // earlier one). `count` must stay callable as long as this object lives.
   void watch_parked_polls(std::function<std::size_t()> count);
+  // One reload of the token files: taken (ok) or refused (the old tokens kept).
+  void token_reload(bool ok);
 
  private:
   struct Handles {  // -1 when the registry refused the series (never expected)
@@ -55,6 +60,8 @@ class FleetMetrics {
   std::int64_t parked_ = -1;
   std::int64_t budget_all_ = -1;
   std::int64_t budget_deployment_ = -1;
+  std::int64_t reloads_ok_ = -1;
+  std::int64_t reloads_error_ = -1;
   Metrics::Collector parked_collector_;
 };
 

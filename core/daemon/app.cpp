@@ -13,6 +13,7 @@
 #include "api/fleet_metrics.h"
 #include "api/leader_forwarder.h"
 #include "api/leader_proof.h"
+#include "api/token_reloader.h"
 #include "config/config.h"
 #include "daemon/failpoints.h"
 #include "daemon/fd_limit.h"
@@ -20,6 +21,7 @@
 #include "daemon/shutdown.h"
 #include "dashboard/dashboard_routes.h"
 #include "fleet/token_auth.h"
+#include "fleet/token_file_watch.h"
 #include "http/http_server.h"
 #include "http/router.h"
 #include "leadership/leadership_state.h"
@@ -86,7 +88,9 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
   log::configure(config.log.level, config.log.format);
   for (const auto& w : loaded.warnings) log::warn(kLog, "configuration: " + w.str());
   resolve_environment_defaults(config);
-  fleet::TokenLoad tokens = fleet::load_tokens(config.api);  // token files: a startup error
+  // Token files: a startup error here; later changes are reloaded (step 3).
+  fleet::TokenFileWatch token_files(config.api);
+  fleet::TokenLoad tokens = token_files.load();
   if (!tokens.auth) {
     std::cerr << "pgdog-control: invalid API tokens:\n";
     for (const auto& e : tokens.errors) std::cerr << "  " << e << "\n";
@@ -202,6 +206,10 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
       return true;
     });
   }
+  // Rotated tokens are taken without a restart. After `api`: stopped before it.
+  api::TokenReloader token_reloader(
+      std::move(token_files), fleet_metrics,
+      [&api](std::shared_ptr<const fleet::TokenAuth> t) { api.replace_tokens(std::move(t)); });
   Router router;
   add_status_routes(router, state, metrics, leadership_metrics, status_info);
   api.add_routes(router);  // /api/v2/ and /api/web/, leader-gated
@@ -210,6 +218,7 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
                                 *forward_secret);
   }
   api.start();
+  token_reloader.start();
   log::info(kLog, "api: " + std::to_string(config.api.deployments.size()) + " deployment(s)" +
                       (config.api.deployments.empty()
                            ? " (none configured: the machine API answers 401 to every token)"
@@ -264,6 +273,7 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
                          "replica acts beside it; it expires after the lease duration");
   }
   if (!stopped.clean) log::warn(kLog, "plugin stop: " + stopped.error);
+  token_reloader.stop();
   api.stop();  // parked command polls answered before the drain waits for them
   if (forwarder) forwarder->shutdown();  // so are forwarded ones
   server.stop_accepting();

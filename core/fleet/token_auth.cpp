@@ -1,5 +1,6 @@
 #include "fleet/token_auth.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "config/config_rules.h"
@@ -16,7 +17,7 @@ class Loader {
   void inline_tokens(TokenRole role, const std::string& deployment,
                      const std::vector<std::string>& tokens, const std::string& key) {
     for (std::size_t i = 0; i < tokens.size(); ++i) {
-      put(role, deployment, tokens[i], key + "[" + std::to_string(i) + "]");
+      put(role, deployment, tokens[i], key + "[" + std::to_string(i) + "]", key);
     }
   }
 
@@ -49,7 +50,7 @@ class Loader {
         errors.push_back(key + ": " + where + ": " + problem);
         continue;
       }
-      put(role, deployment, token, where);
+      put(role, deployment, token, where, key);
     }
     if (found == 0) {
       errors.push_back(key + ": token file " + config_rules::quote(path) + " holds no token");
@@ -59,11 +60,13 @@ class Loader {
   TokenAuth auth;
   std::vector<std::string> errors;
   std::vector<std::string> warnings;
+  std::map<std::string, std::vector<std::string>> fingerprints;  // by config key
 
  private:
   void put(TokenRole role, const std::string& deployment, const std::string& token,
-           const std::string& where) {
+           const std::string& where, const std::string& key) {
     const std::string fp = TokenAuth::fingerprint(token);
+    fingerprints[key].push_back(fp);
     for (const auto& [seen_fp, seen_where] : places_) {
       if (seen_fp == fp) {
         errors.push_back(where + ": the same token is already given at " + seen_where +
@@ -119,6 +122,8 @@ TokenLoad load_tokens(const ApiConfig& api) {
   TokenLoad out;
   out.errors = std::move(loader.errors);
   out.warnings = std::move(loader.warnings);
+  out.fingerprints = std::move(loader.fingerprints);
+  for (auto& [key, fps] : out.fingerprints) std::sort(fps.begin(), fps.end());
   if (out.errors.empty()) out.auth = std::move(loader.auth);
   return out;
 }

@@ -11,6 +11,7 @@
 // Thread-safety: immutable after construction; find() from any thread.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +52,10 @@ struct TokenLoad {
   std::optional<TokenAuth> auth;      // set when errors is empty
   std::vector<std::string> errors;    // e.g. "api.deployments[0].token_file: cannot read ..."
   std::vector<std::string> warnings;  // e.g. a token file readable by every user
+  // Config key -> the fingerprints of the tokens it gave, sorted (e.g.
+  // "api.deployments[0].token_file" -> {"3f2a..."}): what a reload compares
+  // to say which keys changed, without keeping a token.
+  std::map<std::string, std::vector<std::string>> fingerprints;
 };
 
 // The tokens of api.deployments and api.web, inline and from token files (one

@@ -189,9 +189,52 @@ class Matrix(unittest.TestCase):
                                                 "name": role["metadata"]["name"]})
             self.assertEqual(rb[0]["subjects"], [{"kind": "ServiceAccount", "name": pod["serviceAccountName"],
                                                   "namespace": h.NAMESPACE}])
+        self.check_tokens(cfg, pod, c)
+
         # The pod-label option comes with leader-label routing only.
         self.assertEqual(leader.get("options", {}).get("pod_label"),
                          h.LEADER_LABEL if routing == "leader-label" else None)
+
+
+    def check_tokens(self, cfg, pod, c):
+        """No token in the ConfigMap; every token file the config names is a
+        Secret key the chart mounts read-only, mode 0440 (never o+r), and
+        every mounted key is named by the config."""
+        def walk(node, path):
+            if isinstance(node, dict):
+                for k, v in node.items():
+                    self.assertNotIn(k, ("tokens", "admin_tokens", "read_tokens"), f"inline tokens at {path}.{k}")
+                    walk(v, f"{path}.{k}")
+            elif isinstance(node, list):
+                for i, v in enumerate(node):
+                    walk(v, f"{path}[{i}]")
+        walk(cfg, "config")
+        api = cfg.get("api", {})
+        files = [d["token_file"] for d in api.get("deployments", [])]
+        for d in api.get("deployments", []):
+            self.assertEqual(set(d), {"name", "token_file"}, d)
+        files += [api.get("web", {})[k] for k in ("admin_token_file", "read_token_file") if k in api.get("web", {})]
+        vols = {v["name"]: v for v in pod["volumes"]}
+        mounts = {m["name"]: m for m in c["volumeMounts"]}
+        if not files:
+            self.assertNotIn("tokens", vols)
+            self.assertNotIn("tokens", mounts)
+            return
+        self.assertEqual(mounts["tokens"], {"name": "tokens", "mountPath": TOKENS_DIR, "readOnly": True})
+        projected = vols["tokens"]["projected"]
+        self.assertEqual(projected["defaultMode"], 0o440)
+        mounted = []
+        for src in projected["sources"]:
+            self.assertEqual(set(src), {"secret"})
+            self.assertTrue(src["secret"]["name"])
+            self.assertNotIn("optional", src["secret"], "a missing Secret must keep the pod from starting")
+            (item,) = src["secret"]["items"]
+            self.assertNotIn("mode", item)
+            mounted.append(TOKENS_DIR + "/" + item["path"])
+        self.assertEqual(sorted(files), sorted(mounted), "token files and mounted Secret keys differ")
+
+
+TOKENS_DIR = "/etc/pgdog-control/tokens"
 
 
 class Cases(unittest.TestCase):
@@ -222,41 +265,85 @@ class Cases(unittest.TestCase):
                                        "json:control.config.leader.renew_deadline_secs=1.5",
                                        "control.config.http.max_body_bytes=67108864",
                                        "control.config.log.format=json"],
-                                      ['json:control.config.api={"deployments":[{"name":"shop",'
-                                       '"tokens":["shop-token-0123456789abcdef"]}],"web":'
-                                       '{"read_access":"token","admin_tokens":'
-                                       '["admin-token-0123456789abcdef"]},"liveness":'
+                                      ['json:control.config.api={"web":{"read_access":"token"},"liveness":'
                                        '{"stale_after_secs":10,"evict_after_secs":120},'
-                                       '"commands":{"max_wait_secs":20},"forward_to_leader":true}'])):
+                                       '"commands":{"max_wait_secs":20},"forward_to_leader":true}',
+                                       'json:control.api.deployments=[{"name":"shop","existingSecret":"s"},'
+                                       '{"name":"billing","existingSecret":"s","key":"billing"}]',
+                                       "control.api.adminTokens.existingSecret=admin",
+                                       "control.api.readTokens.existingSecret=read"])):
             with self.subTest(sets=sets):
+                # The token files the config names, as the Secret volume would
+                # hold them, under a scratch directory instead of the mount.
+                tokens_dir = os.path.join(h.TMP, f"check-tokens-{i}")
+                os.makedirs(tokens_dir, exist_ok=True)
+                for n, name in enumerate(("deployment-shop", "deployment-billing", "web-admin", "web-read")):
+                    with open(os.path.join(tokens_dir, name), "w") as f:
+                        f.write(f"# rendered-config check\n{name}-token-0123456789abcdef{n}\n")
+                    os.chmod(os.path.join(tokens_dir, name), 0o440)
                 path = os.path.join(h.TMP, f"check-config-{i}.yaml")
                 with open(path, "w") as f:
-                    f.write(h.one(h.render("defaults", sets), "ConfigMap")["data"]["config.yaml"])
+                    text = h.one(h.render("defaults", sets), "ConfigMap")["data"]["config.yaml"]
+                    f.write(text.replace(TOKENS_DIR + "/", tokens_dir + "/"))
                 env = dict(os.environ, PGDOG_CONTROL_CONFIG=path, POD_NAME="pgdog-control-0",
                            POD_NAMESPACE=h.NAMESPACE)
                 r = subprocess.run([binary, "--check"], capture_output=True, text=True, timeout=30, env=env)
                 self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
                 self.assertIn(f"configuration OK ({path})", r.stdout)
+                self.assertNotIn("readable by every user", r.stderr)
 
-    def test_api_config_and_token_secret(self):
+    def test_api_tokens_come_from_secrets(self):
         objs = h.render("api")
         cfg = h.daemon_config(objs)
         self.assertEqual(cfg["api"], {
-            "deployments": [{"name": "shop", "token_file": "/etc/pgdog-control/tokens/shop"},
-                            {"name": "billing", "tokens": ["billing-inline-token-0123456789"]}],
-            "web": {"read_access": "token", "admin_token_file": "/etc/pgdog-control/tokens/admin"},
+            "deployments": [{"name": "shop", "token_file": TOKENS_DIR + "/deployment-shop"},
+                            {"name": "billing", "token_file": TOKENS_DIR + "/deployment-billing"}],
+            "web": {"read_access": "token", "admin_token_file": TOKENS_DIR + "/web-admin",
+                    "read_token_file": TOKENS_DIR + "/web-read"},
             "liveness": {"stale_after_secs": 10, "evict_after_secs": 120},
             "forward_to_leader": True})
         dep = h.one(objs, "Deployment")
         volumes = {v["name"]: v for v in dep["spec"]["template"]["spec"]["volumes"]}
-        self.assertEqual(volumes["tokens"]["secret"],
-                         {"secretName": "pgdog-control-tokens", "defaultMode": 0o440})
+        self.assertEqual(volumes["tokens"]["projected"], {"defaultMode": 0o440, "sources": [
+            {"secret": {"name": "pgdog-shop-tokens", "items": [{"key": "tokens", "path": "deployment-shop"}]}},
+            {"secret": {"name": "pgdog-control-tokens", "items": [{"key": "billing", "path": "deployment-billing"}]}},
+            {"secret": {"name": "pgdog-control-tokens", "items": [{"key": "admin", "path": "web-admin"}]}},
+            {"secret": {"name": "pgdog-control-tokens", "items": [{"key": "read", "path": "web-read"}]}}]})
         mounts = {m["name"]: m for m in h.container(dep)["volumeMounts"]}
-        self.assertEqual(mounts["tokens"], {"name": "tokens", "mountPath": "/etc/pgdog-control/tokens",
-                                            "readOnly": True})
-        # Without a Secret nothing is mounted.
+        self.assertEqual(mounts["tokens"], {"name": "tokens", "mountPath": TOKENS_DIR, "readOnly": True})
+        # Without a token source nothing is mounted.
         plain = h.one(h.render("defaults"), "Deployment")
         self.assertNotIn("tokens", [v["name"] for v in plain["spec"]["template"]["spec"]["volumes"]])
+
+    def test_no_token_reaches_a_configmap(self):
+        # Every way a token could be put into the values: each is refused, and
+        # no rendering that succeeds holds it.
+        token = "never-in-a-configmap-0123456789abcdef"
+        attempts = [
+            ['json:control.config.api={"deployments":[{"name":"shop","tokens":["%s"]}]}' % token],
+            ['json:control.config.api={"web":{"admin_tokens":["%s"]}}' % token],
+            ['json:control.config.api={"web":{"read_tokens":["%s"]}}' % token],
+        ]
+        for sets in attempts:
+            with self.subTest(sets=sets):
+                r = h.template("defaults", sets, check=False)
+                self.assertNotEqual(r.returncode, 0)
+                self.assertIn("the chart never writes a token into the ConfigMap", r.stderr)
+                self.assertNotIn(token, r.stdout)
+        for case in h.valid_cases():
+            with self.subTest(case=case):
+                for cm in h.by_kind(h.render(case), "ConfigMap"):
+                    text = str(cm["data"])
+                    self.assertNotRegex(text, r"\b(admin_|read_)?tokens:", case)
+
+    def test_token_secret_keys_default_to_tokens(self):
+        objs = h.render("defaults", ['json:control.api.deployments=[{"name":"a.b_c-1","existingSecret":"s"}]',
+                                     "control.api.readTokens.existingSecret=r",
+                                     "control.api.readTokens.key="])
+        sources = h.one(objs, "Deployment")["spec"]["template"]["spec"]["volumes"]
+        (vol,) = [v for v in sources if v["name"] == "tokens"]
+        self.assertEqual([s["secret"]["items"][0] for s in vol["projected"]["sources"]],
+                         [{"key": "tokens", "path": "deployment-a.b_c-1"}, {"key": "tokens", "path": "web-read"}])
 
     def test_ha_readiness_routing(self):
         objs = h.render("ha")
@@ -408,7 +495,8 @@ class Overrides(unittest.TestCase):
         # Sections are documented key by key; other maps as a whole.
         sections = {"control", "control.config", "control.config.leader", "control.config.log",
                     "control.plugins", "control.plugins.initContainer", "control.image",
-                    "control.topologySpread", "control.tokens", "serviceAccount", "rbac", "service",
+                    "control.topologySpread", "control.api", "control.api.adminTokens",
+                    "control.api.readTokens", "serviceAccount", "rbac", "service",
                     "ingress",
                     "podDisruptionBudget"}
         missing = []

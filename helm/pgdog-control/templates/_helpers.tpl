@@ -81,8 +81,38 @@ pgdog.dev/control-leader
 {{- regexFind "[0-9]+$" .Values.control.config.listen -}}
 {{- end -}}
 
+{{/* Tokens ------------------------------------------------------------------ */}}
+
+{{/* Where the token Secrets' keys appear in the container (one projected
+     volume, read-only). Fixed: the chart writes every token_file path. */}}
+{{- define "pgdog-control.tokensDir" -}}
+/etc/pgdog-control/tokens
+{{- end -}}
+
+{{/* Every token source of control.api as a YAML list, in config order:
+     {what: the values key, secret, key, path: the file under tokensDir, and
+     deployment (its name) or webKey (admin_token_file, read_token_file)}.
+     The single place that maps values to files: the volume, the config and
+     the checks all read it. */}}
+{{- define "pgdog-control.tokenSources" -}}
+{{- $api := default (dict) .Values.control.api -}}
+{{- $out := list -}}
+{{- range $i, $d := $api.deployments -}}
+{{- $out = append $out (dict "what" (printf "control.api.deployments[%d] (%s)" $i $d.name) "secret" (default "" $d.existingSecret) "key" (default "tokens" $d.key) "path" (printf "deployment-%s" $d.name) "deployment" $d.name) -}}
+{{- end -}}
+{{- range $role := list "admin" "read" -}}
+{{- $src := get $api (printf "%sTokens" $role) | default (dict) -}}
+{{- if $src.existingSecret -}}
+{{- $out = append $out (dict "what" (printf "control.api.%sTokens" $role) "secret" $src.existingSecret "key" (default "tokens" $src.key) "path" (printf "web-%s" $role) "webKey" (printf "%s_token_file" $role)) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
 {{/* The daemon's config file. Keys left empty in the values are left out, so
-     the daemon applies its own defaults (docs/configuration.md). */}}
+     the daemon applies its own defaults (docs/configuration.md). api gets its
+     deployments and *_token_file paths from control.api (tokenSources): the
+     file never holds a token (the checks refuse tokens in control.config). */}}
 {{- define "pgdog-control.configYaml" -}}
 {{- $c := deepCopy .Values.control.config -}}
 {{- range $k := list "plugin_dir" "advertise_address" -}}
@@ -103,7 +133,21 @@ pgdog.dev/control-leader
 {{- end -}}
 {{- if not $c.http }}{{ $_ := unset $c "http" }}{{ end -}}
 {{- if not $c.log }}{{ $_ := unset $c "log" }}{{ end -}}
-{{- if not $c.api }}{{ $_ := unset $c "api" }}{{ end -}}
+{{- $api := default (dict) $c.api -}}
+{{- $dir := include "pgdog-control.tokensDir" . -}}
+{{- $deployments := list -}}
+{{- $web := default (dict) $api.web -}}
+{{- range (include "pgdog-control.tokenSources" . | fromYamlArray) -}}
+{{- $file := printf "%s/%s" $dir .path -}}
+{{- if .deployment -}}
+{{- $deployments = append $deployments (dict "name" .deployment "token_file" $file) -}}
+{{- else -}}
+{{- $_ := set $web .webKey $file -}}
+{{- end -}}
+{{- end -}}
+{{- if $deployments }}{{ $_ := set $api "deployments" $deployments }}{{ end -}}
+{{- if $web }}{{ $_ := set $api "web" $web }}{{ end -}}
+{{- if $api }}{{ $_ := set $c "api" $api }}{{ else }}{{ $_ := unset $c "api" }}{{ end -}}
 {{- toYaml $c -}}
 {{- end -}}
 

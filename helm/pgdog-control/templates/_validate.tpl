@@ -61,4 +61,62 @@
 {{- if or (lt $port 1) (gt $port 65535) -}}
 {{- fail (printf "control.config.listen %q: the port must be between 1 and 65535 (the container port and the probes use it)." $c.config.listen) -}}
 {{- end -}}
+{{- include "pgdog-control.validateTokens" . -}}
+{{- end -}}
+
+{{/* Tokens: the chart never writes a token into the ConfigMap (ConfigMaps are
+     not secret), and every token file it names has a Secret key mounted
+     behind it. Rule: token files are written by the chart only, from
+     control.api; control.config.api may hold neither tokens nor token_file
+     paths nor deployments (a hand-written path could point at nothing). */}}
+{{- define "pgdog-control.validateTokens" -}}
+{{- $c := .Values.control -}}
+{{- if hasKey $c "tokens" -}}
+{{- fail "control.tokens was removed: name each token source's Secret instead and the chart mounts it and writes the token_file paths: control.api.deployments: [{name, existingSecret, key}], control.api.adminTokens: {existingSecret, key}, control.api.readTokens: {existingSecret, key} (docs/helm.md#tokens)." -}}
+{{- end -}}
+{{- $api := default (dict) $c.config.api -}}
+{{- /* Inline tokens first (the worst), then hand-written paths, then the rest. */ -}}
+{{- range $pass := list "tokens" "token_file" "" -}}
+{{- range $i, $d := $api.deployments -}}
+{{- $name := "<name>" -}}
+{{- if and (kindIs "map" $d) $d.name }}{{ $name = $d.name }}{{ end -}}
+{{- $to := printf "list the deployment under control.api.deployments with the Secret that holds its tokens (one per line): {name: %s, existingSecret: <Secret>, key: <key, default tokens>}" $name -}}
+{{- $has := and (kindIs "map" $d) (hasKey $d $pass) -}}
+{{- if and (eq $pass "tokens") $has -}}
+{{- fail (printf "control.config.api.deployments[%d].tokens: the chart never writes a token into the ConfigMap (ConfigMaps are not secret). Put the tokens in a Secret and %s." $i $to) -}}
+{{- else if and (eq $pass "token_file") $has -}}
+{{- fail (printf "control.config.api.deployments[%d].token_file: token files are written by the chart, which mounts the Secret behind each one; %s." $i $to) -}}
+{{- else if eq $pass "" -}}
+{{- fail (printf "control.config.api.deployments[%d]: deployments are written by the chart: %s." $i $to) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $web := default (dict) $api.web -}}
+{{- range $role := list "admin" "read" -}}
+{{- $set := printf "put the tokens in a Secret (one per line) and set control.api.%sTokens.existingSecret (and .key, default tokens)" $role -}}
+{{- if hasKey $web (printf "%s_tokens" $role) -}}
+{{- fail (printf "control.config.api.web.%s_tokens: the chart never writes a token into the ConfigMap (ConfigMaps are not secret): %s." $role $set) -}}
+{{- end -}}
+{{- if hasKey $web (printf "%s_token_file" $role) -}}
+{{- fail (printf "control.config.api.web.%s_token_file is written by the chart, which mounts the Secret behind it: %s." $role $set) -}}
+{{- end -}}
+{{- end -}}
+{{- $seenNames := dict -}}
+{{- $seenKeys := dict -}}
+{{- range (include "pgdog-control.tokenSources" . | fromYamlArray) -}}
+{{- if not .secret -}}
+{{- fail (printf "%s names no Secret: set its existingSecret to the Secret that holds its tokens (one per line) and key to the key in it (default tokens)." .what) -}}
+{{- end -}}
+{{- if .deployment -}}
+{{- if hasKey $seenNames .deployment -}}
+{{- fail (printf "%s: the deployment %q is listed twice in control.api.deployments." .what .deployment) -}}
+{{- end -}}
+{{- $_ := set $seenNames .deployment true -}}
+{{- end -}}
+{{- $ref := printf "%s/%s" .secret .key -}}
+{{- if hasKey $seenKeys $ref -}}
+{{- fail (printf "%s and %s both read Secret %s key %s: a token identifies exactly one deployment or web role, so give each its own key." (get $seenKeys $ref) .what .secret .key) -}}
+{{- end -}}
+{{- $_ := set $seenKeys $ref .what -}}
+{{- end -}}
 {{- end -}}
