@@ -214,6 +214,10 @@ class Matrix(unittest.TestCase):
         for d in api.get("deployments", []):
             self.assertEqual(set(d), {"name", "token_file"}, d)
         files += [api.get("web", {})[k] for k in ("admin_token_file", "read_token_file") if k in api.get("web", {})]
+        if "forward_secret_file" in api:
+            files.append(api["forward_secret_file"])
+        if api.get("forward_to_leader"):
+            self.assertIn("forward_secret_file", api, "forwarding without the replicas' secret")
         vols = {v["name"]: v for v in pod["volumes"]}
         mounts = {m["name"]: m for m in c["volumeMounts"]}
         if not files:
@@ -271,15 +275,20 @@ class Cases(unittest.TestCase):
                                        'json:control.api.deployments=[{"name":"shop","existingSecret":"s"},'
                                        '{"name":"billing","existingSecret":"s","key":"billing"}]',
                                        "control.api.adminTokens.existingSecret=admin",
-                                       "control.api.readTokens.existingSecret=read"])):
+                                       "control.api.readTokens.existingSecret=read",
+                                       "control.api.forwardSecret.existingSecret=forward"])):
             with self.subTest(sets=sets):
                 # The token files the config names, as the Secret volume would
                 # hold them, under a scratch directory instead of the mount.
                 tokens_dir = os.path.join(h.TMP, f"check-tokens-{i}")
                 os.makedirs(tokens_dir, exist_ok=True)
-                for n, name in enumerate(("deployment-shop", "deployment-billing", "web-admin", "web-read")):
+                for n, name in enumerate(("deployment-shop", "deployment-billing", "web-admin", "web-read",
+                                          "forward-secret")):
                     with open(os.path.join(tokens_dir, name), "w") as f:
-                        f.write(f"# rendered-config check\n{name}-token-0123456789abcdef{n}\n")
+                        if name == "forward-secret":  # one line, as the Secret holds it
+                            f.write("the-replicas-forward-secret-0123456789\n")
+                        else:
+                            f.write(f"# rendered-config check\n{name}-token-0123456789abcdef{n}\n")
                     os.chmod(os.path.join(tokens_dir, name), 0o440)
                 path = os.path.join(h.TMP, f"check-config-{i}.yaml")
                 with open(path, "w") as f:
@@ -301,14 +310,16 @@ class Cases(unittest.TestCase):
             "web": {"read_access": "token", "admin_token_file": TOKENS_DIR + "/web-admin",
                     "read_token_file": TOKENS_DIR + "/web-read"},
             "liveness": {"stale_after_secs": 10, "evict_after_secs": 120},
-            "forward_to_leader": True})
+            "forward_to_leader": True,
+            "forward_secret_file": TOKENS_DIR + "/forward-secret"})
         dep = h.one(objs, "Deployment")
         volumes = {v["name"]: v for v in dep["spec"]["template"]["spec"]["volumes"]}
         self.assertEqual(volumes["tokens"]["projected"], {"defaultMode": 0o440, "sources": [
             {"secret": {"name": "pgdog-shop-tokens", "items": [{"key": "tokens", "path": "deployment-shop"}]}},
             {"secret": {"name": "pgdog-control-tokens", "items": [{"key": "billing", "path": "deployment-billing"}]}},
             {"secret": {"name": "pgdog-control-tokens", "items": [{"key": "admin", "path": "web-admin"}]}},
-            {"secret": {"name": "pgdog-control-tokens", "items": [{"key": "read", "path": "web-read"}]}}]})
+            {"secret": {"name": "pgdog-control-tokens", "items": [{"key": "read", "path": "web-read"}]}},
+            {"secret": {"name": "pgdog-control-forward", "items": [{"key": "secret", "path": "forward-secret"}]}}]})
         mounts = {m["name"]: m for m in h.container(dep)["volumeMounts"]}
         self.assertEqual(mounts["tokens"], {"name": "tokens", "mountPath": TOKENS_DIR, "readOnly": True})
         # Without a token source nothing is mounted.
@@ -496,7 +507,8 @@ class Overrides(unittest.TestCase):
         sections = {"control", "control.config", "control.config.leader", "control.config.log",
                     "control.plugins", "control.plugins.initContainer", "control.image",
                     "control.topologySpread", "control.api", "control.api.adminTokens",
-                    "control.api.readTokens", "serviceAccount", "rbac", "service",
+                    "control.api.readTokens", "control.api.forwardSecret", "serviceAccount",
+                    "rbac", "service",
                     "ingress",
                     "podDisruptionBudget"}
         missing = []

@@ -91,7 +91,8 @@ pgdog.dev/control-leader
 
 {{/* Every token source of control.api as a YAML list, in config order:
      {what: the values key, secret, key, path: the file under tokensDir, and
-     deployment (its name) or webKey (admin_token_file, read_token_file)}.
+     deployment (its name), webKey (admin_token_file, read_token_file) or
+     apiKey (forward_secret_file: the replicas' shared secret)}.
      The single place that maps values to files: the volume, the config and
      the checks all read it. */}}
 {{- define "pgdog-control.tokenSources" -}}
@@ -105,6 +106,10 @@ pgdog.dev/control-leader
 {{- if $src.existingSecret -}}
 {{- $out = append $out (dict "what" (printf "control.api.%sTokens" $role) "secret" $src.existingSecret "key" (default "tokens" $src.key) "path" (printf "web-%s" $role) "webKey" (printf "%s_token_file" $role)) -}}
 {{- end -}}
+{{- end -}}
+{{- $fs := $api.forwardSecret | default (dict) -}}
+{{- if $fs.existingSecret -}}
+{{- $out = append $out (dict "what" "control.api.forwardSecret" "secret" $fs.existingSecret "key" (default "secret" $fs.key) "path" "forward-secret" "apiKey" "forward_secret_file") -}}
 {{- end -}}
 {{- toYaml $out -}}
 {{- end -}}
@@ -141,8 +146,10 @@ pgdog.dev/control-leader
 {{- $file := printf "%s/%s" $dir .path -}}
 {{- if .deployment -}}
 {{- $deployments = append $deployments (dict "name" .deployment "token_file" $file) -}}
-{{- else -}}
+{{- else if .webKey -}}
 {{- $_ := set $web .webKey $file -}}
+{{- else -}}
+{{- $_ := set $api .apiKey $file -}}
 {{- end -}}
 {{- end -}}
 {{- if $deployments }}{{ $_ := set $api "deployments" $deployments }}{{ end -}}

@@ -101,6 +101,13 @@
 {{- fail (printf "control.config.api.web.%s_token_file is written by the chart, which mounts the Secret behind it: %s." $role $set) -}}
 {{- end -}}
 {{- end -}}
+{{- $forward := printf "put a random string of at least 32 characters in a Secret (e.g. kubectl create secret generic pgdog-control-forward --from-literal=secret=\"$(head -c 32 /dev/urandom | base64)\") and set control.api.forwardSecret.existingSecret (and .key, default secret)" -}}
+{{- if hasKey $api "forward_secret_file" -}}
+{{- fail (printf "control.config.api.forward_secret_file is written by the chart, which mounts the Secret behind it: %s." $forward) -}}
+{{- end -}}
+{{- if and $api.forward_to_leader (not (($c.api | default (dict)).forwardSecret | default (dict)).existingSecret) -}}
+{{- fail (printf "control.config.api.forward_to_leader needs the replicas' shared secret, so a follower forwards requests and their tokens only to a leader that proves it holds it: %s." $forward) -}}
+{{- end -}}
 {{- $seenNames := dict -}}
 {{- $seenKeys := dict -}}
 {{- range (include "pgdog-control.tokenSources" . | fromYamlArray) -}}
