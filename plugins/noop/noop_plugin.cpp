@@ -1,8 +1,15 @@
 // The no-op coordination backend: for `leader.enabled: false`, exactly one
 // replica. It grants leadership at once, with epoch 1, and never expires.
 // Running two replicas with it would give two leaders, so it says so loudly.
+//
+// The epoch scope is new at every start ("noop-<16 random hex digits>"): the
+// daemon keeps no state across a restart, so command numbers restart at 1,
+// and a PgDog node that polls with its last epoch and after_seq must see that
+// the term changed and poll from 0 again (a fixed scope made a restarted
+// control plane's new commands invisible to it).
 #include <pgdog_control/plugin.hpp>
 
+#include <random>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -14,7 +21,8 @@ class NoopBackend final : public pgdc::sdk::Backend {
   NoopBackend(pgdc::sdk::Host host, std::string_view config_json)
       : host_(host),
         identity_(string_field(config_json, "identity", true)),
-        address_(string_field(config_json, "advertise_address", false)) {}
+        address_(string_field(config_json, "advertise_address", false)),
+        scope_("noop-" + random_hex(16)) {}
 
   void start() override {
     host_.log(pgdc::sdk::LogLevel::kWarn,
@@ -24,7 +32,7 @@ class NoopBackend final : public pgdc::sdk::Backend {
     l.role = pgdc::sdk::Role::kLeader;
     l.holder = identity_;
     l.holder_address = address_;
-    l.epoch_scope = "noop";
+    l.epoch_scope = scope_;
     l.epoch = 1;
     l.valid_until_ns = PGDC_NEVER;
     host_.report(l);
@@ -37,6 +45,14 @@ class NoopBackend final : public pgdc::sdk::Backend {
   }
 
  private:
+  static std::string random_hex(std::size_t digits) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::random_device rd;
+    std::string out;
+    for (std::size_t i = 0; i < digits; ++i) out.push_back(kHex[rd() % 16]);
+    return out;
+  }
+
   static std::string string_field(std::string_view config_json, const char* key, bool required) {
     const auto config = nlohmann::json::parse(config_json, nullptr, /*allow_exceptions=*/false);
     if (!config.is_object())
@@ -53,6 +69,7 @@ class NoopBackend final : public pgdc::sdk::Backend {
   pgdc::sdk::Host host_;
   std::string identity_;
   std::string address_;  // advertise_address: where this (the only) replica serves
+  std::string scope_;    // this start's epoch scope
 };
 
 }  // namespace

@@ -259,6 +259,37 @@ class Fleet(unittest.TestCase):
         self.assertIn("pgdog_control_fleet_commands_issued_total", text)
 
 
+class Restart(unittest.TestCase):
+    def test_a_node_polling_across_a_restart_gets_the_new_commands(self):
+        # A single replica keeps no state across a restart (issue 14), so
+        # command numbers start at 1 again. Before: the epoch was "noop/1"
+        # again too, and a node polling with its last epoch and after_seq (as
+        # docs/api.md tells it to) never received the new commands.
+        config = api_config()
+        seen = []
+        for start in range(2):
+            d = Daemon(config)
+            try:
+                d.wait_status("/readyz", 200)
+                reg = {"node_id": "restart-1", "version": "1", "host": "h"}
+                self.assertIn(call(d.port, "POST", "/api/v2/register", reg, PROD)[0], (200, 201))
+                s, _, cmd = call(d.port, "POST", "/api/web/deployments/prod/commands",
+                                 {"name": "reload_configuration"}, ADMIN)
+                self.assertEqual((s, cmd["seq"]), (201, 1), cmd)
+                query = "node_id=restart-1&wait_ms=0"
+                if seen:
+                    query += f"&epoch={seen[-1]['epoch']}&after_seq={seen[-1]['seq']}"
+                s, _, polled = call(d.port, "GET", f"/api/v2/commands?{query}", token=PROD)
+                self.assertEqual(s, 200, polled)
+                self.assertEqual([c["id"] for c in polled["commands"]], [cmd["id"]],
+                                 f"start {start}: the new command was withheld")
+                seen.append({"epoch": polled["epoch"], "seq": polled["commands"][-1]["seq"]})
+                self.assertEqual(d.stop(), 0)
+            finally:
+                d.close()
+        self.assertNotEqual(seen[0]["epoch"], seen[1]["epoch"], "each start is a new term")
+
+
 class WebReads(unittest.TestCase):
     def test_reads_need_a_token_by_default(self):
         d = Daemon(api_config().replace("    read_access: open\n", ""))

@@ -3,6 +3,7 @@
 #include "plugin/plugin_instance.h"
 
 #include <string>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -33,6 +34,27 @@ LoadedPlugin broken(const std::string& file) {
   return load(std::string(PGDC_TEST_BROKEN_PLUGIN_DIR) + "/" + file);
 }
 
+TEST(PluginInstance, NoopStartsANewEpochScopeEachTime) {
+  // Command numbers restart at 1 with the process: a node polling with its
+  // last epoch must see that the term changed.
+  const LoadedPlugin plugin = noop();
+  std::vector<std::string> scopes;
+  for (int start = 0; start < 2; ++start) {
+    NiceMock<MockHost> host;
+    EXPECT_CALL(host, on_leadership(_)).WillOnce([&](const sdk::testing::Observation& o) {
+      scopes.push_back(o.epoch_scope);
+    });
+    std::string error;
+    auto instance = PluginInstance::create(plugin, host.c_host(), kConfig, &error);
+    ASSERT_TRUE(instance) << error;
+    ASSERT_TRUE(instance->start(&error)) << error;
+    ASSERT_TRUE(instance->stop(true, host.clock().now_ns() + 1'000'000'000, &error)) << error;
+    host.mark_stopped();
+  }
+  ASSERT_EQ(scopes.size(), 2u);
+  EXPECT_NE(scopes[0], scopes[1]);
+}
+
 TEST(PluginInstance, NoopLifeCycle) {
   StrictMock<MockHost> host;
   const LoadedPlugin plugin = noop();
@@ -41,7 +63,8 @@ TEST(PluginInstance, NoopLifeCycle) {
     EXPECT_CALL(host, log(PGDC_LOG_WARN, HasSubstr("leader election is disabled")));
     EXPECT_CALL(host, on_leadership(AllOf(
                           IsLeader("replica-a"), Field(&sdk::testing::Observation::epoch, 1u),
-                          Field(&sdk::testing::Observation::epoch_scope, "noop"),
+                          Field(&sdk::testing::Observation::epoch_scope,
+                                ::testing::MatchesRegex("noop-[0-9a-f]{16}")),
                           Field(&sdk::testing::Observation::valid_until_ns, PGDC_NEVER),
                           Field(&sdk::testing::Observation::holder_address, "10.1.2.3:8080"))));
   }
