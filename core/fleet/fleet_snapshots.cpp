@@ -18,11 +18,14 @@ std::string_view command_state_name(CommandState state) {
       return "failed";
     case CommandState::kExpired:
       return "expired";
+    case CommandState::kNoTargets:
+      return "no_targets";
   }
   return "?";
 }
 
 CommandState command_state(const Command& c, std::string_view current_epoch) {
+  if (c.nodes.empty()) return CommandState::kNoTargets;
   bool all_final = true, all_delivered = true, any_failed = false;
   for (const Delivery& d : c.nodes) {
     all_final = all_final && is_final(d.state);

@@ -41,8 +41,10 @@ struct Command {
 
 // The state of a command as a whole, as of some current epoch:
 // pending < delivered < final; "failed" if any node failed once all are
-// final; "expired" when issued in another term and still open somewhere.
-enum class CommandState { kPending, kDelivered, kAcknowledged, kFailed, kExpired };
+// final; "expired" when issued in another term and still open somewhere;
+// "no_targets" when it reached no node at all (never vacuously
+// "acknowledged": an operator must see that nothing ran).
+enum class CommandState { kPending, kDelivered, kAcknowledged, kFailed, kExpired, kNoTargets };
 std::string_view command_state_name(CommandState state);
 CommandState command_state(const Command& command, std::string_view current_epoch);
 

@@ -297,11 +297,15 @@ TEST_F(FleetStoreTest, HistoryIsBoundedAndTrimmedCommandsStopBeingDelivered) {
   EXPECT_EQ(commands("e/1", 2).size(), 2u);  // limit
 }
 
-TEST_F(FleetStoreTest, WildcardWithNoNodesIsVacuouslyAcknowledged) {
+TEST_F(FleetStoreTest, WildcardWithNoNodesReadsNoTargetsNeverAcknowledged) {
   auto issued = issue("reload_schema", "*");
   ASSERT_EQ(issued.status, FleetStatus::kOk);
   EXPECT_TRUE(issued.targets.empty());
-  EXPECT_EQ(issued.command.state, CommandState::kAcknowledged);
+  EXPECT_EQ(issued.command.state, CommandState::kNoTargets);
+  EXPECT_EQ(command_state_name(issued.command.state), "no_targets");
+  CommandSnapshot later;
+  ASSERT_EQ(store_->command("prod", issued.command.command.seq, "e/2", later), FleetStatus::kOk);
+  EXPECT_EQ(later.state, CommandState::kNoTargets) << "not expired either: nothing was open";
 }
 
 TEST_F(FleetStoreTest, DeploymentsView) {

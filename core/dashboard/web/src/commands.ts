@@ -13,12 +13,15 @@ const STATE_MARK: Record<string, string> = {
   acknowledged: '✓',
   failed: '✗',
   expired: '⌛',
+  no_targets: '∅',
 };
 
-// The overall state when the API does not give one: failed if any node
-// failed, acknowledged when all did, delivered when any got it.
+// The overall state when the API does not give one: no_targets without
+// nodes, failed if any node failed, acknowledged when all did, delivered when
+// any got it.
 export function overallState(c: Command): string {
   if (c.state) return c.state;
+  if (!c.nodes.length) return 'no_targets';
   const s = c.nodes.map((n) => n.state);
   if (s.includes('failed')) return 'failed';
   if (s.length && s.every((x) => x === 'acknowledged')) return 'acknowledged';

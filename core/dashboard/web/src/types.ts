@@ -67,7 +67,7 @@ export interface Command {
   target: string;
   args?: Record<string, unknown>;
   issued_at_ms: number;
-  state?: DeliveryState | 'expired';
+  state?: DeliveryState | 'expired' | 'no_targets';
   nodes: NodeDelivery[];
 }
 
