@@ -1,6 +1,7 @@
 # The README's two commands:
 #   make run    set up, build, start the control plane on its embedded default
-#   make test   set up, build, run every test (default build, ASan+UBSan, TSan)
+#   make test   set up, build, run every test (default build, ASan+UBSan, TSan,
+#               fuzz, and the packagers' Release and MinSizeRel builds)
 # Everything else here is a step of those two, or a developer convenience.
 
 BUILD      ?= build
@@ -33,8 +34,8 @@ run: setup $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS) --target pgdog-control pgdc_plugin_noop pgdc_plugin_kubernetes
 	$(BUILD)/bin/pgdog-control $(if $(CONFIG),--config $(CONFIG),)
 
-test: format-check test-default test-asan test-tsan test-fuzz
-	@echo "make test: all suites passed (default, asan+ubsan, tsan, fuzz)"
+test: format-check test-default test-asan test-tsan test-fuzz test-release
+	@echo "make test: all suites passed (default, asan+ubsan, tsan, fuzz, release+minsizerel)"
 
 test-default: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
