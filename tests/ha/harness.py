@@ -413,7 +413,8 @@ class Replica:
         with api.forward_to_leader never proxies it to the leader. Returns the
         epoch when acting, else None; h.control_api turns False (the sampler
         then uses /readyz only) when this build has no such route (404) or it
-        needs credentials (401/403)."""
+        needs credentials (401/403: the replicas' config says read_access:
+        open, so the scenarios assert this never happens with this build)."""
         if self.kind != "daemon" or self.h.control_api is False or not self.alive():
             return None
         try:

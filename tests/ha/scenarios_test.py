@@ -86,6 +86,13 @@ class HA(unittest.TestCase):
         v = self.h.check()
         self.assertEqual(v, [], "\n\n".join(v) + "\n" + self.h.dump_logs())
         self.assertGreater(self.h.sampler.rounds, 10)
+        if any(r.kind == "daemon" for r in self.h.replicas):
+            # "Never serve while not leading" is checked on the leader-only
+            # action; a refused GET /api/web/control (401/403) would silently
+            # leave only /readyz to check.
+            self.assertIs(self.h.control_api, True,
+                          "the leader-only action was never sampled: GET /api/web/control "
+                          "was refused or never answered")
 
     def restart_dead(self):
         for r in self.h.replicas:
