@@ -104,11 +104,23 @@ Json command_json(const fleet::CommandSnapshot& snapshot) {
               {"nodes", std::move(nodes)}};
 }
 
-Json commands_json(std::string_view deployment,
-                   const std::vector<fleet::CommandSnapshot>& commands) {
+Json commands_json(std::string_view deployment, const std::vector<fleet::CommandSnapshot>& commands,
+                   const fleet::TrimmedView& trimmed) {
   Json list = Json::array();
   for (const auto& c : commands) list.push_back(command_json(c));
-  return Json{{"deployment", std::string(deployment)}, {"commands", std::move(list)}};
+  Json recent = Json::array();
+  for (const auto& t : trimmed.recent) {
+    recent.push_back(Json{{"id", t.id},
+                          {"seq", t.seq},
+                          {"epoch", t.epoch},
+                          {"name", t.name},
+                          {"issued_at_ms", t.issued_at_ms},
+                          {"trimmed_at_ms", t.trimmed_at_ms},
+                          {"open_nodes", t.open_nodes}});
+  }
+  return Json{{"deployment", std::string(deployment)},
+              {"commands", std::move(list)},
+              {"trimmed_pending", Json{{"total", trimmed.total}, {"recent", std::move(recent)}}}};
 }
 
 }  // namespace pgdc::api

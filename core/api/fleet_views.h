@@ -43,8 +43,9 @@ nlohmann::json delivery_json(const fleet::Delivery& delivery);
 // {"id","seq","epoch","name","target","args","issued_at_ms","state","nodes":[delivery...]}
 nlohmann::json command_json(const fleet::CommandSnapshot& command);
 
-// {"deployment","commands":[command...]}
+// {"deployment","commands":[command...],"trimmed_pending":{"total","recent":[...]}}
 nlohmann::json commands_json(std::string_view deployment,
-                             const std::vector<fleet::CommandSnapshot>& commands);
+                             const std::vector<fleet::CommandSnapshot>& commands,
+                             const fleet::TrimmedView& trimmed);
 
 }  // namespace pgdc::api

@@ -96,7 +96,9 @@ void get_deployment_item(const RouteDeps& c, HttpRequest& r, Respond& respond, c
     }
     std::vector<fleet::CommandSnapshot> commands;
     status = c.store.commands(dep, epoch.str(), std::get<std::size_t>(limit), commands);
-    out = commands_json(dep, commands);
+    fleet::TrimmedView trimmed;
+    if (status == fleet::FleetStatus::kOk) status = c.store.trimmed(dep, trimmed);
+    out = commands_json(dep, commands, trimmed);
   } else {
     respond(no_route(r));
     return;

@@ -48,6 +48,24 @@ enum class CommandState { kPending, kDelivered, kAcknowledged, kFailed, kExpired
 std::string_view command_state_name(CommandState state);
 CommandState command_state(const Command& command, std::string_view current_epoch);
 
+// A command dropped from the history (api.commands.history) while some of
+// its target nodes had not acknowledged it: the store keeps this record so
+// the drop is visible instead of silent.
+struct TrimmedCommand {
+  std::string id;
+  std::uint64_t seq = 0;
+  std::string epoch;
+  std::string name;
+  std::int64_t issued_at_ms = 0;
+  std::int64_t trimmed_at_ms = 0;
+  std::size_t open_nodes = 0;  // targets that had not acknowledged it
+};
+
+struct TrimmedView {
+  std::uint64_t total = 0;             // since this process started
+  std::vector<TrimmedCommand> recent;  // the last ones (at most 50), newest first
+};
+
 struct CommandSnapshot {
   Command command;
   CommandState state = CommandState::kPending;

@@ -39,6 +39,11 @@ struct Node {
 constexpr std::size_t kNodeBytes = sizeof(Node) + 64;
 constexpr std::size_t kCommandBytes = sizeof(Command) + 32;
 constexpr std::size_t kDeliveryBytes = sizeof(Delivery) + sizeof(std::uint64_t);
+constexpr std::size_t kTrimmedKept = 50;
+
+std::size_t trimmed_bytes(const TrimmedCommand& t) {
+  return sizeof(TrimmedCommand) + t.id.size() + t.epoch.size() + t.name.size();
+}
 
 // What a command holds, acknowledgement messages included; kept equal to the
 // sum of its charges, so dropping it releases exactly what was charged.
@@ -63,7 +68,9 @@ struct FleetStore::Deployment {
   std::map<std::string, Node, std::less<>> nodes;
   std::deque<Command> commands;  // consecutive seqs, oldest first
   std::uint64_t next_seq = 1;
-  std::size_t used = 0;  // bytes charged against max_bytes_per_deployment
+  std::size_t used = 0;                // bytes charged against max_bytes_per_deployment
+  std::deque<TrimmedCommand> trimmed;  // oldest first, at most kTrimmedKept
+  std::uint64_t trimmed_total = 0;
 
   Command* command_by_seq(std::uint64_t seq) {
     if (commands.empty() || seq < commands.front().seq) return nullptr;
@@ -275,6 +282,18 @@ IssueOutcome FleetStore::issue(std::string_view deployment, const std::string& n
   while (d->commands.size() > options_.command_history) {
     Command& old = d->commands.front();
     force(*d, -static_cast<std::int64_t>(command_bytes(old)));
+    const auto open_nodes = static_cast<std::size_t>(std::count_if(
+        old.nodes.begin(), old.nodes.end(), [](const Delivery& x) { return !is_final(x.state); }));
+    if (open_nodes > 0) {
+      TrimmedCommand t{old.id, old.seq, old.epoch, old.name, old.issued_at_ms, wall, open_nodes};
+      force(*d, static_cast<std::int64_t>(trimmed_bytes(t)));
+      d->trimmed.push_back(std::move(t));
+      ++d->trimmed_total;
+      if (d->trimmed.size() > kTrimmedKept) {
+        force(*d, -static_cast<std::int64_t>(trimmed_bytes(d->trimmed.front())));
+        d->trimmed.pop_front();
+      }
+    }
     for (const Delivery& del : old.nodes) {
       if (is_final(del.state)) continue;
       auto n = d->nodes.find(del.node);
@@ -497,6 +516,15 @@ FleetStatus FleetStore::commands(std::string_view deployment, std::string_view c
   for (auto it = d->commands.rbegin(); it != d->commands.rend() && taken < limit; ++it, ++taken) {
     out.push_back(CommandSnapshot{*it, command_state(*it, current_epoch)});
   }
+  return FleetStatus::kOk;
+}
+
+FleetStatus FleetStore::trimmed(std::string_view deployment, TrimmedView& out) const {
+  Deployment* d = find(deployment);
+  if (!d) return FleetStatus::kUnknownDeployment;
+  std::lock_guard lock(d->mutex);
+  out.total = d->trimmed_total;
+  out.recent.assign(d->trimmed.rbegin(), d->trimmed.rend());
   return FleetStatus::kOk;
 }
 

@@ -6,7 +6,9 @@
 //  - per node a ring of metric points (one per second of retention, plus a
 //    little slack) and the latest upload of each UploadKind (the API caps its
 //    size before it gets here);
-//  - at most command_history commands per deployment (oldest dropped);
+//  - at most command_history commands per deployment (oldest dropped; one
+//    dropped while some target had not acknowledged it is counted and the
+//    last 50 such are kept as TrimmedCommand records, so it is never silent);
 //  - a memory budget, per deployment and for all of them (FleetOptions
 //    max_bytes_per_deployment, max_bytes): what a node, an upload or a command
 //    holds is charged when stored and released when dropped. A store that
@@ -109,6 +111,8 @@ class FleetStore {
   // At most `limit` commands, newest first.
   FleetStatus commands(std::string_view deployment, std::string_view current_epoch,
                        std::size_t limit, std::vector<CommandSnapshot>& out) const;
+  // Commands dropped from the history while still open for some node.
+  FleetStatus trimmed(std::string_view deployment, TrimmedView& out) const;
   // One command by its seq (kUnknownCommand once dropped from the history).
   FleetStatus command(std::string_view deployment, std::uint64_t seq,
                       std::string_view current_epoch, CommandSnapshot& out) const;

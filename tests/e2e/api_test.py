@@ -290,6 +290,30 @@ class Restart(unittest.TestCase):
         self.assertNotEqual(seen[0]["epoch"], seen[1]["epoch"], "each start is a new term")
 
 
+class History(unittest.TestCase):
+    def test_a_command_trimmed_while_pending_is_shown_not_silent(self):
+        d = Daemon(api_config().replace("  commands:\n", "  commands:\n    history: 2\n"))
+        try:
+            d.wait_status("/readyz", 200)
+            reg = {"node_id": "slow-1", "version": "1", "host": "h"}
+            self.assertIn(call(d.port, "POST", "/api/v2/register", reg, PROD)[0], (200, 201))
+            ids = []
+            for _ in range(3):  # slow-1 never acknowledges
+                s, _, cmd = call(d.port, "POST", "/api/web/deployments/prod/commands",
+                                 {"name": "reload_configuration"}, ADMIN)
+                self.assertEqual(s, 201, cmd)
+                ids.append(cmd["id"])
+            s, _, listing = call(d.port, "GET", "/api/web/deployments/prod/commands", token=READ)
+            self.assertEqual(s, 200, listing)
+            self.assertEqual([c["id"] for c in listing["commands"]], ids[:0:-1])
+            trimmed = listing["trimmed_pending"]
+            self.assertEqual(trimmed["total"], 1, trimmed)
+            self.assertEqual((trimmed["recent"][0]["id"], trimmed["recent"][0]["open_nodes"]),
+                             (ids[0], 1))
+        finally:
+            d.close()
+
+
 class WebReads(unittest.TestCase):
     def test_reads_need_a_token_by_default(self):
         d = Daemon(api_config().replace("    read_access: open\n", ""))

@@ -8,6 +8,7 @@ Environment (set by CTest):
 """
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -30,9 +31,19 @@ EXIT_TIMEOUT = 20.0
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now, below the kernel's ephemeral range (32768 and up): a
+    port from bind(0) could be handed to another test's bind(0) or outgoing
+    connection before the daemon binds it, and the test would then talk to
+    someone else's listener."""
+    for _ in range(200):
+        port = random.randrange(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port between 20000 and 32000")
 
 
 def write_config(name, text):

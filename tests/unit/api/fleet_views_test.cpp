@@ -117,9 +117,16 @@ TEST(FleetViews, Command) {
   EXPECT_EQ(j["state"], "expired");
   ASSERT_EQ(j["nodes"].size(), 1u);
   EXPECT_EQ(j["nodes"][0]["node"], "a");
-  const Json list = commands_json("prod", {c});
+  fleet::TrimmedView trimmed;
+  trimmed.total = 7;
+  trimmed.recent.push_back(fleet::TrimmedCommand{"3-abcdef01", 3, "s/2", "reload_schema", 5, 9, 2});
+  const Json list = commands_json("prod", {c}, trimmed);
   EXPECT_EQ(list["deployment"], "prod");
   EXPECT_EQ(list["commands"][0], j);
+  EXPECT_EQ(list["trimmed_pending"],
+            Json::parse(R"({"total":7,"recent":[{"id":"3-abcdef01","seq":3,"epoch":"s/2",)"
+                        R"("name":"reload_schema","issued_at_ms":5,"trimmed_at_ms":9,)"
+                        R"("open_nodes":2}]})"));
 }
 
 }  // namespace

@@ -130,7 +130,9 @@ TEST_F(FleetBudgetTest, WhatIsDroppedIsReleasedExactly) {
     store_->register_node("prod", {"c", "1.0", "host"});
     after.push_back(store_->memory_bytes("prod"));
   }
-  EXPECT_EQ(after[20], after[98]) << "no drift: trimmed commands release what they charged";
+  // From seq 53 on, the 50 records of trimmed open commands (c never acks)
+  // are full too, so the charge is flat.
+  EXPECT_EQ(after[60], after[98]) << "no drift: trimmed commands release what they charged";
   // Evicting every node leaves only the two commands in the history.
   clock_.steady += 61s;
   store_->sweep();

@@ -297,6 +297,42 @@ TEST_F(FleetStoreTest, HistoryIsBoundedAndTrimmedCommandsStopBeingDelivered) {
   EXPECT_EQ(commands("e/1", 2).size(), 2u);  // limit
 }
 
+TEST_F(FleetStoreTest, TrimmingAnOpenCommandIsRecordedNeverSilent) {
+  FleetOptions o;
+  o.command_history = 2;
+  make(o);
+  store_->register_node("prod", {"a", "", ""});
+  store_->register_node("prod", {"b", "", ""});
+  const auto first = issue("reload_schema", "*");          // a acks, b never does
+  const auto second = issue("reload_configuration", "a");  // acked: trimmed silently
+  store_->ack("prod", first.command.command.id, "a", true, "");
+  store_->ack("prod", second.command.command.id, "a", true, "");
+  TrimmedView view;
+  ASSERT_EQ(store_->trimmed("prod", view), FleetStatus::kOk);
+  EXPECT_EQ(view.total, 0u);
+  clock_.advance(1s);
+  issue("reload_schema", "a");  // pushes out the first (b still open)
+  issue("reload_schema", "a");  // pushes out the second (all final): no record
+  ASSERT_EQ(store_->trimmed("prod", view), FleetStatus::kOk);
+  EXPECT_EQ(view.total, 1u);
+  ASSERT_EQ(view.recent.size(), 1u);
+  const TrimmedCommand& t = view.recent[0];
+  EXPECT_EQ(t.id, first.command.command.id);
+  EXPECT_EQ(t.seq, 1u);
+  EXPECT_EQ(t.name, "reload_schema");
+  EXPECT_EQ(t.open_nodes, 1u);
+  EXPECT_EQ(t.trimmed_at_ms, clock_.wall);
+  // Bounded: the last 50 records, the total counts all.
+  for (int i = 0; i < 60; ++i) issue("reload_schema", "b");  // b never acks
+  ASSERT_EQ(store_->trimmed("prod", view), FleetStatus::kOk);
+  EXPECT_EQ(view.total, 61u);  // seqs 3 and 4 (a never acked them), then 5..62
+  EXPECT_EQ(view.recent.size(), 50u);
+  EXPECT_GT(view.recent.front().seq, view.recent.back().seq) << "newest first";
+  TrimmedView other;
+  ASSERT_EQ(store_->trimmed("staging", other), FleetStatus::kOk);
+  EXPECT_EQ(other.total, 0u);
+}
+
 TEST_F(FleetStoreTest, WildcardWithNoNodesReadsNoTargetsNeverAcknowledged) {
   auto issued = issue("reload_schema", "*");
   ASSERT_EQ(issued.status, FleetStatus::kOk);

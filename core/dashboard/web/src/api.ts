@@ -4,7 +4,7 @@
 // is wrong and what to do.
 
 import { currentToken } from './token';
-import type { Command, CommandKind, Control, DeploymentSummary, MetricPoint, Node, NodeDetail } from './types';
+import type { Command, CommandKind, CommandList, Control, DeploymentSummary, MetricPoint, Node, NodeDetail } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -74,7 +74,7 @@ export const api = {
         (sinceMs === undefined ? '' : `?since_ms=${Math.floor(sinceMs)}`)).then((r) => r.points),
   kinds: () => request<{ kinds: CommandKind[] }>('GET', '/api/web/commands/kinds').then((r) => r.kinds),
   commands: (dep: string) =>
-    request<{ commands: Command[] }>('GET', `/api/web/deployments/${enc(dep)}/commands?limit=50`).then((r) => r.commands),
+    request<CommandList>('GET', `/api/web/deployments/${enc(dep)}/commands?limit=50`),
   issue: (dep: string, name: string, target: string) =>
     request<Command>('POST', `/api/web/deployments/${enc(dep)}/commands`, { name, target }),
 };

@@ -5,7 +5,7 @@
 import { announce } from './banner';
 import { byId, el, KeyedRows, setText } from './dom';
 import * as fmt from './format';
-import type { Command, CommandKind, NodeDelivery } from './types';
+import type { Command, CommandKind, NodeDelivery, TrimmedPending } from './types';
 
 const STATE_MARK: Record<string, string> = {
   pending: '…',
@@ -73,10 +73,21 @@ export class CommandsPanel {
     select.value = want.includes(current) ? current : '*';
   }
 
-  render(commands: Command[], nowMs: number): void {
+  render(commands: Command[], nowMs: number, trimmed?: TrimmedPending): void {
     this.now = nowMs;
     this.rows.render(commands, (c) => c.id);
     byId('commands-empty').hidden = commands.length > 0;
+    // Never silent: commands that left the history before every node
+    // acknowledged them.
+    const notice = byId('commands-trimmed');
+    const latest = trimmed?.recent[0];
+    notice.hidden = !trimmed || trimmed.total === 0 || !latest;
+    if (trimmed && latest) {
+      setText(notice, `${trimmed.total} command${trimmed.total === 1 ? '' : 's'} left the history ` +
+        `(api.commands.history) before every node acknowledged ${trimmed.total === 1 ? 'it' : 'them'}; ` +
+        `latest: #${latest.seq} ${latest.name}, ${latest.open_nodes} node` +
+        `${latest.open_nodes === 1 ? '' : 's'} had not acknowledged.`);
+    }
     for (const c of commands) {
       const state = overallState(c);
       const before = this.lastState.get(c.id);

@@ -113,7 +113,7 @@ async function refresh(): Promise<void> {
       queries.show(charts.selectedNode && charts.selectedNode === node ? detail : null);
       nodes.render(nodeList, charts.selectedNode, Date.now());
       commands.setTargets(nodeList.map((n) => n.id));
-      commands.render(cmdList, Date.now());
+      commands.render(cmdList.commands, Date.now(), cmdList.trimmed_pending);
     } else {
       queries.show(null);
       nodes.render([], '', now);

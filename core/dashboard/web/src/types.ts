@@ -59,6 +59,18 @@ export interface NodeDelivery {
   result: { status: string; message?: string } | null;
 }
 
+// Commands dropped from the history while some node had not acknowledged
+// them (GET .../commands: trimmed_pending).
+export interface TrimmedPending {
+  total: number;
+  recent: { id: string; seq: number; name: string; open_nodes: number; trimmed_at_ms: number }[];
+}
+
+export interface CommandList {
+  commands: Command[];
+  trimmed_pending?: TrimmedPending;
+}
+
 export interface Command {
   id: string;
   seq: number;
