@@ -230,32 +230,32 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         });
   }
 
+  // Ends the exchange before the request was sent: answers `r` and closes.
+  void refuse(HttpResponse r) {
+    deadline_.cancel();
+    answer(std::move(r));
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+  }
+
   void on_proof(const beast::error_code& ec) {
     if (ec) return fail(ec, "read the proof of");
     if (proof_parser_.get().result_int() == 503) {  // a replica, not leading (yet)
-      deadline_.cancel();
       HttpResponse r = json_error(503, "not_leader",
                                   "this replica is not the leader, and the replica the leadership "
                                   "record names (\"" +
                                       holder_ + "\" at " + address_ + ") is not leading; retry");
       r.headers.emplace_back("Retry-After", "1");
-      answer(std::move(r));
-      beast::error_code ignored;
-      stream_.socket().close(ignored);
-      return;
+      return refuse(std::move(r));
     }
     std::string why;
     if (!verified(why)) {
-      deadline_.cancel();
-      answer(json_error(502, "leader_unverified",
-                        "the leader's address " + address_ + " (holder \"" + holder_ +
-                            "\") did not prove it is the leader: " + why +
-                            "; the request was not forwarded"));
       log::warn(kLog, "not forwarding to " + address_ + " (named for holder \"" + holder_ +
                           "\"): " + why + "; the leadership record may have been edited");
-      beast::error_code ignored;
-      stream_.socket().close(ignored);
-      return;
+      return refuse(json_error(502, "leader_unverified",
+                               "the leader's address " + address_ + " (holder \"" + holder_ +
+                                   "\") did not prove it is the leader: " + why +
+                                   "; the request was not forwarded"));
     }
     http::async_write(
         stream_, request_, [self = shared_from_this()](const beast::error_code& we, std::size_t) {

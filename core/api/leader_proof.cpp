@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <variant>
 
+#include "api/request_parsers.h"
 #include "config/config_rules.h"
 #include "config/small_file.h"
 #include "fleet/sha256.h"
@@ -81,13 +83,9 @@ void add_leader_proof_route(Router& router, const LeadershipState& state, std::s
   router.add("GET", path, path,
              [&state, &secret, identity = std::move(identity), address = std::move(address)](
                  HttpRequest&& r, Respond respond) {
-               std::string nonce;
-               for (std::string_view rest = r.query; !rest.empty();) {
-                 const auto amp = rest.find('&');
-                 const std::string_view pair = rest.substr(0, amp);
-                 if (pair.starts_with("nonce=")) nonce = std::string(pair.substr(6));
-                 rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
-               }
+               auto param = query_param(r.query, "nonce");
+               const auto* found = std::get_if<std::optional<std::string>>(&param);
+               const std::string nonce = found && *found ? **found : std::string();
                if (nonce.size() < 32 || nonce.size() > 128 || !is_hex(nonce)) {
                  respond(json_error(400, "bad_request", "nonce: 32 to 128 lower-case hex digits"));
                  return;

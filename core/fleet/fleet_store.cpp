@@ -282,8 +282,15 @@ IssueOutcome FleetStore::issue(std::string_view deployment, const std::string& n
   while (d->commands.size() > options_.command_history) {
     Command& old = d->commands.front();
     force(*d, -static_cast<std::int64_t>(command_bytes(old)));
-    const auto open_nodes = static_cast<std::size_t>(std::count_if(
-        old.nodes.begin(), old.nodes.end(), [](const Delivery& x) { return !is_final(x.state); }));
+    std::size_t open_nodes = 0;
+    for (const Delivery& del : old.nodes) {
+      if (is_final(del.state)) continue;
+      ++open_nodes;
+      auto n = d->nodes.find(del.node);
+      if (n == d->nodes.end()) continue;
+      auto& open = n->second.open;
+      open.erase(std::remove(open.begin(), open.end(), old.seq), open.end());
+    }
     if (open_nodes > 0) {
       TrimmedCommand t{old.id, old.seq, old.epoch, old.name, old.issued_at_ms, wall, open_nodes};
       force(*d, static_cast<std::int64_t>(trimmed_bytes(t)));
@@ -293,13 +300,6 @@ IssueOutcome FleetStore::issue(std::string_view deployment, const std::string& n
         force(*d, -static_cast<std::int64_t>(trimmed_bytes(d->trimmed.front())));
         d->trimmed.pop_front();
       }
-    }
-    for (const Delivery& del : old.nodes) {
-      if (is_final(del.state)) continue;
-      auto n = d->nodes.find(del.node);
-      if (n == d->nodes.end()) continue;
-      auto& open = n->second.open;
-      open.erase(std::remove(open.begin(), open.end(), old.seq), open.end());
     }
     d->commands.pop_front();
   }

@@ -4,17 +4,12 @@
 
 #include <string>
 
+#include "metrics/prometheus_sample.h"
+
 namespace pgdc::api {
 namespace {
 
-// The sample line for `series` (name plus labels), or "".
-std::string sample(const std::string& text, const std::string& series) {
-  const std::string key = "\n" + series + " ";
-  const auto at = text.find(key);
-  if (at == std::string::npos) return "";
-  const auto end = text.find('\n', at + key.size());
-  return text.substr(at + key.size(), end - at - key.size());
-}
+using test::sample;
 
 TEST(FleetMetrics, SeriesPerDeployment) {
   Metrics m;

@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "metrics/prometheus_sample.h"
+
 namespace pgdc {
 namespace {
 
@@ -24,14 +26,7 @@ bool contains(const std::string& text, const std::string& needle) {
   return text.find(needle) != std::string::npos;
 }
 
-// The sample line for `series` (name plus labels), or "".
-std::string sample(const std::string& text, const std::string& series) {
-  const std::string key = "\n" + series + " ";
-  const auto at = text.find(key);
-  if (at == std::string::npos) return "";
-  const auto end = text.find('\n', at + key.size());
-  return text.substr(at + key.size(), end - at - key.size());
-}
+using test::sample;
 
 TEST(Metrics, CoreSeriesArePresent) {
   Metrics m;

@@ -7,19 +7,14 @@
 #include <thread>
 #include <vector>
 
+#include "metrics/prometheus_sample.h"
+
 namespace pgdc {
 namespace {
 
 using namespace std::chrono_literals;
 
-// The sample line for `series` (name plus labels), or "".
-std::string sample(const std::string& text, const std::string& series) {
-  const std::string key = "\n" + series + " ";
-  const auto at = text.find(key);
-  if (at == std::string::npos) return "";
-  const auto end = text.find('\n', at + key.size());
-  return text.substr(at + key.size(), end - at - key.size());
-}
+using test::sample;
 
 TEST(LeadershipMetrics, SeriesExistBeforeAnySnapshot) {
   Metrics m;
