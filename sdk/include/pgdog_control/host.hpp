@@ -97,6 +97,8 @@ inline std::string status_text(std::int32_t status) {
       return "unavailable";
     case PGDC_ERR_INTERNAL:
       return "internal error";
+    case PGDC_ERR_CONFLICT:
+      return "conflict";
     default:
       return "unknown status " + std::to_string(status);
   }
@@ -336,6 +338,78 @@ class Instance {
   }
 
   bool running() const noexcept { return state_ == State::kRunning; }
+
+  // ABI 1.3: whether the plugin offers the state store (both functions,
+  // within the size of its function table).
+  bool has_state_store() const noexcept {
+    const pgdc_vtable* vt = descriptor_->vtable;
+    return vt->size >= offsetof(pgdc_vtable, state_write) + sizeof(vt->state_write) &&
+           vt->state_read != nullptr && vt->state_write != nullptr;
+  }
+
+  // The outcome of a state call: status is PGDC_OK, PGDC_ERR_CONFLICT (write
+  // only) or an error with a one-line message.
+  struct StateResult {
+    std::int32_t status = PGDC_ERR_INTERNAL;
+    bool found = false;   // read: the object exists
+    std::string value;    // read: its value
+    std::string version;  // read: its version; write: the new version
+    std::string error;
+
+    static void sink(void* ctx, pgdc_str value, pgdc_str version) noexcept {
+      auto* r = static_cast<StateResult*>(ctx);
+      r->found = true;
+      r->value.assign(value.data == nullptr ? "" : value.data,
+                      value.data == nullptr ? 0 : value.len);
+      r->version.assign(version.data == nullptr ? "" : version.data,
+                        version.data == nullptr ? 0 : version.len);
+    }
+  };
+
+  // Only while running and when has_state_store(); concurrent calls for
+  // different keys are allowed (plugin.h), but none may overlap stop(): the
+  // caller ends its state calls before it stops the instance.
+  StateResult state_read(std::string_view key, std::int64_t deadline_ns) const {
+    StateResult out;
+    if (!ready_for_state(out)) return out;
+    detail::ErrorBuffer err;
+    try {
+      out.status = descriptor_->vtable->state_read(instance_, pgdc_str{key.data(), key.size()},
+                                                   &StateResult::sink, &out, deadline_ns, err.c());
+    } catch (...) {
+      out.status = PGDC_ERR_INTERNAL;
+      out.error = detail::escaped("state_read");
+      return out;
+    }
+    if (out.status != PGDC_OK) out.error = detail::failure("state_read", out.status, err.message());
+    return out;
+  }
+
+  StateResult state_write(std::string_view key, std::string_view value,
+                          std::string_view expected_version, std::int64_t deadline_ns) const {
+    StateResult out;
+    if (!ready_for_state(out)) return out;
+    detail::ErrorBuffer err;
+    try {
+      out.status = descriptor_->vtable->state_write(
+          instance_, pgdc_str{key.data(), key.size()}, pgdc_str{value.data(), value.size()},
+          pgdc_str{expected_version.data(), expected_version.size()}, &StateResult::sink, &out,
+          deadline_ns, err.c());
+    } catch (...) {
+      out.status = PGDC_ERR_INTERNAL;
+      out.error = detail::escaped("state_write");
+      return out;
+    }
+    out.found = false;
+    out.value.clear();
+    if (out.status != PGDC_OK) {
+      out.error = detail::failure("state_write", out.status, err.message());
+    } else if (out.version.empty()) {
+      out.status = PGDC_ERR_INTERNAL;
+      out.error = "state_write failed: internal error: OK without a new version";
+    }
+    return out;
+  }
   const pgdc_plugin_descriptor* descriptor() const noexcept { return descriptor_; }
   std::string_view name() const noexcept { return descriptor_->name; }
   std::string_view version() const noexcept { return descriptor_->version; }
@@ -345,6 +419,18 @@ class Instance {
 
  private:
   enum class State { kCreated, kRunning, kStartFailed, kStopped };
+
+  bool ready_for_state(StateResult& out) const {
+    if (!has_state_store()) {
+      out.error = "the plugin has no state store";
+      return false;
+    }
+    if (state_ != State::kRunning) {
+      out.error = "the plugin is not running";
+      return false;
+    }
+    return true;
+  }
 
   Instance(const pgdc_plugin_descriptor* d, const pgdc_host* host, pgdc_instance* instance)
       : descriptor_(d), host_(host), instance_(instance) {}

@@ -89,6 +89,31 @@
  *   7. At stop(release=1), a plugin whose last write has an unknown outcome
  *      (cancelled, timed out) reads the record and releases it if it names
  *      this replica in a term this process wrote.
+ *
+ * The state store (ABI 1.3, optional)
+ *   A plugin may also keep the host's control state (the node registry and
+ *   the command log) in its backend, so that a new leader resumes what the
+ *   last one accepted. It offers two functions, state_read and state_write
+ *   (pgdc_vtable); a plugin without them leaves both NULL (or is older than
+ *   1.3), and the host then keeps control state in memory only and says so.
+ *   - An object is a key and an opaque value with a version. The store
+ *     assigns a new version on every successful write; versions are opaque
+ *     strings the host compares for equality only.
+ *   - state_write is a compare-and-swap performed by the store itself: it
+ *     writes only if the object's current version equals expected_version
+ *     (an empty expected_version: only if the object does not exist), in one
+ *     atomic step of the backend (a Kubernetes resourceVersion precondition,
+ *     a database transaction). Otherwise it writes nothing and returns
+ *     PGDC_ERR_CONFLICT. This is the fence: the host claims each object with
+ *     a write at the start of every term, so a deposed leader's later write,
+ *     made against a version it read before, is refused by the store even
+ *     when that leader does not yet know it was deposed.
+ *   - Keys: 1 to 63 characters of [a-z0-9-], starting and ending with a
+ *     letter or digit. Values: at most PGDC_STATE_MAX_VALUE bytes (UTF-8
+ *     JSON from this host); a plugin accepts every value up to that size.
+ *   - The host calls both functions only between start() and stop(), from
+ *     its own threads, possibly concurrently for different keys, never
+ *     concurrently for the same key. Each returns by deadline_ns.
  */
 #ifndef PGDOG_CONTROL_PLUGIN_H
 #define PGDOG_CONTROL_PLUGIN_H
@@ -101,7 +126,7 @@ extern "C" {
 #endif
 
 #define PGDC_ABI_MAJOR 1
-#define PGDC_ABI_MINOR 2
+#define PGDC_ABI_MINOR 3
 
 /* "PGDC" in ASCII; the first field of every descriptor. */
 #define PGDC_PLUGIN_MAGIC 0x43444750u
@@ -111,6 +136,11 @@ extern "C" {
 
 /* valid_until_ns value meaning "never expires" (single-replica backends). */
 #define PGDC_NEVER INT64_MAX
+
+/* ABI 1.3: the largest state value a plugin must store (768 KiB: under
+ * etcd's default request limit of 1.5 MiB with room for the object's
+ * metadata and encoding). */
+#define PGDC_STATE_MAX_VALUE 786432u
 
 /* A borrowed string: not NUL-terminated, valid only for the duration of the
  * call that passes it. Copy it to keep it. */
@@ -133,7 +163,11 @@ typedef enum pgdc_status {
   /* The plugin cannot run here (missing credentials, unreachable service). */
   PGDC_ERR_UNAVAILABLE = 2,
   /* A bug or an unexpected exception inside the plugin. */
-  PGDC_ERR_INTERNAL = 3
+  PGDC_ERR_INTERNAL = 3,
+  /* ABI 1.3, state_write only: the precondition failed (the object's version
+   * is no longer the expected one, it exists when absence was expected, or
+   * it no longer exists). Nothing was written. */
+  PGDC_ERR_CONFLICT = 4
 } pgdc_status;
 
 typedef enum pgdc_log_level {
@@ -264,9 +298,14 @@ typedef struct pgdc_host {
 /* An instance of a plugin's backend; opaque to the host. */
 typedef struct pgdc_instance pgdc_instance;
 
+/* ABI 1.3: receives one state object (state_read) or the version a write
+ * created (state_write: value is empty). Both strings are borrowed for the
+ * duration of the call. */
+typedef void (*pgdc_state_sink)(void* sink_ctx, pgdc_str value, pgdc_str version);
+
 /*
- * The plugin's function table. All entries are required in ABI 1.0 unless
- * marked optional. No function may throw or longjmp across the boundary.
+ * The plugin's function table. All entries are required unless marked
+ * optional. No function may throw or longjmp across the boundary.
  */
 typedef struct pgdc_vtable {
   uint32_t size; /* sizeof(pgdc_vtable) as the plugin was built */
@@ -328,6 +367,30 @@ typedef struct pgdc_vtable {
    * order"; such an instance has no thread and holds nothing, so destroy()
    * only frees). Makes no host call. */
   void (*destroy)(pgdc_instance* instance);
+
+  /*
+   * ABI 1.3, optional (NULL, or a table whose size does not cover them: the
+   * plugin keeps no state). See "The state store" above. Hosts read these
+   * only when size covers them.
+   *
+   * state_read: read the object `key`. PGDC_OK after calling sink once with
+   * its value and version when it exists, PGDC_OK without calling sink when
+   * it does not; PGDC_ERR_UNAVAILABLE (with a message) when the store did
+   * not answer by deadline_ns or failed.
+   *
+   * state_write: write `value` under `key` if the object's version equals
+   * expected_version (empty: if it does not exist). PGDC_OK after calling
+   * sink with an empty value and the new version; PGDC_ERR_CONFLICT when
+   * the precondition failed (nothing written); PGDC_ERR_UNAVAILABLE when
+   * the store refused or did not answer by deadline_ns (the write may or
+   * may not have happened: the host reads the object before it writes it
+   * again); PGDC_ERR_CONFIG when the value is too large or the key invalid.
+   */
+  int32_t (*state_read)(pgdc_instance* instance, pgdc_str key, pgdc_state_sink sink, void* sink_ctx,
+                        int64_t deadline_ns, pgdc_errbuf err);
+  int32_t (*state_write)(pgdc_instance* instance, pgdc_str key, pgdc_str value,
+                         pgdc_str expected_version, pgdc_state_sink sink, void* sink_ctx,
+                         int64_t deadline_ns, pgdc_errbuf err);
 } pgdc_vtable;
 
 /* What the entry symbol returns. Static storage: valid while loaded. */
@@ -401,12 +464,14 @@ PGDC_PIN(offsetof(pgdc_host, report_progress) == 40);
 PGDC_PIN(offsetof(pgdc_host, metric_define) == 48);
 PGDC_PIN(offsetof(pgdc_host, metric_record) == 56);
 
-PGDC_PIN(sizeof(pgdc_vtable) == 40);
+PGDC_PIN(sizeof(pgdc_vtable) == 56); /* 1.2: 40; 1.3 appended state_read, state_write */
 PGDC_PIN(offsetof(pgdc_vtable, size) == 0);
 PGDC_PIN(offsetof(pgdc_vtable, create) == 8);
 PGDC_PIN(offsetof(pgdc_vtable, start) == 16);
 PGDC_PIN(offsetof(pgdc_vtable, stop) == 24);
 PGDC_PIN(offsetof(pgdc_vtable, destroy) == 32);
+PGDC_PIN(offsetof(pgdc_vtable, state_read) == 40);
+PGDC_PIN(offsetof(pgdc_vtable, state_write) == 48);
 
 PGDC_PIN(sizeof(pgdc_plugin_descriptor) == 48);
 PGDC_PIN(offsetof(pgdc_plugin_descriptor, magic) == 0);

@@ -38,6 +38,7 @@
 #include <cstring>
 #include <exception>
 #include <initializer_list>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -176,6 +177,42 @@ class Backend {
   virtual bool stop(bool release, std::int64_t deadline_ns) = 0;
 };
 
+// ABI 1.3, optional: a plugin that keeps the host's control state derives
+// from StateStore as well as Backend (plugin.h, "The state store"). The
+// PGDC_PLUGIN macro then fills in state_read and state_write. Both are called
+// between start() and stop(), possibly from several host threads at once for
+// different keys; each returns by deadline_ns (host monotonic clock).
+struct StateObject {
+  std::string value;
+  std::string version;  // opaque; the host compares it for equality only
+};
+
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+  // The object, or nullopt when it does not exist. Throw UnavailableError
+  // when the store did not answer.
+  virtual std::optional<StateObject> state_read(std::string_view key, std::int64_t deadline_ns) = 0;
+  // Compare-and-swap performed by the store: write value if the object's
+  // version equals expected_version ("" : if it does not exist). Returns the
+  // new version, or nullopt on a conflict (nothing written). Throw
+  // UnavailableError when the store refused or did not answer (the outcome
+  // may be unknown), ConfigError for a value the store cannot hold.
+  virtual std::optional<std::string> state_write(std::string_view key, std::string_view value,
+                                                 std::string_view expected_version,
+                                                 std::int64_t deadline_ns) = 0;
+};
+
+// True for the keys plugin.h allows: 1-63 characters of [a-z0-9-], starting
+// and ending with a letter or digit.
+inline bool valid_state_key(std::string_view key) noexcept {
+  if (key.empty() || key.size() > 63 || key.front() == '-' || key.back() == '-') return false;
+  for (char c : key) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
+}
+
 namespace detail {
 
 inline void write_error(pgdc_errbuf err, std::string_view msg) noexcept {
@@ -246,7 +283,46 @@ struct Trampolines {
     } catch (...) {
     }
   }
-  static constexpr pgdc_vtable vtable{sizeof(pgdc_vtable), &create, &start, &stop, &destroy};
+  static StateStore* as_store(pgdc_instance* i) noexcept {
+    if constexpr (std::is_base_of_v<StateStore, T>) {
+      return static_cast<T*>(as_backend(i));
+    } else {
+      return nullptr;
+    }
+  }
+  static std::int32_t state_read(pgdc_instance* i, pgdc_str key, pgdc_state_sink sink,
+                                 void* sink_ctx, std::int64_t deadline, pgdc_errbuf err) noexcept {
+    return guarded(err, [&]() -> std::int32_t {
+      if (!valid_state_key(from_c(key))) throw ConfigError("invalid state key");
+      auto object = as_store(i)->state_read(from_c(key), deadline);
+      if (object && sink != nullptr) sink(sink_ctx, to_c(object->value), to_c(object->version));
+      return PGDC_OK;
+    });
+  }
+  static std::int32_t state_write(pgdc_instance* i, pgdc_str key, pgdc_str value, pgdc_str expected,
+                                  pgdc_state_sink sink, void* sink_ctx, std::int64_t deadline,
+                                  pgdc_errbuf err) noexcept {
+    return guarded(err, [&]() -> std::int32_t {
+      if (!valid_state_key(from_c(key))) throw ConfigError("invalid state key");
+      if (value.len > PGDC_STATE_MAX_VALUE) throw ConfigError("state value too large");
+      auto version =
+          as_store(i)->state_write(from_c(key), from_c(value), from_c(expected), deadline);
+      if (!version) {
+        write_error(err, "conflict: the object's version moved");
+        return PGDC_ERR_CONFLICT;
+      }
+      if (sink != nullptr) sink(sink_ctx, pgdc_str{"", 0}, to_c(*version));
+      return PGDC_OK;
+    });
+  }
+  static constexpr bool kStores = std::is_base_of_v<StateStore, T>;
+  static constexpr pgdc_vtable vtable{sizeof(pgdc_vtable),
+                                      &create,
+                                      &start,
+                                      &stop,
+                                      &destroy,
+                                      kStores ? &state_read : nullptr,
+                                      kStores ? &state_write : nullptr};
 };
 
 }  // namespace detail
