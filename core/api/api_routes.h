@@ -16,6 +16,7 @@
 #include "fleet/fleet_store.h"
 #include "http/router.h"
 #include "leadership/leadership_state.h"
+#include "state/state_keeper.h"
 #include "status/status_info.h"
 
 namespace pgdc::api {
@@ -31,6 +32,7 @@ struct RouteDeps {
   CommandPolls& polls;
   const StatusInfo& info;
   const fleet::FleetClock& clock;
+  state::StateKeeper& keeper;  // durability of every change a request makes
 
   // handler behind the leader gate (leader_gate.h).
   Handler gated(GatedHandler handler) const { return leader_gate(state, gate, std::move(handler)); }

@@ -10,8 +10,9 @@
 namespace pgdc::api {
 namespace {
 
-fleet::FleetOptions fleet_options(const ApiConfig& c) {
+fleet::FleetOptions fleet_options(const ApiConfig& c, bool durable) {
   fleet::FleetOptions o;
+  o.durable = durable;
   o.retention = c.retention;
   o.max_nodes_per_deployment = c.max_nodes_per_deployment;
   o.stale_after = c.stale_after;
@@ -45,7 +46,8 @@ int retry_after_secs(const LeaderConfig& leader) {
 // stop before the store they use goes.
 struct ApiService::Parts {
   Parts(const ApiConfig& config, fleet::TokenAuth tokens, LeadershipState& state_in,
-        FleetMetrics& metrics_in, StatusInfo info_in, fleet::CommandRegistry commands_in,
+        FleetMetrics& metrics_in, StatusInfo info_in, std::unique_ptr<state::StateBackend> backend,
+        state::KeeperOptions keeper_options, fleet::CommandRegistry commands_in,
         fleet::FleetClock clock_in)
       : forward_to_leader(config.forward_to_leader),
         state(state_in),
@@ -56,8 +58,10 @@ struct ApiService::Parts {
         limits(limits_of(config)),
         auth(std::move(tokens), config.web_read_access, config.web_allowed_hosts),
         gate(std::make_shared<GateOptions>()),
-        store(std::make_shared<fleet::FleetStore>(deployment_names(config), fleet_options(config),
-                                                  this->clock)),
+        store(std::make_shared<fleet::FleetStore>(
+            deployment_names(config), fleet_options(config, backend != nullptr), this->clock)),
+        keeper(std::move(backend), *store, state, deployment_names(config), this->info.identity,
+               keeper_options),
         polls(std::make_shared<CommandPolls>(store, state, gate)),
         sweeper(*store, metrics) {
     gate->retry_after_secs = retry_after_secs(this->info.leader);
@@ -71,7 +75,8 @@ struct ApiService::Parts {
   }
 
   RouteDeps deps() {
-    return RouteDeps{state, gate, auth, limits, *store, commands, metrics, *polls, info, clock};
+    return RouteDeps{state,   gate,   auth, limits, *store, commands,
+                     metrics, *polls, info, clock,  keeper};
   }
 
   const bool forward_to_leader;
@@ -84,16 +89,20 @@ struct ApiService::Parts {
   ApiAuth auth;                             // its tokens are swapped by replace_tokens
   const std::shared_ptr<GateOptions> gate;  // forward set before start
   const std::shared_ptr<fleet::FleetStore> store;
+  state::StateKeeper keeper;                  // before the polls: a durable command wakes them
   const std::shared_ptr<CommandPolls> polls;  // shared: the leadership listener holds it weakly
   FleetSweeper sweeper;
   bool started = false;
 };
 
 ApiService::ApiService(const ApiConfig& config, fleet::TokenAuth auth, LeadershipState& state,
-                       FleetMetrics& metrics, StatusInfo info, fleet::CommandRegistry commands,
+                       FleetMetrics& metrics, StatusInfo info,
+                       std::unique_ptr<state::StateBackend> state_backend,
+                       state::KeeperOptions keeper_options, fleet::CommandRegistry commands,
                        fleet::FleetClock clock)
     : parts_(std::make_unique<Parts>(config, std::move(auth), state, metrics, std::move(info),
-                                     std::move(commands), std::move(clock))) {}
+                                     std::move(state_backend), keeper_options, std::move(commands),
+                                     std::move(clock))) {}
 
 ApiService::~ApiService() { stop(); }
 
@@ -114,6 +123,7 @@ void ApiService::start() {
   parts_->state.add_listener([weak](const LeadershipSnapshot& s) {
     if (auto polls = weak.lock()) polls->on_leadership(s);
   });
+  parts_->keeper.start();
   parts_->polls->start();
   parts_->sweeper.start();
   // Held weakly: the registry may be scraped after this service is gone.
@@ -123,10 +133,19 @@ void ApiService::start() {
   });
 }
 
+bool ApiService::finish_state(std::chrono::milliseconds timeout) {
+  const bool clean = parts_->keeper.flush(timeout);
+  parts_->keeper.stop();
+  return clean;
+}
+
 void ApiService::stop() {
+  parts_->keeper.stop();
   parts_->polls->stop();
   parts_->sweeper.stop();
 }
+
+state::KeeperStatus ApiService::state_status() const { return parts_->keeper.status(); }
 
 void ApiService::replace_tokens(std::shared_ptr<const fleet::TokenAuth> tokens) {
   parts_->auth.replace_tokens(std::move(tokens));

@@ -23,6 +23,8 @@
 #include "fleet/token_auth.h"
 #include "http/router.h"
 #include "leadership/leadership_state.h"
+#include "state/state_backend.h"
+#include "state/state_keeper.h"
 #include "status/status_info.h"
 
 namespace pgdc::api {
@@ -35,8 +37,12 @@ class ApiService {
   // fleet_metrics.h, defined before any plugin runs so that no plugin can
   // take its names); the service must outlive the HTTP server whose router
   // holds its routes.
+  // state_backend: where the registry and the command log are kept (null:
+  // in memory only); see state/state_keeper.h.
   ApiService(const ApiConfig& config, fleet::TokenAuth auth, LeadershipState& state,
              FleetMetrics& metrics, StatusInfo info,
+             std::unique_ptr<state::StateBackend> state_backend = nullptr,
+             state::KeeperOptions keeper_options = {},
              fleet::CommandRegistry commands = fleet::CommandRegistry::with_builtins(),
              fleet::FleetClock clock = fleet::FleetClock::system());
   ~ApiService();  // stop()
@@ -47,6 +53,10 @@ class ApiService {
   // Used only when api.forward_to_leader is true. Before start().
   void set_forward(LeaderForward forward);
   void start();
+  // Shutdown, while this replica may still lead: write what is pending
+  // (bounded), then end the state keeper (its store calls end before the
+  // plugin is stopped). True when nothing was left unwritten.
+  bool finish_state(std::chrono::milliseconds timeout);
   void stop();
 
   // The tokens requests are checked against from now on (a reload of the
@@ -54,6 +64,7 @@ class ApiService {
   void replace_tokens(std::shared_ptr<const fleet::TokenAuth> tokens);
 
   fleet::FleetStore& store();
+  state::KeeperStatus state_status() const;
   std::size_t parked_polls() const;
 
  private:

@@ -59,10 +59,23 @@ void add_machine_routes(Router& router, const RouteDeps& d) {
                  return;
                }
                const bool created = status == fleet::FleetStatus::kCreated;
-               respond(json_ok(created ? 201 : 200, Json{{"deployment", *dep},
-                                                         {"node_id", q->node_id},
-                                                         {"created", created},
-                                                         {"epoch", epoch.str()}}));
+               Json body{{"deployment", *dep},
+                         {"node_id", q->node_id},
+                         {"created", created},
+                         {"epoch", epoch.str()}};
+               if (!created) {
+                 respond(json_ok(200, body));
+                 return;
+               }
+               // A new node is answered once the registry that names it is durable.
+               const auto generation = d.store.generations(*dep, fleet::DurablePart::kNodes).first;
+               d.keeper.after_durable(
+                   *dep, fleet::DurablePart::kNodes, generation, false,
+                   [respond, body = std::move(body)](const state::Durability& outcome) {
+                     respond(outcome.kind == state::Durability::Kind::kDurable
+                                 ? json_ok(201, body)
+                                 : durability_error(outcome));
+                   });
              }),
              d.small_body(ApiAuth::Need::kDeployment));
 
@@ -137,7 +150,13 @@ void add_machine_routes(Router& router, const RouteDeps& d) {
         Json shown = delivery_json(outcome.delivery);
         shown["id"] = outcome.command_id;
         shown["first"] = outcome.first;
-        respond(json_ok(200, shown));
+        // Answered once durable (acks are batched: one write covers many).
+        d.keeper.after_durable(*dep, fleet::DurablePart::kCommands, outcome.generation, false,
+                               [respond, shown = std::move(shown)](const state::Durability& o) {
+                                 respond(o.kind == state::Durability::Kind::kDurable
+                                             ? json_ok(200, shown)
+                                             : durability_error(o));
+                               });
       }),
       d.small_body(ApiAuth::Need::kDeployment));
 

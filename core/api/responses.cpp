@@ -26,6 +26,19 @@ HttpResponse parse_error_response(const ParseError& e) {
   return json_error(e.status, e.code, e.message);
 }
 
+HttpResponse durability_error(const state::Durability& d) {
+  using Kind = state::Durability::Kind;
+  if (d.kind == Kind::kFull) return json_error(507, "state_full", d.message);
+  HttpResponse r = d.kind == Kind::kNotLeader
+                       ? json_error(503, "not_leader", d.message + "; retry against the leader")
+                       : json_error(503, "state_unavailable",
+                                    d.message +
+                                        "; the change may or may not have been kept: read it back "
+                                        "before repeating it");
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
 HttpResponse fleet_error(fleet::FleetStatus status, std::string_view deployment,
                          std::string_view node, const fleet::FleetOptions& options) {
   const std::string dep = nlohmann::json(std::string(deployment)).dump();

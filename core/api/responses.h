@@ -11,6 +11,7 @@
 #include "api/request_parsers.h"
 #include "fleet/fleet_types.h"
 #include "http/http_types.h"
+#include "state/state_keeper.h"
 
 namespace pgdc::api {
 
@@ -24,6 +25,11 @@ HttpResponse no_endpoint(const HttpRequest& r);
 HttpResponse parse_error_response(const ParseError& e);
 // 404/409/429 naming the deployment and node (and, over a memory budget,
 // the limit from `options`), for every status but kOk/kCreated.
+// The answer to a request whose change could not be made durable: 503
+// not_leader (the term ended), 503 state_unavailable (not confirmed in time;
+// for a command the outcome is unknown), 507 state_full.
+HttpResponse durability_error(const state::Durability& d);
+
 HttpResponse fleet_error(fleet::FleetStatus status, std::string_view deployment,
                          std::string_view node, const fleet::FleetOptions& options);
 // 200 {"epoch":..,"commands":[...]}: what a node's poll receives.

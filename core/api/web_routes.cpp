@@ -144,12 +144,23 @@ void issue_command(const RouteDeps& c, HttpRequest& r, Respond& respond, const E
     respond(fleet_error(outcome.status, dep, q.target, c.store.options()));
     return;
   }
-  c.metrics.command_issued(dep);
-  c.polls.wake(dep, outcome.targets);
-  // Shown after the wake, so nodes with a parked poll already read "delivered".
-  fleet::CommandSnapshot shown = std::move(outcome.command);
-  (void)c.store.command(dep, shown.command.seq, epoch.str(), shown);  // else: as issued
-  respond(json_ok(201, command_json(shown)));
+  // Answered 201 only once durable; only then may nodes have it.
+  auto shown = std::make_shared<fleet::CommandSnapshot>(std::move(outcome.command));
+  c.keeper.after_durable(dep, fleet::DurablePart::kCommands, outcome.generation, true,
+                         [c, dep, shown, respond, epoch_str = epoch.str(),
+                          targets = std::move(outcome.targets)](const state::Durability& d) {
+                           if (d.kind != state::Durability::Kind::kDurable) {
+                             respond(durability_error(d));
+                             return;
+                           }
+                           c.metrics.command_issued(dep);
+                           c.polls.wake(dep, targets);
+                           // Shown after the wake, so nodes with a parked poll already read
+                           // "delivered".
+                           (void)c.store.command(dep, shown->command.seq, epoch_str,
+                                                 *shown);  // else: as issued
+                           respond(json_ok(201, command_json(*shown)));
+                         });
 }
 
 }  // namespace

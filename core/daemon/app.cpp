@@ -30,6 +30,8 @@
 #include "plugin/host_services.h"
 #include "plugin/plugin_instance.h"
 #include "plugin/plugin_loader.h"
+#include "state/keeper_status_json.h"
+#include "state/plugin_state_backend.h"
 #include "status/leadership_metrics.h"
 #include "status/status_routes.h"
 
@@ -184,7 +186,21 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
   leadership_metrics.record(state.snapshot());
   const StatusInfo status_info{lc.identity, plugin->name(), plugin->version(), lc,
                                config.advertise_address};
-  api::ApiService api(config.api, std::move(*tokens.auth), state, fleet_metrics, status_info);
+  // Durable control state: the plugin's state store (ABI 1.3) when it has one.
+  std::unique_ptr<state::StateBackend> state_backend = state::PluginStateBackend::of(*plugin);
+  if (state_backend) {
+    log::info(kLog,
+              "control state (node registry, command log) is kept in " + state_backend->describe());
+  } else {
+    log::warn(kLog, "control state is kept in memory only: plugin " + plugin->name() +
+                        " has no state store, so registered nodes, commands and their delivery "
+                        "state are lost at every restart, handover and failover");
+  }
+  state::KeeperOptions keeper_options;
+  keeper_options.store_timeout =
+      std::max<std::chrono::milliseconds>(std::chrono::milliseconds(500), lc.renew_deadline / 2);
+  api::ApiService api(config.api, std::move(*tokens.auth), state, fleet_metrics, status_info,
+                      std::move(state_backend), keeper_options);
   // Followers proxy /api/ requests to the leader's advertised address (from
   // the backend) instead of answering 503, when configured. Declared before
   // the server so it outlives every handler that may call it.
@@ -211,7 +227,8 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
       std::move(token_files), fleet_metrics,
       [&api](std::shared_ptr<const fleet::TokenAuth> t) { api.replace_tokens(std::move(t)); });
   Router router;
-  add_status_routes(router, state, metrics, leadership_metrics, status_info);
+  add_status_routes(router, state, metrics, leadership_metrics, status_info,
+                    [&api] { return state::state_status_json(api.state_status()); });
   api.add_routes(router);  // /api/v2/ and /api/web/, leader-gated
   if (forward_secret) {
     api::add_leader_proof_route(router, state, lc.identity, config.advertise_address,
@@ -259,6 +276,13 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
   // 6. Shutdown, in this order: readiness false and leader work stopped
   // (begin_shutdown), then the plugin releases within release_timeout (only
   // now is it safe for another replica to act), then HTTP drains.
+  // Pending state changes are written while this replica still leads, and
+  // the keeper's store calls end before the plugin is stopped.
+  if (!api.finish_state(lc.stop_work_timeout)) {
+    log::warn(kLog,
+              "shutdown: some state changes were not written (their requests were "
+              "answered 503; the next leader resumes from the last write)");
+  }
   const LeadershipStopResult stopped =
       stop_leadership(state, *plugin, host, lc.release_timeout, std::chrono::milliseconds(1000));
   if (stopped.hung) {

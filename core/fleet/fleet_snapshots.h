@@ -23,6 +23,7 @@ struct Delivery {
   std::uint32_t deliveries = 0;      // polls that handed it out
   std::string result_status;         // "ok" | "error" once final
   std::string result_message;
+  std::uint64_t node_number = 0;  // the node's registration number (durable form)
 };
 
 bool is_final(DeliveryState state);

@@ -1,5 +1,7 @@
 #include "fleet/fleet_store.h"
 
+#include "fleet/fleet_store_internal.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -9,75 +11,16 @@
 #include "text/text.h"
 
 namespace pgdc::fleet {
-namespace {
 
-struct Node {
-  NodeInfo info;
-  std::int64_t registered_at_ms = 0;
-  std::int64_t last_seen_ms = 0;
-  FleetSteadyTime last_seen{};
-  std::vector<MetricPoint> ring;                  // grows to capacity, then wraps at head
-  std::size_t head = 0;                           // next slot to overwrite once full
-  std::array<std::string, kUploadKinds> uploads;  // latest of each UploadKind, compact JSON
-  std::array<std::int64_t, kUploadKinds> upload_ms{};
-  std::vector<std::uint64_t> open;  // seqs of commands this node has not acked
-  std::size_t charged = 0;          // node_bytes + uploads, released on eviction
-
-  const MetricPoint* latest() const {
-    if (ring.empty()) return nullptr;
-    return &ring[(head + ring.size() - 1) % ring.size()];
-  }
-  template <typename F>
-  void each_point(F f) const {  // oldest first
-    for (std::size_t i = 0; i < ring.size(); ++i) f(ring[(head + i) % ring.size()]);
-  }
-};
-
-// Fixed costs of the memory budget: a node's map entry and struct, a
-// command's deque slot and struct, a delivery (and its seq in the node's
-// open list). Estimates of the heap use, on the high side.
-constexpr std::size_t kNodeBytes = sizeof(Node) + 64;
-constexpr std::size_t kCommandBytes = sizeof(Command) + 32;
-constexpr std::size_t kDeliveryBytes = sizeof(Delivery) + sizeof(std::uint64_t);
-constexpr std::size_t kTrimmedKept = 50;
-
-std::size_t trimmed_bytes(const TrimmedCommand& t) {
-  return sizeof(TrimmedCommand) + t.id.size() + t.epoch.size() + t.name.size();
-}
-
-// What a command holds, acknowledgement messages included; kept equal to the
-// sum of its charges, so dropping it releases exactly what was charged.
-std::size_t command_bytes(const Command& c) {
-  std::size_t n = kCommandBytes + c.id.size() + c.epoch.size() + c.name.size() + c.target.size() +
-                  c.args_json.size();
-  for (const Delivery& d : c.nodes) n += kDeliveryBytes + d.node.size() + d.result_message.size();
-  return n;
-}
-
-Delivery* find_delivery(Command& c, std::string_view node) {
-  auto it = std::lower_bound(c.nodes.begin(), c.nodes.end(), node,
-                             [](const Delivery& d, std::string_view n) { return d.node < n; });
-  return it != c.nodes.end() && it->node == node ? &*it : nullptr;
-}
-
-}  // namespace
-
-struct FleetStore::Deployment {
-  std::string name;
-  mutable std::mutex mutex;
-  std::map<std::string, Node, std::less<>> nodes;
-  std::deque<Command> commands;  // consecutive seqs, oldest first
-  std::uint64_t next_seq = 1;
-  std::size_t used = 0;                // bytes charged against max_bytes_per_deployment
-  std::deque<TrimmedCommand> trimmed;  // oldest first, at most kTrimmedKept
-  std::uint64_t trimmed_total = 0;
-
-  Command* command_by_seq(std::uint64_t seq) {
-    if (commands.empty() || seq < commands.front().seq) return nullptr;
-    const std::uint64_t index = seq - commands.front().seq;
-    return index < commands.size() ? &commands[index] : nullptr;
-  }
-};
+using internal::command_bytes;
+using internal::Deployment;
+using internal::find_delivery;
+using internal::kCommandBytes;
+using internal::kDeliveryBytes;
+using internal::kNodeBytes;
+using internal::kTrimmedKept;
+using internal::Node;
+using internal::trimmed_bytes;
 
 FleetStore::FleetStore(const std::vector<std::string>& deployments, FleetOptions options,
                        FleetClock clock)
@@ -88,6 +31,7 @@ FleetStore::FleetStore(const std::vector<std::string>& deployments, FleetOptions
   for (const auto& name : deployments) {
     auto d = std::make_unique<Deployment>();
     d->name = name;
+    d->data_since_ms = clock_.wall_ms();
     deployments_.emplace(name, std::move(d));
   }
 }
@@ -153,6 +97,9 @@ FleetStatus FleetStore::register_node(std::string_view deployment, const NodeInf
     force(*d, grown);
     it->second.charged =
         static_cast<std::size_t>(static_cast<std::int64_t>(it->second.charged) + grown);
+    if (it->second.info.version != info.version || it->second.info.host != info.host) {
+      d->changed(DurablePart::kNodes);
+    }
     it->second.info.version = info.version;
     it->second.info.host = info.host;
     it->second.last_seen = steady;
@@ -164,11 +111,13 @@ FleetStatus FleetStore::register_node(std::string_view deployment, const NodeInf
   if (FleetStatus s = charge(*d, bytes); s != FleetStatus::kOk) return s;
   Node node;
   node.charged = bytes;
+  node.number = d->next_number++;
   node.info = info;
   node.registered_at_ms = wall;
   node.last_seen_ms = wall;
   node.last_seen = steady;
   d->nodes.emplace(info.node_id, std::move(node));
+  d->changed(DurablePart::kNodes);
   return FleetStatus::kCreated;
 }
 
@@ -256,6 +205,7 @@ IssueOutcome FleetStore::issue(std::string_view deployment, const std::string& n
   auto add = [&](Node& n) {
     Delivery del;
     del.node = n.info.node_id;
+    del.node_number = n.number;
     c.nodes.push_back(std::move(del));
     n.open.push_back(c.seq);
     out.targets.push_back(n.info.node_id);
@@ -303,7 +253,9 @@ IssueOutcome FleetStore::issue(std::string_view deployment, const std::string& n
     }
     d->commands.pop_front();
   }
-  out.command = CommandSnapshot{d->commands.back(), command_state(d->commands.back(), epoch)};
+  d->changed(DurablePart::kCommands);
+  out.command = CommandSnapshot{d->commands.back(), state_of(d->commands.back(), epoch)};
+  out.generation = d->parts[static_cast<std::size_t>(DurablePart::kCommands)].changed;
   return out;
 }
 
@@ -318,13 +270,18 @@ FleetStatus FleetStore::poll(std::string_view deployment, std::string_view node_
   if (it == d->nodes.end()) return FleetStatus::kUnknownNode;
   for (std::uint64_t seq : it->second.open) {  // ascending: seqs are appended in order
     if (seq <= after_seq) continue;
+    // Durable: only what a write has made durable (a command whose write
+    // failed is dropped, and must never have reached a node). In memory:
+    // only this term's commands (another term's seqs are another sequence).
+    if (options_.durable ? seq >= d->durable_next_seq : false) break;
     Command* c = d->command_by_seq(seq);
-    if (!c || c->epoch != epoch) continue;  // fenced: another term's command
+    if (!c || (!options_.durable && c->epoch != epoch)) continue;
     Delivery* del = find_delivery(*c, node_id);
     if (!del || is_final(del->state)) continue;
     if (del->state == DeliveryState::kPending) {
       del->state = DeliveryState::kDelivered;
       del->delivered_at_ms = wall;
+      d->changed(DurablePart::kCommands);
     }
     ++del->deliveries;
     out.push_back(PolledCommand{c->id, c->seq, c->epoch, c->name, c->args_json, c->issued_at_ms});
@@ -340,11 +297,11 @@ AckOutcome FleetStore::ack(std::string_view deployment, std::string_view command
     out.status = FleetStatus::kUnknownDeployment;
     return out;
   }
-  // "<seq>-<instance>"
+  // "<seq>-<suffix>": the seq finds the command, the whole id must match (a
+  // command of another process or term with the same seq is another command).
   const auto dash = command_id.find('-');
   std::uint64_t seq = 0;
-  bool valid = dash != std::string_view::npos && dash > 0 && dash <= 19 &&
-               command_id.substr(dash + 1) == instance_;
+  bool valid = dash != std::string_view::npos && dash > 0 && dash <= 19;
   for (std::size_t i = 0; valid && i < dash; ++i) {
     const char ch = command_id[i];
     valid = ch >= '0' && ch <= '9';
@@ -357,7 +314,7 @@ AckOutcome FleetStore::ack(std::string_view deployment, std::string_view command
   const auto wall = clock_.wall_ms();
   std::lock_guard lock(d->mutex);
   Command* c = d->command_by_seq(seq);
-  if (!c) {
+  if (!c || c->id != command_id || (options_.durable && seq >= d->durable_next_seq)) {
     out.status = FleetStatus::kUnknownCommand;
     return out;
   }
@@ -375,6 +332,7 @@ AckOutcome FleetStore::ack(std::string_view deployment, std::string_view command
     force(*d, static_cast<std::int64_t>(message.size()) -
                   static_cast<std::int64_t>(del->result_message.size()));
     del->result_message = std::move(message);
+    d->changed(DurablePart::kCommands);
     auto n = d->nodes.find(node_id);
     if (n != d->nodes.end()) {
       auto& open = n->second.open;
@@ -383,6 +341,7 @@ AckOutcome FleetStore::ack(std::string_view deployment, std::string_view command
   }
   out.command_id = c->id;
   out.delivery = *del;
+  out.generation = d->parts[static_cast<std::size_t>(DurablePart::kCommands)].changed;
   return out;
 }
 
@@ -413,6 +372,8 @@ std::vector<DeploymentCounts> FleetStore::sweep(std::size_t* evicted) {
             del->result_message = why;
           }
           force(*d, -static_cast<std::int64_t>(it->second.charged));
+          d->changed(DurablePart::kNodes);
+          d->changed(DurablePart::kCommands);
           dropped.push_back(std::move(it->second));
           it = d->nodes.erase(it);
           ++gone;
@@ -432,6 +393,11 @@ std::vector<DeploymentCounts> FleetStore::sweep(std::size_t* evicted) {
   }
   if (evicted) *evicted = gone;
   return out;
+}
+
+CommandState FleetStore::state_of(const Command& c, std::string_view current_epoch) const {
+  // Durable: every term delivers every term's commands, so none expires.
+  return command_state(c, options_.durable ? std::string_view(c.epoch) : current_epoch);
 }
 
 // --- reads ------------------------------------------------------------------
@@ -513,8 +479,10 @@ FleetStatus FleetStore::commands(std::string_view deployment, std::string_view c
   if (!d) return FleetStatus::kUnknownDeployment;
   std::lock_guard lock(d->mutex);
   std::size_t taken = 0;
-  for (auto it = d->commands.rbegin(); it != d->commands.rend() && taken < limit; ++it, ++taken) {
-    out.push_back(CommandSnapshot{*it, command_state(*it, current_epoch)});
+  for (auto it = d->commands.rbegin(); it != d->commands.rend() && taken < limit; ++it) {
+    if (options_.durable && it->seq >= d->durable_next_seq) continue;  // not accepted yet
+    out.push_back(CommandSnapshot{*it, state_of(*it, current_epoch)});
+    ++taken;
   }
   return FleetStatus::kOk;
 }
@@ -535,7 +503,7 @@ FleetStatus FleetStore::command(std::string_view deployment, std::uint64_t seq,
   std::lock_guard lock(d->mutex);
   const Command* c = d->command_by_seq(seq);
   if (!c) return FleetStatus::kUnknownCommand;
-  out = CommandSnapshot{*c, command_state(*c, current_epoch)};
+  out = CommandSnapshot{*c, state_of(*c, current_epoch)};
   return FleetStatus::kOk;
 }
 

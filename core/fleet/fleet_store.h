@@ -25,9 +25,21 @@
 //
 // Commands: each has a per-deployment sequence number (1, 2, ...) and the
 // epoch of the term that issued it. poll() hands a node its unacknowledged
-// commands with seq > after_seq, but only those of the caller's current epoch:
-// a command issued in an earlier term is never delivered again (fencing).
-// Acknowledging is idempotent: the first result sticks.
+// commands with seq > after_seq. In memory only (no state store), only those
+// of the caller's current epoch: a command issued in an earlier term is never
+// delivered again (its seq belonged to another sequence). Durable
+// (FleetOptions::durable): the registry and the command log are loaded at the
+// start of each term (load()) and written back by the state keeper
+// (core/state), so seqs and ids continue across terms and every term's
+// commands are delivered; a command is delivered or acknowledged only once a
+// write made it durable (mark_durable), and one whose write failed is dropped
+// (drop_undurable) before anybody saw it. Acknowledging is idempotent: the
+// first result sticks.
+//
+// Durable form (fleet_durable.cpp): per deployment two JSON objects,
+// "nodes" (the registry: number, id, version, host, registered_at) and
+// "commands" (the log; each command's targets and delivery states as ranges
+// of node numbers, results with messages, failures). Telemetry is not in it.
 //
 // Thread-safety: every member is safe from any thread. Deployments are fixed at
 // construction; each has its own mutex, so deployments never contend.
@@ -40,6 +52,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "fleet/fleet_snapshots.h"
@@ -51,14 +64,27 @@ struct IssueOutcome {
   FleetStatus status = FleetStatus::kOk;
   CommandSnapshot command;           // as issued (state as of its own epoch)
   std::vector<std::string> targets;  // node ids to wake
+  std::uint64_t generation = 0;      // of DurablePart::kCommands, with this command
 };
 
 struct AckOutcome {
   FleetStatus status = FleetStatus::kOk;
   bool first = false;  // false: already acknowledged; nothing changed
   std::string command_id;
-  Delivery delivery;  // the node's delivery after the ack
+  Delivery delivery;             // the node's delivery after the ack
+  std::uint64_t generation = 0;  // of DurablePart::kCommands, with this ack
 };
+
+// One durable part, encoded for a write (FleetStore::encode).
+struct EncodedPart {
+  std::uint64_t generation = 0;  // the changes it covers
+  std::uint64_t next_seq = 0;    // commands: every seq below is in it
+  std::string value;             // a JSON object
+};
+
+namespace internal {
+struct Deployment;
+}
 
 class FleetStore {
  public:
@@ -117,14 +143,37 @@ class FleetStore {
   FleetStatus command(std::string_view deployment, std::uint64_t seq,
                       std::string_view current_epoch, CommandSnapshot& out) const;
 
+  // --- durable state (driven by core/state/state_keeper.h) ---
+  // The part's durable form as of now, with writer_json (a JSON object naming
+  // the writing term) as its "writer" field. Deployment must exist.
+  EncodedPart encode(std::string_view deployment, DurablePart part,
+                     std::string_view writer_json) const;
+  // (changed, durable) generation counters of a part.
+  std::pair<std::uint64_t, std::uint64_t> generations(std::string_view deployment,
+                                                      DurablePart part) const;
+  // A write of encode()'s result succeeded.
+  void mark_durable(std::string_view deployment, DurablePart part, const EncodedPart& written);
+  // Replaces the deployment's registry and command log with their durable
+  // form ("" for an object that does not exist yet); telemetry starts over
+  // (data_since_ms). Both parts count as durable. Returns "" or, when a value
+  // cannot be read, why (nothing changed then).
+  std::string load(std::string_view deployment, std::string_view nodes_value,
+                   std::string_view commands_value);
+  // Drops the commands no write has made durable (a write failed; nobody was
+  // given them). Returns how many.
+  std::size_t drop_undurable(std::string_view deployment);
+  // Since when telemetry is kept (process start or the last load()).
+  std::int64_t data_since_ms(std::string_view deployment) const;
+
  private:
-  struct Deployment;
+  using Deployment = internal::Deployment;
   Deployment* find(std::string_view name) const;
   // Under d's mutex. charge: kOk, or the budget it would exceed (nothing
   // charged then). force: charges or releases (negative) regardless.
   FleetStatus charge(Deployment& d, std::size_t bytes);
   void force(Deployment& d, std::int64_t bytes);
   std::size_t node_bytes(const NodeInfo& info) const;
+  CommandState state_of(const Command& c, std::string_view current_epoch) const;
 
   FleetOptions options_;
   FleetClock clock_;

@@ -37,4 +37,8 @@ std::string_view delivery_state_name(DeliveryState state) {
   return "?";
 }
 
+std::string_view durable_part_name(DurablePart part) {
+  return part == DurablePart::kNodes ? "nodes" : "commands";
+}
+
 }  // namespace pgdc::fleet

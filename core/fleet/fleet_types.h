@@ -31,7 +31,15 @@ struct FleetOptions {
   // Memory budget for fleet data (FleetStore, "Memory budget"), in bytes.
   std::size_t max_bytes = 64 * 1024 * 1024;                 // all deployments
   std::size_t max_bytes_per_deployment = 32 * 1024 * 1024;  // each deployment
+  // Durable mode (a state store keeps the registry and the command log,
+  // core/state): commands of every term are delivered (none "expires"), and
+  // only once a write has made them durable.
+  bool durable = false;
 };
+
+// The two durable objects of a deployment.
+enum class DurablePart { kNodes = 0, kCommands = 1 };
+std::string_view durable_part_name(DurablePart part);  // "nodes", "commands"
 
 // One metrics upload, validated by the API.
 struct MetricSample {

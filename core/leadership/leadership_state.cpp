@@ -31,9 +31,13 @@ LeadershipState::~LeadershipState() { stop_watchdog(); }
 
 LeaseTime LeadershipState::now() const { return options_.now(); }
 
-bool LeadershipState::ready_locked(LeaseTime t) const {
+bool LeadershipState::leading_locked(LeaseTime t) const {
   return term_active_ && !state_.shutting_down && state_.role == Role::kLeader &&
          t < state_.valid_until;
+}
+
+bool LeadershipState::ready_locked(LeaseTime t) const {
+  return leading_locked(t) && (!ready_gate_ || ready_gate_(state_.epoch));
 }
 
 LeadershipSnapshot LeadershipState::snapshot_locked(LeaseTime t) const {
@@ -238,6 +242,33 @@ std::optional<LeadershipState::Term> LeadershipState::current_term() const {
 
 LeadershipState::GuardResult LeadershipState::run_as_leader(
     const Epoch& epoch, const std::function<void(std::stop_token)>& work) {
+  return guard(epoch, work, true);
+}
+
+LeadershipState::GuardResult LeadershipState::run_in_term(
+    const Epoch& epoch, const std::function<void(std::stop_token)>& work) {
+  return guard(epoch, work, false);
+}
+
+std::optional<LeadershipState::Term> LeadershipState::leading_term() const {
+  std::lock_guard lock(mutex_);
+  if (!leading_locked(now())) return std::nullopt;
+  return Term{state_.epoch, term_stop_.get_token()};
+}
+
+void LeadershipState::set_ready_gate(std::function<bool(const Epoch&)> gate) {
+  std::lock_guard lock(mutex_);
+  ready_gate_ = std::move(gate);
+}
+
+void LeadershipState::gate_changed() {
+  std::lock_guard transition(transition_mutex_);
+  std::unique_lock lock(mutex_);
+  publish(lock, now());
+}
+
+LeadershipState::GuardResult LeadershipState::guard(
+    const Epoch& epoch, const std::function<void(std::stop_token)>& work, bool gated) {
   std::stop_token token;
   {
     std::lock_guard lock(mutex_);
@@ -247,6 +278,7 @@ LeadershipState::GuardResult LeadershipState::run_as_leader(
       return GuardResult::kStaleEpoch;
     }
     if (now() >= state_.valid_until) return GuardResult::kExpired;
+    if (gated && ready_gate_ && !ready_gate_(epoch)) return GuardResult::kNotReady;
     token = term_stop_.get_token();
     ++in_flight_;
   }

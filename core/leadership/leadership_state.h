@@ -105,7 +105,7 @@ struct LeadershipOptions {
 
 class LeadershipState {
  public:
-  enum class GuardResult { kRan, kNotLeader, kStaleEpoch, kExpired, kShuttingDown };
+  enum class GuardResult { kRan, kNotLeader, kStaleEpoch, kExpired, kShuttingDown, kNotReady };
   using Listener = std::function<void(const LeadershipSnapshot&)>;
 
   explicit LeadershipState(LeadershipOptions options = {});
@@ -145,6 +145,18 @@ class LeadershipState {
   // A revocation triggers `stop` and waits for work to return.
   GuardResult run_as_leader(const Epoch& epoch, const std::function<void(std::stop_token)>& work);
 
+  // The ready gate: a condition besides leadership that ready() needs, e.g.
+  // "this term's durable state is loaded" (core/state). While leading with
+  // the gate closed, the replica holds a term but does not serve:
+  // leading_term() and run_in_term() are for the work that opens the gate.
+  // The gate is called under this class's lock: it must be quick and must not
+  // call back into this class. Set it before start; call gate_changed()
+  // whenever its answer may have changed (listeners then hear of it).
+  void set_ready_gate(std::function<bool(const Epoch&)> gate);
+  void gate_changed();
+  std::optional<Term> leading_term() const;
+  GuardResult run_in_term(const Epoch& epoch, const std::function<void(std::stop_token)>& work);
+
   // Called (outside locks, in order) after each published change.
   void add_listener(Listener listener);
 
@@ -156,7 +168,10 @@ class LeadershipState {
 
  private:
   LeaseTime now() const;
-  bool ready_locked(LeaseTime now) const;
+  bool leading_locked(LeaseTime now) const;  // holds a valid term (gate aside)
+  bool ready_locked(LeaseTime now) const;    // leading and the gate is open
+  GuardResult guard(const Epoch& epoch, const std::function<void(std::stop_token)>& work,
+                    bool gated);
   // Ends the current term: stop token, wait for in-flight work. Needs lock.
   // Returns false when work was still running at stop_work_timeout.
   bool revoke_locked(std::unique_lock<std::mutex>& lock, std::string_view why);
@@ -186,6 +201,7 @@ class LeadershipState {
   // Since when the plugin has been claiming leadership this class refuses.
   std::optional<LeaseTime> refused_since_;
   std::string refused_why_;
+  std::function<bool(const Epoch&)> ready_gate_;
   std::vector<Listener> listeners_;
   std::mutex notify_mutex_;  // keeps listener calls in publication order
   std::optional<LeaseTime> last_progress_;

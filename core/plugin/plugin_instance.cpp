@@ -53,6 +53,20 @@ bool PluginInstance::stop(bool release, std::int64_t deadline_ns, std::string* e
   return false;
 }
 
+bool PluginInstance::has_state_store() const { return instance_->has_state_store(); }
+
+sdk::host::Instance::StateResult PluginInstance::state_read(std::string_view key,
+                                                            std::int64_t deadline_ns) const {
+  return instance_->state_read(key, deadline_ns);
+}
+
+sdk::host::Instance::StateResult PluginInstance::state_write(std::string_view key,
+                                                             std::string_view value,
+                                                             std::string_view expected_version,
+                                                             std::int64_t deadline_ns) const {
+  return instance_->state_write(key, value, expected_version, deadline_ns);
+}
+
 std::string PluginInstance::name() const { return std::string(instance_->name()); }
 std::string PluginInstance::version() const { return std::string(instance_->version()); }
 std::string PluginInstance::description() const { return std::string(instance_->description()); }

@@ -13,15 +13,15 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <pgdog_control/plugin.h>
 
 #include "plugin/plugin_loader.h"
 
+#include <pgdog_control/host.hpp>
+
 namespace pgdc {
-namespace sdk::host {
-class Instance;
-}
 
 class PluginInstance {
  public:
@@ -41,6 +41,14 @@ class PluginInstance {
   // if held. No host callback arrives after it returns, even on failure.
   // A no-op returning true when not running.
   bool stop(bool release, std::int64_t deadline_ns, std::string* error);
+
+  // ABI 1.3: the plugin's state store (state/plugin_state_backend.h). Only
+  // while running; never concurrently with stop().
+  bool has_state_store() const;
+  sdk::host::Instance::StateResult state_read(std::string_view key, std::int64_t deadline_ns) const;
+  sdk::host::Instance::StateResult state_write(std::string_view key, std::string_view value,
+                                               std::string_view expected_version,
+                                               std::int64_t deadline_ns) const;
 
   const std::string& path() const { return path_; }
   std::string name() const;

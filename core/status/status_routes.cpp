@@ -76,7 +76,8 @@ Json status_json(const StatusInfo& info, const LeadershipSnapshot& s) {
 }  // namespace
 
 void add_status_routes(Router& router, LeadershipState& state, Metrics& metrics,
-                       LeadershipMetrics& leadership_metrics, StatusInfo info) {
+                       LeadershipMetrics& leadership_metrics, StatusInfo info,
+                       std::function<nlohmann::json()> state_status) {
   router.add("GET", "/healthz", "/healthz", [&state](HttpRequest&&, Respond respond) {
     const std::string reason = state.wedged_reason();
     if (reason.empty()) {
@@ -105,8 +106,10 @@ void add_status_routes(Router& router, LeadershipState& state, Metrics& metrics,
 
   auto shared_info = std::make_shared<const StatusInfo>(std::move(info));
   router.add("GET", "/api/status", "/api/status",
-             [&state, shared_info](HttpRequest&&, Respond respond) {
-               respond(json_body(200, dump(status_json(*shared_info, state.snapshot()))));
+             [&state, shared_info, state_status](HttpRequest&&, Respond respond) {
+               Json body = status_json(*shared_info, state.snapshot());
+               body["state"] = state_status ? state_status() : Json(nullptr);
+               respond(json_body(200, dump(body)));
              });
 }
 

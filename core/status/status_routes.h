@@ -20,9 +20,17 @@
 //               "never"  ready and the term never expires: remaining is null,
 //               "none"   not ready (follower, expired, shutting down): null,
 //     validity_remaining_secs, transitions,
-//     role_since_secs_ago (null if the role never changed), advertise_address.
+//     role_since_secs_ago (null if the role never changed), advertise_address,
+//     state: what state_status returns (where control state is kept, see
+//     state/keeper_status_json.h), or null.
+//   GET /readyz and the leader gate also need the ready gate (the term's
+//     durable state loaded; LeadershipState::set_ready_gate).
 //   HEAD works on all of them (headers only).
 #pragma once
+
+#include <functional>
+
+#include <nlohmann/json.hpp>
 
 #include "http/router.h"
 #include "leadership/leadership_state.h"
@@ -34,6 +42,7 @@ namespace pgdc {
 
 // state, metrics and leadership_metrics must outlive the router.
 void add_status_routes(Router& router, LeadershipState& state, Metrics& metrics,
-                       LeadershipMetrics& leadership_metrics, StatusInfo info);
+                       LeadershipMetrics& leadership_metrics, StatusInfo info,
+                       std::function<nlohmann::json()> state_status = {});
 
 }  // namespace pgdc
