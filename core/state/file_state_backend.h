@@ -8,9 +8,9 @@
 //    compare in write() cannot race another writer.
 //  - A write replaces the file whole or not at all: <key>.state.tmp is
 //    written and fsynced, renamed over <key>.state, then the directory is
-//    fsynced (docs: ../shared/design/durability.md, "Single replica"). A
-//    crash leaves the old or the new object, never a torn one; a leftover
-//    .tmp file is never read and is overwritten by the next write.
+//    fsynced (docs/configuration.md#state). A crash leaves the old or the
+//    new object, never a torn one; a leftover .tmp file is never read and is
+//    overwritten by the next write.
 //  - A file that does not decode (torn, truncated, edited) is an error
 //    (kUnavailable naming the file and the problem) for read and write
 //    alike, never "absent": treating it as absent would let the next
