@@ -117,6 +117,11 @@ struct Config {
   // host:port other replicas and clients use to reach this one; default
   // <POD_IP or host name>:<listen port>.
   std::string advertise_address;
+  // An absolute path, or empty. Set: a single replica keeps its control state
+  // (node registry, command log) in files there (state::FileStateBackend).
+  // Never with leader.enabled (config_checks.cpp): replicas then share the
+  // coordination plugin's state store instead.
+  std::string state_dir;
   LeaderConfig leader;
   HttpConfig http;
   LogConfig log;

@@ -165,11 +165,26 @@ void check_open_reads(const Reader& reader, const Config& config, Problems& prob
                        "text; use `token` (the default) unless the network is trusted");
 }
 
+// state_dir keeps state for one process (it is locked); replicas that elect
+// a leader must share their state, which only the plugin's store can do.
+void check_state_dir(const Reader& reader, const Config& config, Problems& problems) {
+  const KeyState state_dir = reader.state("state_dir");
+  const KeyState enabled = reader.state("leader.enabled");
+  if (!state_dir.valid || !enabled.valid || config.state_dir.empty() || !config.leader.enabled) {
+    return;
+  }
+  problems.error(last({&state_dir, &enabled}), "state_dir",
+                 "state_dir keeps control state in files for a single replica; with "
+                 "leader.enabled the coordination plugin's state store keeps it (remove "
+                 "state_dir)");
+}
+
 void check_cross_key_rules(const Reader& reader, Config& config, Problems& problems) {
   check_timing(reader, config.leader, problems);
   check_api(reader, config.api, problems);
   check_body_limits(reader, config, problems);
   check_open_reads(reader, config, problems);
+  check_state_dir(reader, config, problems);
 }
 
 }  // namespace pgdc::config_detail

@@ -17,7 +17,8 @@
 //     max_bytes down when not given);
 //   api.forward_to_leader needs api.forward_secret_file;
 //   api.telemetry.max_upload_bytes above http.max_body_bytes is a warning;
-//   api.web.read_access: open while listening beyond loopback is a warning.
+//   api.web.read_access: open while listening beyond loopback is a warning;
+//   state_dir is for a single replica: an error with leader.enabled.
 //
 // Each problem is reported at the position of the last key involved, so it
 // sorts after all of them.

@@ -45,6 +45,11 @@ std::string namespace_problem(std::string_view v) {
          "63 characters)";
 }
 
+std::string state_dir_problem(std::string_view v) {
+  if (v.empty() || v.front() == '/') return {};
+  return rules::quote(v) + " is not an absolute path (it must start with \"/\")";
+}
+
 std::string deployment_name_problem(std::string_view name) {
   if (name.empty()) return "must not be empty";
   if (name.size() > 63) return "must be at most 63 characters";
@@ -93,6 +98,16 @@ const KeySpec kKeys[] = {
              "65535. Empty: `<POD_IP or host name>:<listen port>` (an IPv6 `POD_IP` is put in "
              "brackets). With `listen` port 0 the default ends in `:0`, so set it explicitly "
              "then."},
+    {.path = "state_dir",
+     .kind = Kind::kString,
+     .check = state_dir_problem,
+     .apply = [](Config& c, const Value& v) { c.state_dir = v.text; },
+     .type = "string",
+     .default_text = "empty",
+     .rule = "A directory (absolute path) where a single replica keeps its control state (node "
+             "registry, command log) in files, so a restart keeps it; created (mode 0700) if "
+             "missing, locked by one process at a time. Empty: kept in memory only. Not with "
+             "`leader.enabled: true` (see [State](#state))."},
     {.path = "leader",
      .kind = Kind::kSection,
      .type = "map",

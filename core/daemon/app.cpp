@@ -30,6 +30,7 @@
 #include "plugin/host_services.h"
 #include "plugin/plugin_instance.h"
 #include "plugin/plugin_loader.h"
+#include "state/file_state_backend.h"
 #include "state/keeper_status_json.h"
 #include "state/plugin_state_backend.h"
 #include "status/leadership_metrics.h"
@@ -186,15 +187,25 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
   leadership_metrics.record(state.snapshot());
   const StatusInfo status_info{lc.identity, plugin->name(), plugin->version(), lc,
                                config.advertise_address};
-  // Durable control state: the plugin's state store (ABI 1.3) when it has one.
+  // Durable control state: the plugin's state store (ABI 1.3) when it has
+  // one, else files in state_dir (a single replica; the config refuses
+  // state_dir with leader election).
   std::unique_ptr<state::StateBackend> state_backend = state::PluginStateBackend::of(*plugin);
+  if (!state_backend && !config.state_dir.empty()) {
+    state_backend = state::FileStateBackend::open(config.state_dir, &error);
+    if (!state_backend) {
+      std::cerr << "pgdog-control: " << error << "\n";
+      return kExitUsage;
+    }
+  }
   if (state_backend) {
     log::info(kLog,
               "control state (node registry, command log) is kept in " + state_backend->describe());
   } else {
     log::warn(kLog, "control state is kept in memory only: plugin " + plugin->name() +
-                        " has no state store, so registered nodes, commands and their delivery "
-                        "state are lost at every restart, handover and failover");
+                        " has no state store and state_dir is not set, so registered nodes, "
+                        "commands and their delivery state are lost at every restart, handover "
+                        "and failover");
   }
   state::KeeperOptions keeper_options;
   keeper_options.store_timeout =

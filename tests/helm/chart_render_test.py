@@ -156,12 +156,24 @@ class Matrix(unittest.TestCase):
             self.assertEqual(pdb["spec"]["maxUnavailable"], 1)
             self.assertEqual(pdb["spec"]["unhealthyPodEvictionPolicy"], "AlwaysAllow")
 
-        # Rollout strategy by routing.
-        ru = spec["strategy"]["rollingUpdate"]
-        if routing == "leader-label":
-            self.assertEqual((ru["maxSurge"], ru["maxUnavailable"]), (1, 0))
+        # Rollout strategy: Recreate with a state volume, else by routing.
+        vols = {v["name"]: v for v in pod["volumes"]}
+        mounts = {m["name"]: m for m in c["volumeMounts"]}
+        if "state_dir" in cfg:
+            self.assertEqual(spec["strategy"], {"type": "Recreate"}, "two pods must never share state_dir")
+            self.assertEqual(replicas, 1)
+            self.assertFalse(leader["enabled"])
+            self.assertEqual(mounts["state"], {"name": "state", "mountPath": cfg["state_dir"]})
+            self.assertIn("persistentVolumeClaim", vols["state"])
         else:
-            self.assertEqual((ru["maxSurge"], ru["maxUnavailable"]), (0, "100%"))
+            self.assertNotIn("state", vols)
+            self.assertNotIn("state", mounts)
+            self.assertEqual(h.by_kind(objs, "PersistentVolumeClaim"), [])
+            ru = spec["strategy"]["rollingUpdate"]
+            if routing == "leader-label":
+                self.assertEqual((ru["maxSurge"], ru["maxUnavailable"]), (1, 0))
+            else:
+                self.assertEqual((ru["maxSurge"], ru["maxUnavailable"]), (0, "100%"))
 
         # Service: port 80 -> the container's http port; leader label in leader-label routing.
         svc = h.one(objs, "Service")
@@ -276,7 +288,8 @@ class Cases(unittest.TestCase):
                                        '{"name":"billing","existingSecret":"s","key":"billing"}]',
                                        "control.api.adminTokens.existingSecret=admin",
                                        "control.api.readTokens.existingSecret=read",
-                                       "control.api.forwardSecret.existingSecret=forward"])):
+                                       "control.api.forwardSecret.existingSecret=forward"],
+                                      ["control.persistence.enabled=true"])):
             with self.subTest(sets=sets):
                 # The token files the config names, as the Secret volume would
                 # hold them, under a scratch directory instead of the mount.
@@ -293,6 +306,8 @@ class Cases(unittest.TestCase):
                 path = os.path.join(h.TMP, f"check-config-{i}.yaml")
                 with open(path, "w") as f:
                     text = h.one(h.render("defaults", sets), "ConfigMap")["data"]["config.yaml"]
+                    # state_dir, like the tokens, under the scratch directory.
+                    text = text.replace("/var/lib/pgdog-control/state", os.path.join(h.TMP, f"check-state-{i}"))
                     f.write(text.replace(TOKENS_DIR + "/", tokens_dir + "/"))
                 env = dict(os.environ, PGDOG_CONTROL_CONFIG=path, POD_NAME="pgdog-control-0",
                            POD_NAMESPACE=h.NAMESPACE)
@@ -400,6 +415,39 @@ class Cases(unittest.TestCase):
         self.assertEqual(h.one(objs, "Role")["rules"], [
             {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["etcd-client-cert"], "verbs": ["get"]}])
 
+    def test_persistence_single_replica(self):
+        objs = h.render("persistence")
+        (pvc,) = h.by_kind(objs, "PersistentVolumeClaim")
+        self.assertEqual(pvc["metadata"]["name"], "pgdog-control-state")
+        self.assertEqual(pvc["spec"], {"accessModes": ["ReadWriteOnce"], "storageClassName": "fast-ssd",
+                                       "resources": {"requests": {"storage": "5Gi"}}})
+        self.assertEqual(h.daemon_config(objs)["state_dir"], "/var/lib/pgdog-control/state")
+        dep = h.one(objs, "Deployment")
+        self.assertEqual(dep["spec"]["strategy"], {"type": "Recreate"})
+        mounts = {m["name"]: m for m in h.container(dep)["volumeMounts"]}
+        self.assertEqual(mounts["state"], {"name": "state", "mountPath": "/var/lib/pgdog-control/state"})
+        vols = {v["name"]: v for v in dep["spec"]["template"]["spec"]["volumes"]}
+        self.assertEqual(vols["state"], {"name": "state",
+                                         "persistentVolumeClaim": {"claimName": "pgdog-control-state"}})
+
+    def test_persistence_defaults_and_existing_claim(self):
+        # The defaults: 1Gi, ReadWriteOnce, no storageClassName (the cluster's default class).
+        objs = h.render("defaults", ["control.persistence.enabled=true"])
+        (pvc,) = h.by_kind(objs, "PersistentVolumeClaim")
+        self.assertEqual(pvc["spec"], {"accessModes": ["ReadWriteOnce"],
+                                       "resources": {"requests": {"storage": "1Gi"}}})
+        # An existing claim is mounted, and the chart makes none.
+        objs = h.render("persistence-existing-claim")
+        self.assertEqual(h.by_kind(objs, "PersistentVolumeClaim"), [])
+        vols = {v["name"]: v for v in h.one(objs, "Deployment")["spec"]["template"]["spec"]["volumes"]}
+        self.assertEqual(vols["state"]["persistentVolumeClaim"], {"claimName": "pgdog-control-state-prod"})
+        self.assertEqual(h.daemon_config(objs)["state_dir"], "/var/lib/pgdog-control/state")
+        # An explicit Recreate strategy is accepted as it is.
+        dep = h.one(h.render("persistence", ["control.updateStrategy.type=Recreate"]), "Deployment")
+        self.assertEqual(dep["spec"]["strategy"], {"type": "Recreate"})
+        # Off: no claim, no state_dir, no volume (test_defaults checks the rest).
+        self.assertNotIn("state_dir", h.daemon_config(h.render("defaults")))
+
     def test_third_party_plugin_from_a_volume(self):
         objs = h.render("third-party-volume")
         self.assertEqual(h.daemon_config(objs)["leader"]["backend"], "/plugins/consul.so")
@@ -506,7 +554,7 @@ class Overrides(unittest.TestCase):
         # Sections are documented key by key; other maps as a whole.
         sections = {"control", "control.config", "control.config.leader", "control.config.log",
                     "control.plugins", "control.plugins.initContainer", "control.image",
-                    "control.topologySpread", "control.api", "control.api.adminTokens",
+                    "control.topologySpread", "control.persistence", "control.api", "control.api.adminTokens",
                     "control.api.readTokens", "control.api.forwardSecret", "serviceAccount",
                     "rbac", "service",
                     "ingress",

@@ -136,6 +136,9 @@ pgdog.dev/control-leader
 {{- if and (include "pgdog-control.pluginsMounted" .) (not (include "pgdog-control.builtinBackend" .)) (not (contains "/" $l.backend)) -}}
 {{- $_ := set $l "backend" (printf "%s/%s.so" (trimSuffix "/" .Values.control.plugins.mountPath) $l.backend) -}}
 {{- end -}}
+{{- if .Values.control.persistence.enabled -}}
+{{- $_ := set $c "state_dir" (include "pgdog-control.stateDir" .) -}}
+{{- end -}}
 {{- if not $c.http }}{{ $_ := unset $c "http" }}{{ end -}}
 {{- if not $c.log }}{{ $_ := unset $c "log" }}{{ end -}}
 {{- $api := default (dict) $c.api -}}
@@ -181,4 +184,14 @@ pgdog.dev/control-leader
 {{- else -}}
 {{- printf "%s:%s" $img.repository (toString ($img.tag | default .Chart.AppVersion)) -}}
 {{- end -}}
+{{- end -}}
+
+{{/* Where the persistent volume is mounted and the config's state_dir. */}}
+{{- define "pgdog-control.stateDir" -}}
+/var/lib/pgdog-control/state
+{{- end -}}
+
+{{/* The PersistentVolumeClaim behind state_dir: the user's, or the chart's. */}}
+{{- define "pgdog-control.stateClaimName" -}}
+{{- .Values.control.persistence.existingClaim | default (printf "%s-state" (include "pgdog-control.fullname" .)) -}}
 {{- end -}}

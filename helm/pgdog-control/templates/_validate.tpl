@@ -62,6 +62,31 @@
 {{- fail (printf "control.config.listen %q: the port must be between 1 and 65535 (the container port and the probes use it)." $c.config.listen) -}}
 {{- end -}}
 {{- include "pgdog-control.validateTokens" . -}}
+{{- include "pgdog-control.validatePersistence" . -}}
+{{- end -}}
+
+{{/* Persistence: state_dir is for one process (the daemon locks it and
+     refuses it with leader election), so the chart's volume is only for a
+     single replica without election, and the old pod must be gone before the
+     new one starts (Recreate). state_dir itself is written by the chart only,
+     so it always names the mounted volume. */}}
+{{- define "pgdog-control.validatePersistence" -}}
+{{- $c := .Values.control -}}
+{{- $p := $c.persistence -}}
+{{- if hasKey $c.config "state_dir" -}}
+{{- fail (printf "control.config.state_dir is written by the chart: set control.persistence.enabled=true and it mounts a PersistentVolumeClaim at %s and names it in the config (docs/helm.md#persistence-single-replica)." (include "pgdog-control.stateDir" .)) -}}
+{{- end -}}
+{{- if $p.enabled -}}
+{{- if gt (int $c.replicas) 1 -}}
+{{- fail (printf "control.persistence.enabled keeps the control state of a single replica in one volume, but control.replicas is %d: two processes must never share it. Run one replica, or several with leader election and without persistence (the coordination plugin's state store keeps the state)." (int $c.replicas)) -}}
+{{- end -}}
+{{- if $c.config.leader.enabled -}}
+{{- fail "control.persistence.enabled is for a single replica without leader election: with control.config.leader.enabled=true the coordination plugin's state store keeps the state (the daemon refuses state_dir then). Turn off one of the two." -}}
+{{- end -}}
+{{- if and $c.updateStrategy (ne (toString $c.updateStrategy.type) "Recreate") -}}
+{{- fail (printf "control.updateStrategy.type %q with control.persistence.enabled: a rolling update would start the new pod while the old one still holds the volume (and state_dir). Leave control.updateStrategy empty (the chart uses Recreate) or set its type to Recreate." (toString $c.updateStrategy.type)) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Tokens: the chart never writes a token into the ConfigMap (ConfigMaps are

@@ -48,6 +48,7 @@ void expect_same(const Config& a, const Config& b) {
   EXPECT_EQ(a.listen_port, b.listen_port);
   EXPECT_EQ(a.plugin_dir, b.plugin_dir);
   EXPECT_EQ(a.advertise_address, b.advertise_address);
+  EXPECT_EQ(a.state_dir, b.state_dir);
   EXPECT_EQ(a.leader.enabled, b.leader.enabled);
   EXPECT_EQ(a.leader.backend, b.leader.backend);
   EXPECT_EQ(a.leader.identity, b.leader.identity);
@@ -86,8 +87,12 @@ const std::string kSubdomainRule =
 const std::string kLabelRule =
     " (use lowercase letters, digits and '-', start and end with a letter or digit, at most 63 "
     "characters)";
+const std::string kStateDirWithLeader =
+    "state_dir keeps control state in files for a single replica; with leader.enabled the "
+    "coordination plugin's state store keeps it (remove state_dir)";
 const std::string kHostPort = "; expected host:port, e.g. \"0.0.0.0:8080\" or \"[::1]:8080\"";
-const std::string kTopKeys = "listen, plugin_dir, advertise_address, leader, http, log, api";
+const std::string kTopKeys =
+    "listen, plugin_dir, advertise_address, state_dir, leader, http, log, api";
 
 std::vector<BadCase> bad_cases() {
   const std::string long_name(254, 'a');
@@ -422,6 +427,25 @@ std::vector<BadCase> bad_cases() {
          "5 must be greater than 1.2 x leader.lease_interval_secs (1.2 x 5 = 6)"},
         {"leader.release_timeout_secs", "-1 must not be negative"}}},
 
+      // --- state_dir ----------------------------------------------------------
+      {"state_dir_relative",
+       "state_dir: var/state\n",
+       {{"state_dir", R"("var/state" is not an absolute path (it must start with "/"))"}}},
+      {"state_dir_with_leader_election",
+       "state_dir: /var/lib/pgdog-control/state\nleader:\n  enabled: true\n",
+       {{"state_dir", kStateDirWithLeader}}},
+      // Reported at the last of the two keys, in file order.
+      {"state_dir_with_leader_election_in_file_order",
+       "leader:\n  enabled: true\n  lease_name: Bad\nstate_dir: /s\nlog:\n  level: x\n",
+       {{"leader.lease_name",
+         R"("Bad" is not a valid DNS-1123 subdomain: 'B' is not allowed)" + kSubdomainRule},
+        {"state_dir", kStateDirWithLeader},
+        {"log.level", R"("x" is not one of debug, info, warn, error)"}}},
+      // A relative state_dir is its own error only, not also the cross-key one.
+      {"state_dir_invalid_skips_the_leader_rule",
+       "state_dir: rel\nleader:\n  enabled: true\n",
+       {{"state_dir", R"("rel" is not an absolute path (it must start with "/"))"}}},
+
       // --- leader.options ---------------------------------------------------
       {"options_duplicate_key",
        "leader:\n  options:\n    a: 1\n    a: 2\n",
@@ -546,6 +570,7 @@ TEST(GoodConfig, DefaultConfigIsTheDocumentedDefault) {
   EXPECT_EQ(c.listen_port, 8080);
   EXPECT_EQ(c.plugin_dir, "");
   EXPECT_EQ(c.advertise_address, "");
+  EXPECT_EQ(c.state_dir, "");
   EXPECT_FALSE(c.leader.enabled);
   EXPECT_EQ(c.leader.backend, "kubernetes");
   EXPECT_EQ(c.leader.identity, "");
@@ -619,6 +644,15 @@ log:
   EXPECT_EQ(c.http.io_threads, 4);
   EXPECT_EQ(c.log.level, LogLevel::kDebug);
   EXPECT_EQ(c.log.format, LogFormat::kJson);
+}
+
+TEST(GoodConfig, StateDirForASingleReplica) {
+  Config c = parse_ok("state_dir: /var/lib/pgdog-control/state\nleader:\n  enabled: false\n");
+  EXPECT_EQ(c.state_dir, "/var/lib/pgdog-control/state");
+  // Empty means in memory only, and is fine with leader election.
+  c = parse_ok("state_dir: \"\"\nleader:\n  enabled: true\n");
+  EXPECT_EQ(c.state_dir, "");
+  EXPECT_TRUE(c.leader.enabled);
 }
 
 TEST(GoodConfig, FractionalIntervalAndDefaultRenewDeadline) {
