@@ -101,6 +101,7 @@ class Router:
     def __init__(self, h, rng):
         self.h, self.rng = h, rng
         self.lock = threading.Lock()
+        self.trace_file = None
 
     def ports(self):
         return [r.port for r in self.h.replicas if r.alive()]
@@ -112,6 +113,14 @@ class Router:
         with self.lock:
             return self.rng.choice(ports) if ports else None
 
+    def trace(self, port, method, path, status, body):
+        """One line per request in the work dir's trace file (for post-mortems)."""
+        if self.trace_file is not None:
+            err = body.get("error", "") if isinstance(body, dict) else ""
+            with self.lock:
+                self.trace_file.write(f"{ha.fmt(time.time())} {threading.current_thread().name} "
+                                      f"{method} {path[:90]} -> {port} {status} {err}\n")
+
     def send(self, method, path, body=None, token=None, timeout=10.0, deadline=None,
              stop=None, prefer=None):
         """Retries until a definite answer (not 0/502/504/503 not_leader) or the
@@ -121,6 +130,7 @@ class Router:
         while True:
             if port is not None:
                 s, hd, b = request(port, method, path, body, token, timeout)
+                self.trace(port, method, path, s, b)
                 last = (s, hd, b, port)
                 if s not in (0, 502, 504) and not (s == 503 and isinstance(b, dict)
                                                      and b.get("error") == "not_leader"):
@@ -211,6 +221,9 @@ class Node(threading.Thread):
                 time.sleep(0.2)
                 continue
             self.port = port
+            if b.get("epoch") and b["epoch"] != self.epoch:
+                # A new term: the highest seq counts within the epoch it came in.
+                self.epoch, self.after = b["epoch"], 0
             for c in b.get("commands", []):
                 cid = c["id"]
                 token = (c.get("args") or {}).get("reason", "")
@@ -233,7 +246,6 @@ class Node(threading.Thread):
                 if (self.name, cid) not in rec.acked:
                     self.ack(cid)
                 self.after = max(self.after, int(c.get("seq", 0)))
-            self.epoch = b.get("epoch", self.epoch) or self.epoch
 
 
 class Soak:
@@ -279,6 +291,7 @@ class Soak:
             st, _, b = request(port, "POST", f"/api/web/deployments/{DEP}/commands",
                                {"name": "maintenance_on", "target": "*",
                                 "args": {"reason": token}}, ADMIN, timeout=15)
+            self.router.trace(port, "POST", f"commands {token}", st, b)
             a.update(t_resp=time.time(), status=st,
                      error=b.get("error") if isinstance(b, dict) else str(b))
             if st == 201:
@@ -336,7 +349,11 @@ class Soak:
         sig = self.rng.choice([signal.SIGKILL, signal.SIGTERM])
         t0 = time.monotonic()
         self.issuing.set()
-        victim, how = self.kill_leader(point, sig)
+        if a.no_kills:  # the control experiment: the same round without a fault
+            victim, how = None, "no kill (--no-kills)"
+            time.sleep(self.rng.uniform(2.0, 5.0))
+        else:
+            victim, how = self.kill_leader(point, sig)
         if victim is not None:
             time.sleep(self.rng.uniform(0.0, 2.0))
             victim.start()
@@ -353,8 +370,9 @@ class Soak:
             self.fail(p)
         n201 = sum(1 for x in self.rec.attempts if x["round"] == i and x["status"] == 201)
         nall = sum(1 for x in self.rec.attempts if x["round"] == i)
-        self.out(f"round {i}/{a.rounds}: {signal.Signals(sig).name} of "
-                 f"{victim.name if victim else '-'} at {how}; {n201}/{nall} POSTs answered 201; "
+        self.out(f"round {i}/{a.rounds}: "
+                 + (f"{signal.Signals(sig).name} of {victim.name} at " if victim else "")
+                 + f"{how}; {n201}/{nall} POSTs answered 201; "
                  f"{'settled' if settled else 'NOT settled'}; lost {lost}; "
                  f"{time.monotonic() - t0:.1f}s")
 
@@ -588,6 +606,7 @@ def run(args, out=print):
     for r in h.replicas:
         daemon_config(r, secret)
     soak = Soak(h, args, out)
+    soak.router.trace_file = open(os.path.join(work, "requests.trace"), "w", buffering=1)
     threads = []
     try:
         soak.start_watcher()
@@ -659,6 +678,8 @@ def main():
     ap.add_argument("--interval", type=float, default=1)
     ap.add_argument("--renew", type=float, default=3)
     ap.add_argument("--minutes", type=float, help="stop after this long")
+    ap.add_argument("--no-kills", action="store_true",
+                    help="control run: the same rounds without killing anyone (must pass)")
     a = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     os.environ.setdefault("PGDC_BIN", os.path.join(os.path.abspath(a.build), "bin", "pgdog-control"))
