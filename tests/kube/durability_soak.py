@@ -13,9 +13,10 @@ command id once (deduplicated by id) and ack it ok, retrying 503s and
 connection errors on any replica. An issuer posts a fleet-wide maintenance_on
 every --period seconds through a random replica, each POST with a fresh token
 in args.reason ("soak-<uuid>"), never re-sent. A killer kills the leader once
-per round at a seeded point (a random delay, while a POST is in flight, right
-after a 201, while a fresh command is being delivered, while acks flow) with
-SIGKILL or SIGTERM (seeded), and restarts it. A watcher follows the state
+per round at a kill point (a random delay, while a POST is in flight, right
+after a 201, while a fresh command is being delivered, while acks flow; each
+once per 5 rounds in a seeded order) with SIGKILL and SIGTERM alternating,
+and restarts it. --no-kills is the control run (no fault; must pass). A watcher follows the state
 ConfigMaps (<lease>-state-*) through the API server with the admin
 credentials and records every version's "writer" (scope, epoch, holder).
 
@@ -345,8 +346,12 @@ class Soak:
     def run_round(self, i):
         a, h = self.args, self.h
         self.round = i
-        point = self.rng.choice(KILL_POINTS)
-        sig = self.rng.choice([signal.SIGKILL, signal.SIGTERM])
+        # Kill points in a seeded order, each used once per 5 rounds; SIGKILL and
+        # SIGTERM alternate from a seeded start, so a short run has both.
+        if (i - 1) % len(KILL_POINTS) == 0:
+            self.points = self.rng.sample(KILL_POINTS, len(KILL_POINTS))
+        point = self.points[(i - 1) % len(KILL_POINTS)]
+        sig = (signal.SIGKILL, signal.SIGTERM)[(i + a.seed) % 2]
         t0 = time.monotonic()
         self.issuing.set()
         if a.no_kills:  # the control experiment: the same round without a fault
