@@ -296,6 +296,12 @@ class Replica:
         # failpoints) and extra lines under leader: in the daemon's config.
         self.env = {}
         self.leader_extra = ""
+        # Extra daemon configuration (tests/kube/durability_soak.py): lines
+        # under api.web: (four spaces), lines under api: (two spaces), and
+        # top-level keys; "@PORT@" in any of them is this incarnation's port.
+        self.web_extra = ""
+        self.api_extra = ""
+        self.top_extra = ""
 
     @property
     def cur(self):
@@ -319,7 +325,7 @@ class Replica:
         if self.kind == "daemon":
             cfg = os.path.join(self.h.workdir, f"{self.proxy}-{self.count}.yaml")
             with open(cfg, "w") as f:
-                f.write(
+                f.write((
                     f'listen: "127.0.0.1:{port}"\n'
                     "leader:\n"
                     "  enabled: true\n"
@@ -335,7 +341,8 @@ class Replica:
                     f"    kubeconfig: {self.kubeconfig}\n"
                     "    events: false\n"
                     # The sampler's leader-only action reads without a token.
-                    "api:\n  web:\n    read_access: open\n")
+                    "api:\n  web:\n    read_access: open\n" + self.web_extra + self.api_extra
+                    + self.top_extra).replace("@PORT@", str(port)))
             argv = [self.h.daemon_bin, "--config", cfg]
         else:
             argv = [self.h.peer_bin, "--kubeconfig", self.kubeconfig, "--namespace",
