@@ -73,6 +73,9 @@ void get_deployment_item(const RouteDeps& c, HttpRequest& r, Respond& respond, c
     std::vector<fleet::NodeSnapshot> nodes;
     status = c.store.nodes(dep, nodes);
     out = nodes_json(dep, nodes);
+    // Telemetry is kept from then on (this term's start: a new leader starts
+    // with the durable registry and no telemetry history).
+    out["data_since_ms"] = c.store.data_since_ms(dep);
   } else if (seg.size() == 3 && seg[1] == "nodes") {
     node = seg[2];
     fleet::NodeDetail detail;
@@ -88,6 +91,7 @@ void get_deployment_item(const RouteDeps& c, HttpRequest& r, Respond& respond, c
     std::vector<fleet::MetricPoint> points;
     status = c.store.series(dep, node, std::get<std::int64_t>(since), points);
     out = series_json(dep, node, points);
+    out["data_since_ms"] = c.store.data_since_ms(dep);
   } else if (seg.size() == 2 && seg[1] == "commands") {
     auto limit = parse_limit_query(r.query, 100);
     if (auto* e = std::get_if<ParseError>(&limit)) {

@@ -93,10 +93,13 @@ void StateKeeper::after_durable(const std::string& deployment, DurablePart part,
   {
     std::lock_guard lock(mutex_);
     if (running_) {
+      // The first waiter of a batch starts its clock (the keeper notes when
+      // it saw the change); later ones ride along.
+      if (waiters_.empty()) poked_ = true;
       waiters_.push_back(Waiter{deployment, part, generation, urgent,
                                 SteadyClock::now() + options_.answer_timeout, std::move(done)});
       if (urgent) urgent_.insert(deployment);
-      wake_.notify_all();
+      if (urgent || poked_) wake_.notify_all();
       return;
     }
   }
@@ -200,11 +203,20 @@ void StateKeeper::run(std::stop_token stop) {
       }
       leadership_.run_in_term(term->epoch, [&](std::stop_token) { flush_due(term->epoch, all); });
       expire_waiters();
+      // Sleep until the oldest pending change is due (or an issue arrives).
+      const auto now = SteadyClock::now();
+      for (const auto& [k, since] : dirty_since_) {
+        const auto due = since + options_.batch;
+        wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  due > now ? due - now : SteadyClock::duration::zero()) +
+                                  std::chrono::milliseconds(1));
+      }
       std::lock_guard lock(mutex_);
       if (!urgent_.empty() || flushing_) wait = std::chrono::milliseconds(1);
     }
     std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, stop, wait, [&] { return !urgent_.empty(); });
+    wake_.wait_for(lock, stop, wait, [&] { return !urgent_.empty() || poked_; });
+    poked_ = false;
   }
 }
 

@@ -161,6 +161,7 @@ class StateKeeper {
   std::vector<Waiter> waiters_;
   KeeperStatus status_;
   bool flushing_ = false;  // flush() asked for every pending change now
+  bool poked_ = false;     // a first waiter arrived: note its change now
   std::atomic<bool> running_{false};
   // Keeper thread only:
   std::map<std::string, std::optional<std::string>> versions_;  // nullopt: unknown, read first
