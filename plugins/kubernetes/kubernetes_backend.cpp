@@ -38,8 +38,9 @@ KubernetesBackend::KubernetesBackend(pgdc::sdk::Host host, std::string_view conf
   // All of this is asynchronous I/O on a handful of connections: a few
   // threads do, and an idle replica keeps less memory than with cpprest's 40.
   limit_cpprest_threads(4);
-  // Two transports (connection pools): lease traffic never queues behind the
-  // watch or the events. One token source, so a rotated token is read once.
+  // Three transports (connection pools): lease traffic never queues behind the
+  // watch, the events or a state write. One token source, so a rotated token
+  // is read once.
   const LogFn client_log = [this](LogSeverity severity, std::string_view message) {
     log(static_cast<int>(severity), std::string(message));
   };
@@ -47,7 +48,8 @@ KubernetesBackend::KubernetesBackend(pgdc::sdk::Host host, std::string_view conf
                                               TokenSource::kDefaultReloadInterval,
                                               &std::chrono::steady_clock::now, client_log);
   for (const auto& [out, name] :
-       {std::pair{&lease_transport_, "lease"}, std::pair{&aux_transport_, "watch"}}) {
+       {std::pair{&lease_transport_, "lease"}, std::pair{&aux_transport_, "watch"},
+        std::pair{&state_transport_, "state"}}) {
     TransportOptions t;
     t.name = std::string("kubernetes ") + name;
     t.log = client_log;
@@ -66,11 +68,13 @@ KubernetesBackend::KubernetesBackend(pgdc::sdk::Host host, std::string_view conf
 KubernetesBackend::KubernetesBackend(pgdc::sdk::Host host, std::string_view config_json,
                                      std::unique_ptr<ApiTransport> lease_transport,
                                      std::unique_ptr<ApiTransport> aux_transport,
+                                     std::unique_ptr<ApiTransport> state_transport,
                                      std::string lease_namespace)
     : host_(host),
       options_(parse_plugin_options(config_json)),
       lease_transport_(std::move(lease_transport)),
-      aux_transport_(std::move(aux_transport)) {
+      aux_transport_(std::move(aux_transport)),
+      state_transport_(std::move(state_transport)) {
   init(lease_namespace.empty() ? resolve_namespace(options_, {}, std::getenv("POD_NAMESPACE"))
                                : lease_namespace);
 }
@@ -82,14 +86,17 @@ void KubernetesBackend::init(std::string lease_namespace) {
     if (!parsed) throw pgdc::sdk::ConfigError("kubernetes: " + error);
     failpoints_ = std::make_unique<Failpoints>(*parsed);
   }
-  // Every request, lease, watch and events alike, is counted by verb,
+  // Every request, lease, watch, events and state alike, is counted by verb,
   // resource and status.
   auto count = [this](std::string_view verb, std::string_view resource, int status) {
     count_request(verb, resource, status);
   };
   lease_transport_ = std::make_unique<CountingTransport>(std::move(lease_transport_), count);
   aux_transport_ = std::make_unique<CountingTransport>(std::move(aux_transport_), count);
+  state_transport_ = std::make_unique<CountingTransport>(std::move(state_transport_), count);
   api_ = std::make_unique<KubeLeaseApi>(*lease_transport_, lease_namespace, options_.lease_name);
+  store_ = std::make_unique<ConfigMapStore>(*state_transport_, lease_namespace, options_.lease_name,
+                                            [this] { return host_.now_ns(); });
   ElectorEvents events;
   events.on_acquire_attempt = [this](bool ok, std::chrono::duration<double> latency) {
     (ok ? acquire_ok_ : acquire_failed_).observe(latency.count());
@@ -342,6 +349,18 @@ bool KubernetesBackend::stop(bool release, std::int64_t deadline_ns) {
     return false;
   }
   return true;
+}
+
+std::optional<pgdc::sdk::StateObject> KubernetesBackend::state_read(std::string_view key,
+                                                                    std::int64_t deadline_ns) {
+  return store_->read(key, deadline_ns);
+}
+
+std::optional<std::string> KubernetesBackend::state_write(std::string_view key,
+                                                          std::string_view value,
+                                                          std::string_view expected_version,
+                                                          std::int64_t deadline_ns) {
+  return store_->write(key, value, expected_version, deadline_ns);
 }
 
 }  // namespace pgdc::kube

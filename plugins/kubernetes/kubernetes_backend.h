@@ -6,7 +6,13 @@
 //   watch   LeaseWatch, feeding the runner through an ElectionInbox.
 //   events  EventRecorder, best effort.
 // Lease traffic has its own transport (connection, timeouts); the watch and
-// events share another, so a slow watch never delays a renewal.
+// events share another, so a slow watch never delays a renewal; state store
+// requests (ConfigMaps up to 768 KiB) have a third, so a large state write
+// never delays a renewal either.
+//
+// The backend is also the host's state store (ABI 1.3, StateStore): it
+// delegates to ConfigMapStore (state/configmap_store.h), which needs no
+// thread of its own.
 #pragma once
 
 #include <atomic>
@@ -27,10 +33,11 @@
 #include "lease_watch.h"
 #include "plugin_options.h"
 #include "pod_labeler.h"
+#include "state/configmap_store.h"
 
 namespace pgdc::kube {
 
-class KubernetesBackend final : public pgdc::sdk::Backend {
+class KubernetesBackend final : public pgdc::sdk::Backend, public pgdc::sdk::StateStore {
  public:
   KubernetesBackend(pgdc::sdk::Host host, std::string_view config_json);
   ~KubernetesBackend() override;
@@ -38,10 +45,17 @@ class KubernetesBackend final : public pgdc::sdk::Backend {
   void start() override;
   bool stop(bool release, std::int64_t deadline_ns) override;
 
+  std::optional<pgdc::sdk::StateObject> state_read(std::string_view key,
+                                                   std::int64_t deadline_ns) override;
+  std::optional<std::string> state_write(std::string_view key, std::string_view value,
+                                         std::string_view expected_version,
+                                         std::int64_t deadline_ns) override;
+
   // For tests: transports injected instead of built from a cluster config.
   KubernetesBackend(pgdc::sdk::Host host, std::string_view config_json,
                     std::unique_ptr<ApiTransport> lease_transport,
-                    std::unique_ptr<ApiTransport> aux_transport, std::string lease_namespace);
+                    std::unique_ptr<ApiTransport> aux_transport,
+                    std::unique_ptr<ApiTransport> state_transport, std::string lease_namespace);
 
  private:
   void init(std::string lease_namespace);
@@ -54,7 +68,9 @@ class KubernetesBackend final : public pgdc::sdk::Backend {
   PluginOptions options_;
   std::unique_ptr<ApiTransport> lease_transport_;
   std::unique_ptr<ApiTransport> aux_transport_;
+  std::unique_ptr<ApiTransport> state_transport_;
   std::unique_ptr<KubeLeaseApi> api_;
+  std::unique_ptr<ConfigMapStore> store_;
   SystemElectorClock clock_;
   std::unique_ptr<Elector> elector_;
   ElectionInbox inbox_;

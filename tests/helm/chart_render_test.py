@@ -37,7 +37,21 @@ LEASE_RULES = lambda name: [  # noqa: E731
     {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": [name],
      "verbs": ["get", "update", "watch", "list"]},
     {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
+    {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]},
 ]
+
+
+def STATE_RULE(lease, deployments):
+    """get, update on the state ConfigMaps of each deployment (docs/kubernetes.md#state-store),
+    named as the core names them: fleet-<first 12 hex of sha256(name)>-nodes / -commands."""
+    names = []
+    for d in deployments:
+        prefix = f"{lease}-state-fleet-{hashlib.sha256(d.encode()).hexdigest()[:12]}"
+        names += [f"{prefix}-nodes", f"{prefix}-commands"]
+    return {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": names,
+            "verbs": ["get", "update"]}
+
+
 POD_RULES = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "patch"]}]
 
 
@@ -525,6 +539,20 @@ class Overrides(unittest.TestCase):
         for rb in h.by_kind(objs, "RoleBinding"):
             self.assertEqual(rb["subjects"][0]["namespace"], h.NAMESPACE)
         self.assertEqual(h.daemon_config(objs)["leader"]["namespace"], "leases")
+
+    def test_state_store_rules_name_each_deployments_objects(self):
+        objs = h.render("api")
+        rules = h.one(objs, "Role")["rules"]
+        self.assertEqual(rules, LEASE_RULES("pgdog-control") + [STATE_RULE("pgdog-control", ["shop", "billing"])])
+        # Literal names, so a change of the naming scheme on either side fails here.
+        self.assertEqual(rules[-1]["resourceNames"][:2], ["pgdog-control-state-fleet-8d9001d32c6a-nodes",
+                                                          "pgdog-control-state-fleet-8d9001d32c6a-commands"])
+        # Without deployments there is no get/update rule at all: an empty
+        # resourceNames would grant every ConfigMap in the namespace.
+        self.assertEqual(h.one(h.render("ha"), "Role")["rules"], LEASE_RULES("pgdc-helm-ha"))
+        for rule in h.one(h.render("ha"), "Role")["rules"]:
+            if rule["resources"] == ["configmaps"]:
+                self.assertEqual(rule["verbs"], ["create"])
 
     def test_lease_name_defaults_to_the_full_name(self):
         objs = h.render("ha", ["control.config.leader.lease_name="], release="billing")

@@ -20,7 +20,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 NAMESPACE=pgdc-test
-USERS=(admin elector-1 elector-2 elector-3 narrow-1 unbound)
+USERS=(admin elector-1 elector-2 elector-3 narrow-1 unbound state-1)
 READY_TIMEOUT="${PGDC_KUBE_READY_TIMEOUT:-120}"
 STOP_TIMEOUT="${PGDC_KUBE_STOP_TIMEOUT:-10}"
 

@@ -3,10 +3,8 @@
 #include <nlohmann/json.hpp>
 
 namespace pgdc::kube {
-namespace {
 
-// The server's own explanation from a Status object, if the body is one.
-std::string status_message(const std::string& body) {
+std::string api_status_message(const std::string& body) {
   const auto j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_object()) {
     if (auto m = j.find("message"); m != j.end() && m->is_string()) return m->get<std::string>();
@@ -18,15 +16,13 @@ std::string status_message(const std::string& body) {
   return s;
 }
 
-std::string status_reason(const std::string& body) {
+std::string api_status_reason(const std::string& body) {
   const auto j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_object()) {
     if (auto m = j.find("reason"); m != j.end() && m->is_string()) return m->get<std::string>();
   }
   return {};
 }
-
-}  // namespace
 
 std::string_view error_kind_name(ApiErrorKind kind) {
   switch (kind) {
@@ -93,14 +89,14 @@ ApiError KubeLeaseApi::classify(const ApiResponse& r, std::string_view verb) con
     return e;
   }
   if (r.status >= 200 && r.status < 300) return e;
-  const std::string server = status_message(r.body);
+  const std::string server = api_status_message(r.body);
   switch (r.status) {
     case 404:
       e.kind = ApiErrorKind::kNotFound;
       e.message = what + "not found";
       break;
     case 409:
-      e.kind = status_reason(r.body) == "AlreadyExists" || verb == "create"
+      e.kind = api_status_reason(r.body) == "AlreadyExists" || verb == "create"
                    ? ApiErrorKind::kAlreadyExists
                    : ApiErrorKind::kConflict;
       e.message = what + "conflict: " + server;

@@ -84,6 +84,12 @@ class KubeLeaseApi final : public LeaseApi {
   std::string name_;
 };
 
+// The server's own explanation in an error response: a Status object's
+// message, else the body's first 200 characters on one line.
+std::string api_status_message(const std::string& body);
+// A Status object's reason (AlreadyExists, Conflict, NotFound, ...), or "".
+std::string api_status_reason(const std::string& body);
+
 // The RBAC rule that grants `verb` on leases named `name` in `ns`, as a
 // one-line hint for 403 messages.
 std::string rbac_hint(std::string_view verb, std::string_view resource, std::string_view ns,
