@@ -147,6 +147,10 @@ void ApiService::stop() {
 
 state::KeeperStatus ApiService::state_status() const { return parts_->keeper.status(); }
 
+std::string ApiService::state_wedged(std::chrono::milliseconds fence_timeout) const {
+  return parts_->keeper.wedged_reason(fence_timeout);
+}
+
 void ApiService::replace_tokens(std::shared_ptr<const fleet::TokenAuth> tokens) {
   parts_->auth.replace_tokens(std::move(tokens));
 }

@@ -7,6 +7,7 @@
 #include "api/fleet_views.h"
 #include "api/responses.h"
 #include "http/json_errors.h"
+#include "state/keeper_status_json.h"
 
 namespace pgdc::api {
 namespace {
@@ -59,6 +60,7 @@ Json control_json(const RouteDeps& c, const Epoch& epoch) {
         {"duration_secs", static_cast<double>(lc.lease_duration.count()) / 1000.0},
         {"interval_secs", static_cast<double>(lc.lease_interval.count()) / 1000.0}}},
       {"advertise_address", c.info.advertise_address},
+      {"state", state::state_status_json(c.keeper.status())},
       {"web",
        {{"read_access", c.auth.web_read_access() == WebReadAccess::kOpen ? "open" : "token"}}}};
 }

@@ -238,8 +238,10 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
       std::move(token_files), fleet_metrics,
       [&api](std::shared_ptr<const fleet::TokenAuth> t) { api.replace_tokens(std::move(t)); });
   Router router;
-  add_status_routes(router, state, metrics, leadership_metrics, status_info,
-                    [&api] { return state::state_status_json(api.state_status()); });
+  add_status_routes(
+      router, state, metrics, leadership_metrics, status_info,
+      [&api] { return state::state_status_json(api.state_status()); },
+      [&api, wait = 2 * lc.lease_interval] { return api.state_wedged(wait); });
   api.add_routes(router);  // /api/v2/ and /api/web/, leader-gated
   if (forward_secret) {
     api::add_leader_proof_route(router, state, lc.identity, config.advertise_address,

@@ -84,6 +84,13 @@ KeeperStatus StateKeeper::status() const {
   return s;
 }
 
+std::string StateKeeper::wedged_reason(std::chrono::milliseconds fence_timeout) const {
+  std::lock_guard lock(mutex_);
+  if (!fenced_ || SteadyClock::now() - fenced_since_ < fence_timeout) return {};
+  return "deposed by another term's state write, yet still holding term " +
+         (loaded_ ? loaded_->str() : std::string("?")) + ": " + status_.last_error;
+}
+
 void StateKeeper::after_durable(const std::string& deployment, DurablePart part,
                                 std::uint64_t generation, bool urgent, Done done) {
   if (!backend_ || store_.generations(deployment, part).second >= generation) {
@@ -413,6 +420,7 @@ void StateKeeper::fence(const std::string& why) {
     std::lock_guard lock(mutex_);
     if (fenced_) return;
     fenced_ = true;
+    fenced_since_ = SteadyClock::now();
     status_.last_error = why;
   }
   log::error(kLog, "deposed: " + why +

@@ -120,6 +120,12 @@ class StateKeeper {
 
   KeeperStatus status() const;
 
+  // Non-empty when /healthz should fail: this replica was fenced (another
+  // term wrote its state) yet still holds its term after fence_timeout. It
+  // keeps the lease without serving, so nobody serves: a restart lets the
+  // election sort it out.
+  std::string wedged_reason(std::chrono::milliseconds fence_timeout) const;
+
   // The object keys of a deployment: "fleet-<12 hex of sha256(name)>-<part>".
   static std::string key(const std::string& deployment, fleet::DurablePart part);
 
@@ -157,6 +163,7 @@ class StateKeeper {
   std::condition_variable_any wake_;
   std::optional<Epoch> loaded_;  // the term whose state is loaded
   bool fenced_ = false;
+  std::chrono::steady_clock::time_point fenced_since_{};
   std::set<std::string> urgent_;  // deployments with an issue waiting
   std::vector<Waiter> waiters_;
   KeeperStatus status_;

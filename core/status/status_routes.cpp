@@ -77,9 +77,11 @@ Json status_json(const StatusInfo& info, const LeadershipSnapshot& s) {
 
 void add_status_routes(Router& router, LeadershipState& state, Metrics& metrics,
                        LeadershipMetrics& leadership_metrics, StatusInfo info,
-                       std::function<nlohmann::json()> state_status) {
-  router.add("GET", "/healthz", "/healthz", [&state](HttpRequest&&, Respond respond) {
-    const std::string reason = state.wedged_reason();
+                       std::function<nlohmann::json()> state_status,
+                       std::function<std::string()> state_wedged) {
+  router.add("GET", "/healthz", "/healthz", [&state, state_wedged](HttpRequest&&, Respond respond) {
+    std::string reason = state.wedged_reason();
+    if (reason.empty() && state_wedged) reason = state_wedged();
     if (reason.empty()) {
       respond(text(200, "ok\n"));
     } else {

@@ -23,12 +23,15 @@
 //     role_since_secs_ago (null if the role never changed), advertise_address,
 //     state: what state_status returns (where control state is kept, see
 //     state/keeper_status_json.h), or null.
+//   GET /healthz also fails when state_wedged() says why (a replica fenced
+//     by another term's state write that still holds its term).
 //   GET /readyz and the leader gate also need the ready gate (the term's
 //     durable state loaded; LeadershipState::set_ready_gate).
 //   HEAD works on all of them (headers only).
 #pragma once
 
 #include <functional>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -43,6 +46,7 @@ namespace pgdc {
 // state, metrics and leadership_metrics must outlive the router.
 void add_status_routes(Router& router, LeadershipState& state, Metrics& metrics,
                        LeadershipMetrics& leadership_metrics, StatusInfo info,
-                       std::function<nlohmann::json()> state_status = {});
+                       std::function<nlohmann::json()> state_status = {},
+                       std::function<std::string()> state_wedged = {});
 
 }  // namespace pgdc

@@ -338,7 +338,8 @@ kind: Namespace
 metadata:
   name: $NAMESPACE
 ---
-# Any lease name in the namespace.
+# Any lease name in the namespace, and any state ConfigMap (the plugin's
+# state store, issue 14).
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata:
@@ -348,6 +349,9 @@ rules:
 - apiGroups: ["coordination.k8s.io"]
   resources: ["leases"]
   verbs: ["create", "get", "update", "watch", "list"]
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["create", "get", "update"]
 - apiGroups: ["", "events.k8s.io"]
   resources: ["events"]
   verbs: ["create"]

@@ -236,13 +236,13 @@ class StateStore(unittest.TestCase):
         self.assertEqual(commands["status"], "ok", commands["error"])
 
     def test_without_configmap_permissions_the_error_names_the_permission(self):
-        # elector-1 may use leases and events, not configmaps.
-        r = self.read(user="ELECTOR_1")
+        # narrow-1 may use its lease and events, not configmaps.
+        r = self.read(user="NARROW_1")
         self.assertEqual(r["status"], "unavailable")
         self.assertIn(f'configmaps "{self.name}" get forbidden in namespace '
                       f'"{KENV["KUBE_NAMESPACE"]}"', r["error"])
         self.assertIn("grant get, update on configmaps", r["error"])
-        w = self.write("{}", user="ELECTOR_1")
+        w = self.write("{}", user="NARROW_1")
         self.assertEqual(w["status"], "unavailable")
         self.assertIn("create forbidden", w["error"])
         with open(os.path.join(ENV_DIR, "tokens", "elector-1")) as f:
