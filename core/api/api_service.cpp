@@ -146,6 +146,7 @@ void ApiService::stop() {
 }
 
 state::KeeperStatus ApiService::state_status() const { return parts_->keeper.status(); }
+const state::StateKeeper& ApiService::keeper() const { return parts_->keeper; }
 
 std::string ApiService::state_wedged(std::chrono::milliseconds fence_timeout) const {
   return parts_->keeper.wedged_reason(fence_timeout);

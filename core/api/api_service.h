@@ -65,6 +65,7 @@ class ApiService {
 
   fleet::FleetStore& store();
   state::KeeperStatus state_status() const;
+  const state::StateKeeper& keeper() const;
   std::string state_wedged(std::chrono::milliseconds fence_timeout) const;
   std::size_t parked_polls() const;
 

@@ -33,6 +33,7 @@
 #include "state/file_state_backend.h"
 #include "state/keeper_status_json.h"
 #include "state/plugin_state_backend.h"
+#include "state/state_metrics.h"
 #include "status/leadership_metrics.h"
 #include "status/status_routes.h"
 
@@ -208,10 +209,14 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
                         "and failover");
   }
   state::KeeperOptions keeper_options;
-  keeper_options.store_timeout =
-      std::max<std::chrono::milliseconds>(std::chrono::milliseconds(500), lc.renew_deadline / 2);
+  // A store call runs as leader work: the end of a term waits for it, so it
+  // is bounded by the stop-work timeout.
+  keeper_options.store_timeout = std::min<std::chrono::milliseconds>(
+      lc.stop_work_timeout,
+      std::max<std::chrono::milliseconds>(std::chrono::milliseconds(500), lc.renew_deadline / 2));
   api::ApiService api(config.api, std::move(*tokens.auth), state, fleet_metrics, status_info,
                       std::move(state_backend), keeper_options);
+  const state::StateMetrics state_metrics(metrics, api.keeper(), deployment_names(config.api));
   // Followers proxy /api/ requests to the leader's advertised address (from
   // the backend) instead of answering 503, when configured. Declared before
   // the server so it outlives every handler that may call it.

@@ -271,9 +271,10 @@ bool StateKeeper::load_deployment(const Epoch& epoch, const std::string& deploym
         const Json* w = j.is_object() && j.contains("writer") ? &j["writer"] : nullptr;
         if (w && w->is_object() && w->value("scope", std::string()) == epoch.scope &&
             w->value("epoch", std::uint64_t{0}) > epoch.term) {
-          fence("\"" + keys[i] + "\" was written by a newer term (" +
-                std::to_string(w->value("epoch", std::uint64_t{0})) + ")");
-          return false;
+          // This term is stale (its lease ran out while another term began):
+          // it must not claim; the election will tell it soon.
+          return fail("\"" + keys[i] + "\" was written by a newer term (" +
+                      std::to_string(w->value("epoch", std::uint64_t{0})) + ")");
         }
       }
     }

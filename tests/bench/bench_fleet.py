@@ -89,6 +89,9 @@ def main():
     ap.add_argument("--issue-every", default="0s",
                     help="also issue a command to every deployment this often, e.g. 10s")
     ap.add_argument("--io-threads", type=int, default=None, help="http.io_threads (default: the daemon's)")
+    ap.add_argument("--durable", action="store_true",
+                    help="keep the registry and command log durable (state_dir in the bench's "
+                         "temp dir): every registration, delivery and ack is written")
     args = ap.parse_args()
 
     binary = os.path.join(args.build_dir, "bin", "pgdog-control")
@@ -102,7 +105,7 @@ def main():
     cfg = os.path.join(tmp, "fleet.yaml")
     with open(cfg, "w") as f:
         f.write(f"""listen: "127.0.0.1:{port}"
-log:
+{f'state_dir: {os.path.join(tmp, "state")}{chr(10)}' if args.durable else ''}log:
   level: warn
 {f'http:{chr(10)}  io_threads: {args.io_threads}{chr(10)}' if args.io_threads else ''}api:
   deployments:

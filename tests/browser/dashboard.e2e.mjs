@@ -248,6 +248,10 @@ async function main() {
         `servers/qps/tps ${cells.slice(5, 8)}`);
       assert(cells[8] === '12.5 %' && cells[9] === '256.0 MiB', `cpu/memory ${cells.slice(8, 10)}`);
     });
+    // A new leader starts without telemetry history: the summary says since when.
+    const summary = await page.textContent('#nodes-summary');
+    assert(/^1 live, 0 stale · telemetry since \d\d:\d\d:\d\d$/.test(summary.trim()),
+      `nodes summary ${JSON.stringify(summary)}`);
     await page.click(`${row} button`);
     await eventually('the charts of the selected node', async () =>
       (await page.$$('#charts canvas')).length >= 4 && (await page.isVisible('#charts')));

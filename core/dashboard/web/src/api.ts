@@ -65,7 +65,7 @@ export const api = {
   deployments: () =>
     request<{ deployments: DeploymentSummary[] }>('GET', '/api/web/deployments').then((r) => r.deployments),
   nodes: (dep: string) =>
-    request<{ nodes: Node[] }>('GET', `/api/web/deployments/${enc(dep)}/nodes`).then((r) => r.nodes),
+    request<{ nodes: Node[]; data_since_ms?: number }>('GET', `/api/web/deployments/${enc(dep)}/nodes`),
   node: (dep: string, node: string) =>
     request<NodeDetail>('GET', `/api/web/deployments/${enc(dep)}/nodes/${enc(node)}`),
   series: (dep: string, node: string, sinceMs?: number) =>

@@ -97,7 +97,7 @@ async function refresh(): Promise<void> {
     if (deployment) {
       const dep = deployment;
       const node = charts.selectedNode;
-      const [nodeList, cmdList, points, detail] = await Promise.all([
+      const [nodeView, cmdList, points, detail] = await Promise.all([
         api.nodes(dep),
         api.commands(dep),
         // An evicted node is a 404: the node list below deselects it.
@@ -108,10 +108,11 @@ async function refresh(): Promise<void> {
         again = true;  // the user switched deployments meanwhile: render the new one
         return;
       }
+      const nodeList = nodeView.nodes;
       if (node && !nodeList.some((n) => n.id === node)) selectNode('');
       else if (points && charts.selectedNode === node) charts.append(points);
       queries.show(charts.selectedNode && charts.selectedNode === node ? detail : null);
-      nodes.render(nodeList, charts.selectedNode, Date.now());
+      nodes.render(nodeList, charts.selectedNode, Date.now(), nodeView.data_since_ms);
       commands.setTargets(nodeList.map((n) => n.id));
       commands.render(cmdList.commands, Date.now(), cmdList.trimmed_pending);
     } else {

@@ -16,13 +16,19 @@ export class NodesTable {
     this.rows = new KeyedRows<Node>(tbody, (n) => this.create(n), (r, n) => this.update(r, n));
   }
 
-  render(nodes: Node[], selected: string, nowMs: number): void {
+  // dataSinceMs: the control plane keeps telemetry from then on (a new
+  // leader starts without history), so the summary says so.
+  render(nodes: Node[], selected: string, nowMs: number, dataSinceMs?: number): void {
     this.selected = selected;
     this.now = nowMs;
     this.rows.render(nodes, (n) => n.id);
     byId('nodes-empty').hidden = nodes.length > 0;
     const live = nodes.filter((n) => n.status === 'live').length;
-    setText(byId('nodes-summary'), nodes.length ? `${live} live, ${nodes.length - live} stale` : '');
+    const since = dataSinceMs ? ` · telemetry since ${fmt.clock(dataSinceMs)}` : '';
+    setText(
+      byId('nodes-summary'),
+      nodes.length ? `${live} live, ${nodes.length - live} stale${since}` : '',
+    );
   }
 
   private create(n: Node): HTMLTableRowElement {
