@@ -13,6 +13,8 @@ namespace {
 fleet::FleetOptions fleet_options(const ApiConfig& c, bool durable) {
   fleet::FleetOptions o;
   o.durable = durable;
+  // The registry is one state object: leave room for its header.
+  if (durable) o.max_registry_bytes = state::kMaxValueBytes - 4096;
   o.retention = c.retention;
   o.max_nodes_per_deployment = c.max_nodes_per_deployment;
   o.stale_after = c.stale_after;

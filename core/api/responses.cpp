@@ -79,6 +79,12 @@ HttpResponse fleet_error(fleet::FleetStatus status, std::string_view deployment,
                         "(api.memory.max_bytes: " +
                             std::to_string(options.max_bytes) + " bytes); nothing was stored for " +
                             "deployment " + dep);
+    case fleet::FleetStatus::kRegistryFull:
+      return json_error(507, "state_full",
+                        "the durable registry of deployment " + dep +
+                            " is full (its state object may hold " +
+                            std::to_string(options.max_registry_bytes) + " bytes); node " + id +
+                            " was not registered");
     default:
       return json_error(500, "internal", "unexpected fleet status");
   }

@@ -236,6 +236,18 @@ bool in(const Ranges& ranges, std::uint64_t n) {
 
 }  // namespace
 
+namespace internal {
+
+std::size_t registry_record_bytes(const NodeInfo& info) {
+  std::string s;
+  append_string(s, info.node_id);
+  append_string(s, info.version);
+  append_string(s, info.host);
+  return s.size() + 2 * 20 + 8;  // two numbers, brackets and commas
+}
+
+}  // namespace internal
+
 EncodedPart FleetStore::encode(std::string_view deployment, DurablePart part,
                                std::string_view writer_json) const {
   EncodedPart out;
@@ -429,6 +441,8 @@ std::string FleetStore::load(std::string_view deployment, std::string_view nodes
   for (const Command& c : commands) bytes += internal::command_bytes(c);
   for (const TrimmedCommand& t : trimmed) bytes += internal::trimmed_bytes(t);
   force(*d, static_cast<std::int64_t>(bytes));  // loaded regardless: it was accepted once
+  d->registry_bytes = 0;
+  for (const auto& [id, n] : nodes) d->registry_bytes += internal::registry_record_bytes(n.info);
   d->nodes = std::move(nodes);
   d->commands = std::move(commands);
   d->trimmed = std::move(trimmed);

@@ -99,6 +99,9 @@ FleetStatus FleetStore::register_node(std::string_view deployment, const NodeInf
         static_cast<std::size_t>(static_cast<std::int64_t>(it->second.charged) + grown);
     if (it->second.info.version != info.version || it->second.info.host != info.host) {
       d->changed(DurablePart::kNodes);
+      // Never refused: a node already in the registry stays in it.
+      d->registry_bytes = d->registry_bytes - internal::registry_record_bytes(it->second.info) +
+                          internal::registry_record_bytes(info);
     }
     it->second.info.version = info.version;
     it->second.info.host = info.host;
@@ -107,6 +110,11 @@ FleetStatus FleetStore::register_node(std::string_view deployment, const NodeInf
     return FleetStatus::kOk;
   }
   if (d->nodes.size() >= options_.max_nodes_per_deployment) return FleetStatus::kTooManyNodes;
+  const std::size_t record = internal::registry_record_bytes(info);
+  if (options_.max_registry_bytes != 0 &&
+      d->registry_bytes + record > options_.max_registry_bytes) {
+    return FleetStatus::kRegistryFull;
+  }
   const std::size_t bytes = node_bytes(info);
   if (FleetStatus s = charge(*d, bytes); s != FleetStatus::kOk) return s;
   Node node;
@@ -117,6 +125,7 @@ FleetStatus FleetStore::register_node(std::string_view deployment, const NodeInf
   node.last_seen_ms = wall;
   node.last_seen = steady;
   d->nodes.emplace(info.node_id, std::move(node));
+  d->registry_bytes += record;
   d->changed(DurablePart::kNodes);
   return FleetStatus::kCreated;
 }
@@ -372,6 +381,8 @@ std::vector<DeploymentCounts> FleetStore::sweep(std::size_t* evicted) {
             del->result_message = why;
           }
           force(*d, -static_cast<std::int64_t>(it->second.charged));
+          d->registry_bytes -=
+              std::min(d->registry_bytes, internal::registry_record_bytes(it->second.info));
           d->changed(DurablePart::kNodes);
           d->changed(DurablePart::kCommands);
           dropped.push_back(std::move(it->second));

@@ -2,7 +2,9 @@
 // their telemetry, and its command log with per-node delivery state.
 //
 // Bounds (memory stays bounded whatever the fleet sends):
-//  - at most max_nodes_per_deployment nodes (register beyond: kTooManyNodes);
+//  - at most max_nodes_per_deployment nodes (register beyond: kTooManyNodes),
+//    and, durable, no more than the registry's state object holds
+//    (max_registry_bytes; beyond: kRegistryFull);
 //  - per node a ring of metric points (one per second of retention, plus a
 //    little slack) and the latest upload of each UploadKind (the API caps its
 //    size before it gets here);

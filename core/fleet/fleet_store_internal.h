@@ -64,6 +64,10 @@ inline std::size_t command_bytes(const Command& c) {
   return n;
 }
 
+// An upper bound of one node's record in the durable registry
+// ([number,"id","version","host",registered_at_ms] with JSON escapes).
+std::size_t registry_record_bytes(const NodeInfo& info);
+
 inline Delivery* find_delivery(Command& c, std::string_view node) {
   auto it = std::lower_bound(c.nodes.begin(), c.nodes.end(), node,
                              [](const Delivery& d, std::string_view n) { return d.node < n; });
@@ -84,8 +88,9 @@ struct Deployment {
   std::map<std::string, Node, std::less<>> nodes;
   std::deque<Command> commands;  // consecutive seqs, oldest first
   std::uint64_t next_seq = 1;
-  std::uint64_t next_number = 1;       // the next node's number
-  std::size_t used = 0;                // bytes charged against max_bytes_per_deployment
+  std::uint64_t next_number = 1;   // the next node's number
+  std::size_t used = 0;            // bytes charged against max_bytes_per_deployment
+  std::size_t registry_bytes = 0;  // the registry's durable form, at most (registry_record_bytes)
   std::deque<TrimmedCommand> trimmed;  // oldest first, at most kTrimmedKept
   std::uint64_t trimmed_total = 0;
   std::array<PartGenerations, 2> parts;  // indexed by DurablePart

@@ -35,6 +35,10 @@ struct FleetOptions {
   // core/state): commands of every term are delivered (none "expires"), and
   // only once a write has made them durable.
   bool durable = false;
+  // Durable: the registry's durable form (one state object) must fit in
+  // this many bytes; a registration that would outgrow it is refused
+  // (kRegistryFull). 0: no limit.
+  std::size_t max_registry_bytes = 0;
 };
 
 // The two durable objects of a deployment.
@@ -82,6 +86,7 @@ enum class FleetStatus {
   kNotTarget,             // 404: the command was not sent to this node
   kOverDeploymentBudget,  // 429: max_bytes_per_deployment would be exceeded
   kOverGlobalBudget,      // 429: max_bytes would be exceeded
+  kRegistryFull,          // 507: the durable registry would exceed max_registry_bytes
 };
 
 struct NodeInfo {

@@ -143,6 +143,28 @@ TEST_F(FleetDurableTest, AFleetWideCommandIsStoredAsRangesOfNodeNumbers) {
   EXPECT_LT(nodes.size(), 300'000u);
 }
 
+TEST_F(FleetDurableTest, TheRegistryNeverOutgrowsItsStateObject) {
+  FleetOptions o = durable();
+  o.max_registry_bytes = 4096;
+  o.evict_after = 10s;
+  FleetStore a({"prod"}, o, clock_.clock());
+  int registered = 0;
+  FleetStatus last = FleetStatus::kCreated;
+  while (last == FleetStatus::kCreated && registered < 1000) {
+    last = a.register_node("prod", NodeInfo{"node-\n" + std::to_string(registered), "1.0", "h"});
+    registered += last == FleetStatus::kCreated;
+  }
+  EXPECT_EQ(last, FleetStatus::kRegistryFull);
+  EXPECT_GT(registered, 20);
+  const std::string value = a.encode("prod", DurablePart::kNodes, "{}").value;
+  EXPECT_LE(value.size(), 4096u + 200u) << "the estimate is not an upper bound";
+  // A known node's update is never refused; an eviction makes room.
+  EXPECT_EQ(a.register_node("prod", NodeInfo{"node-\n0", "1.0.1", "h"}), FleetStatus::kOk);
+  clock_.steady += 11s;
+  a.sweep();
+  EXPECT_EQ(a.register_node("prod", NodeInfo{"new", "1", "h"}), FleetStatus::kCreated);
+}
+
 TEST_F(FleetDurableTest, MalformedOrForeignObjectsAreRefusedAndChangeNothing) {
   auto a = make();
   a->register_node("prod", NodeInfo{"n1", "1", "h"});
