@@ -102,9 +102,9 @@ TEST(StateKeeper, NotReadyUntilTheTermsStateIsClaimed) {
   Replica r(shared, "a");
   r.backend->down = true;
   r.lead(1);
-  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(eventually([&] { return !r.keeper.status().last_error.empty(); }));
+  EXPECT_TRUE(r.leadership.leading_term().has_value());
   EXPECT_FALSE(r.leadership.ready()) << "served before the state was loaded";
-  EXPECT_FALSE(r.keeper.status().last_error.empty());
   r.backend->down = false;
   ASSERT_TRUE(eventually([&] { return r.leadership.ready(); }));
   EXPECT_EQ(writer_epoch(shared->value(nodes_key())), 1u);
