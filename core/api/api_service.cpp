@@ -13,8 +13,9 @@ namespace {
 fleet::FleetOptions fleet_options(const ApiConfig& c, bool durable) {
   fleet::FleetOptions o;
   o.durable = durable;
-  // The registry is one state object: leave room for its header.
-  if (durable) o.max_registry_bytes = state::kMaxValueBytes - 4096;
+  // The registry is one state object: leave room for its header and for
+  // known nodes' updates (never refused: longer versions in an upgrade).
+  if (durable) o.max_registry_bytes = state::kMaxValueBytes - 64 * 1024;
   o.retention = c.retention;
   o.max_nodes_per_deployment = c.max_nodes_per_deployment;
   o.stale_after = c.stale_after;

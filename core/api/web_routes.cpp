@@ -152,21 +152,32 @@ void issue_command(const RouteDeps& c, HttpRequest& r, Respond& respond, const E
   }
   // Answered 201 only once durable; only then may nodes have it.
   auto shown = std::make_shared<fleet::CommandSnapshot>(std::move(outcome.command));
-  c.keeper.after_durable(dep, fleet::DurablePart::kCommands, outcome.generation, true,
-                         [c, dep, shown, respond, epoch_str = epoch.str(),
-                          targets = std::move(outcome.targets)](const state::Durability& d) {
-                           if (d.kind != state::Durability::Kind::kDurable) {
-                             respond(durability_error(d));
-                             return;
-                           }
-                           c.metrics.command_issued(dep);
-                           c.polls.wake(dep, targets);
-                           // Shown after the wake, so nodes with a parked poll already read
-                           // "delivered".
-                           (void)c.store.command(dep, shown->command.seq, epoch_str,
-                                                 *shown);  // else: as issued
-                           respond(json_ok(201, command_json(*shown)));
-                         });
+  c.keeper.after_durable(
+      dep, fleet::DurablePart::kCommands, outcome.generation, true,
+      [c, dep, shown, respond, epoch_str = epoch.str(),
+       targets = std::move(outcome.targets)](const state::Durability& d) {
+        if (d.kind != state::Durability::Kind::kDurable) {
+          respond(durability_error(d));
+          return;
+        }
+        // A write covered its generation, but the command may
+        // have been dropped unwritten just before (a timeout
+        // drops every undurable command; a later issue may
+        // have taken its seq).
+        if (!c.store.durable_command(dep, shown->command.seq, shown->command.id)) {
+          respond(durability_error({state::Durability::Kind::kUnavailable,
+                                    "the command was dropped before the state store "
+                                    "confirmed it"}));
+          return;
+        }
+        c.metrics.command_issued(dep);
+        c.polls.wake(dep, targets);
+        // Shown after the wake, so nodes with a parked poll already read
+        // "delivered".
+        (void)c.store.command(dep, shown->command.seq, epoch_str,
+                              *shown);  // else: as issued
+        respond(json_ok(201, command_json(*shown)));
+      });
 }
 
 }  // namespace

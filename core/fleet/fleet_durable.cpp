@@ -229,6 +229,20 @@ Ranges ranges_of(const Json& j, const char* what) {
   return out;
 }
 
+// Iterative (dump() recurses: a hostile nesting would exhaust the stack).
+bool nested_deeper_than(const Json& j, std::size_t limit) {
+  std::vector<std::pair<const Json*, std::size_t>> stack{{&j, 0}};
+  while (!stack.empty()) {
+    const auto [p, depth] = stack.back();
+    stack.pop_back();
+    if (depth > limit) return true;
+    if (p->is_structured()) {
+      for (const Json& child : *p) stack.emplace_back(&child, depth + 1);
+    }
+  }
+  return false;
+}
+
 bool in(const Ranges& ranges, std::uint64_t n) {
   auto it = std::upper_bound(ranges.begin(), ranges.end(), std::make_pair(n, UINT64_MAX));
   return it != ranges.begin() && std::prev(it)->second >= n;
@@ -303,6 +317,29 @@ std::size_t FleetStore::drop_undurable(std::string_view deployment) {
   return dropped;
 }
 
+bool FleetStore::durable_command(std::string_view deployment, std::uint64_t seq,
+                                 std::string_view id) const {
+  Deployment* d = find(deployment);
+  if (!d) return false;
+  std::lock_guard lock(d->mutex);
+  const Command* c = d->command_by_seq(seq);
+  return c && c->id == id && (!options_.durable || seq < d->durable_next_seq);
+}
+
+std::size_t FleetStore::trim_history(std::string_view deployment, std::size_t count) {
+  Deployment* d = find(deployment);
+  if (!d) return 0;
+  const auto wall = clock_.wall_ms();
+  std::lock_guard lock(d->mutex);
+  std::size_t dropped = 0;
+  while (dropped < count && !d->commands.empty() && d->commands.front().seq < d->durable_next_seq) {
+    trim_front(*d, wall);
+    ++dropped;
+  }
+  if (dropped > 0) d->changed(DurablePart::kCommands);
+  return dropped;
+}
+
 std::int64_t FleetStore::data_since_ms(std::string_view deployment) const {
   const Deployment* d = find(deployment);
   if (!d) return 0;
@@ -361,6 +398,9 @@ std::string FleetStore::load(std::string_view deployment, std::string_view nodes
                            string_of(r[3], "name"), time_of(r[4], "issued_at_ms"),
                            time_of(r[5], "trimmed_at_ms"), number_of(r[6], "open_nodes")});
       }
+      if (field(j, "gone").size() > options_.max_nodes_per_deployment) {
+        throw DecodeError{"it names more gone nodes than api.telemetry.max_nodes_per_deployment"};
+      }
       for (const Json& g : array_of(field(j, "gone"), "gone")) {
         array_of(g, "a gone node", 2);
         names.emplace(number_of(g[0], "a gone node's number"), string_of(g[1], "a gone node's id"));
@@ -369,7 +409,14 @@ std::string FleetStore::load(std::string_view deployment, std::string_view nodes
       known.reserve(names.size());
       for (const auto& [number, id] : names) known.emplace_back(number, &id);
       std::sort(known.begin(), known.end());
-      for (const Json& cj : array_of(field(j, "commands"), "commands")) {
+      const Json& list = array_of(field(j, "commands"), "commands");
+      // The newest api.commands.history commands (it may have been lowered).
+      const std::size_t skip =
+          list.size() > options_.command_history ? list.size() - options_.command_history : 0;
+      std::size_t index = 0;
+      std::size_t loaded_bytes = 0;
+      for (const Json& cj : list) {
+        if (index++ < skip) continue;
         if (!cj.is_object()) throw DecodeError{"a command must be an object"};
         Command c;
         c.id = string_of(field(cj, "id"), "a command's id");
@@ -379,6 +426,7 @@ std::string FleetStore::load(std::string_view deployment, std::string_view nodes
         c.target = string_of(field(cj, "target"), "a command's target");
         const Json& args = field(cj, "args");
         if (!args.is_object()) throw DecodeError{"a command's args must be an object"};
+        if (nested_deeper_than(args, 64)) throw DecodeError{"a command's args nest too deep"};
         c.args_json = args.dump(-1, ' ', false, Json::error_handler_t::replace);
         c.issued_at_ms = time_of(field(cj, "issued_at_ms"), "a command's issued_at_ms");
         if (c.seq == 0 || c.seq >= next_seq ||
@@ -419,6 +467,13 @@ std::string FleetStore::load(std::string_view deployment, std::string_view nodes
         }
         std::sort(c.nodes.begin(), c.nodes.end(),
                   [](const Delivery& x, const Delivery& y) { return x.node < y.node; });
+        // Bounded by the memory budget, as everything the store holds: a
+        // hostile object (every command targeting every number) is refused.
+        loaded_bytes += internal::command_bytes(c);
+        if (loaded_bytes > options_.max_bytes_per_deployment) {
+          throw DecodeError{"its commands need more than api.memory.max_bytes_per_deployment (" +
+                            std::to_string(options_.max_bytes_per_deployment) + " bytes)"};
+        }
         for (const Delivery& del : c.nodes) {
           if (is_final(del.state)) continue;
           auto n = nodes.find(del.node);

@@ -205,7 +205,8 @@ IssueOutcome FleetStore::issue(std::string_view deployment, const std::string& n
   }
   Command c;
   c.seq = d->next_seq++;
-  c.id = std::to_string(c.seq) + "-" + instance_;
+  // Unique even when a dropped command's seq is reused (drop_undurable).
+  c.id = std::to_string(c.seq) + "-" + instance_ + std::to_string(++issued_);
   c.epoch = epoch;
   c.name = name;
   c.target = target;
@@ -238,30 +239,7 @@ IssueOutcome FleetStore::issue(std::string_view deployment, const std::string& n
     add(d->nodes.find(target)->second);
   }
   d->commands.push_back(std::move(c));
-  while (d->commands.size() > options_.command_history) {
-    Command& old = d->commands.front();
-    force(*d, -static_cast<std::int64_t>(command_bytes(old)));
-    std::size_t open_nodes = 0;
-    for (const Delivery& del : old.nodes) {
-      if (is_final(del.state)) continue;
-      ++open_nodes;
-      auto n = d->nodes.find(del.node);
-      if (n == d->nodes.end()) continue;
-      auto& open = n->second.open;
-      open.erase(std::remove(open.begin(), open.end(), old.seq), open.end());
-    }
-    if (open_nodes > 0) {
-      TrimmedCommand t{old.id, old.seq, old.epoch, old.name, old.issued_at_ms, wall, open_nodes};
-      force(*d, static_cast<std::int64_t>(trimmed_bytes(t)));
-      d->trimmed.push_back(std::move(t));
-      ++d->trimmed_total;
-      if (d->trimmed.size() > kTrimmedKept) {
-        force(*d, -static_cast<std::int64_t>(trimmed_bytes(d->trimmed.front())));
-        d->trimmed.pop_front();
-      }
-    }
-    d->commands.pop_front();
-  }
+  while (d->commands.size() > options_.command_history) trim_front(*d, wall);
   d->changed(DurablePart::kCommands);
   out.command = CommandSnapshot{d->commands.back(), state_of(d->commands.back(), epoch)};
   out.generation = d->parts[static_cast<std::size_t>(DurablePart::kCommands)].changed;
@@ -404,6 +382,31 @@ std::vector<DeploymentCounts> FleetStore::sweep(std::size_t* evicted) {
   }
   if (evicted) *evicted = gone;
   return out;
+}
+
+void FleetStore::trim_front(Deployment& d, std::int64_t wall) {
+  Command& old = d.commands.front();
+  force(d, -static_cast<std::int64_t>(command_bytes(old)));
+  std::size_t open_nodes = 0;
+  for (const Delivery& del : old.nodes) {
+    if (is_final(del.state)) continue;
+    ++open_nodes;
+    auto n = d.nodes.find(del.node);
+    if (n == d.nodes.end()) continue;
+    auto& open = n->second.open;
+    open.erase(std::remove(open.begin(), open.end(), old.seq), open.end());
+  }
+  if (open_nodes > 0) {
+    TrimmedCommand t{old.id, old.seq, old.epoch, old.name, old.issued_at_ms, wall, open_nodes};
+    force(d, static_cast<std::int64_t>(trimmed_bytes(t)));
+    d.trimmed.push_back(std::move(t));
+    ++d.trimmed_total;
+    if (d.trimmed.size() > kTrimmedKept) {
+      force(d, -static_cast<std::int64_t>(trimmed_bytes(d.trimmed.front())));
+      d.trimmed.pop_front();
+    }
+  }
+  d.commands.pop_front();
 }
 
 CommandState FleetStore::state_of(const Command& c, std::string_view current_epoch) const {

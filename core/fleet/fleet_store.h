@@ -164,6 +164,15 @@ class FleetStore {
   // Drops the commands no write has made durable (a write failed; nobody was
   // given them). Returns how many.
   std::size_t drop_undurable(std::string_view deployment);
+  // Whether the command `id` (seq `seq`) is in the log and (durable mode)
+  // durable: a
+  // command dropped by drop_undurable is not, even if a later one took its
+  // seq.
+  bool durable_command(std::string_view deployment, std::uint64_t seq, std::string_view id) const;
+  // Drops the oldest `count` durable commands from the history (recorded as
+  // trimmed when still open somewhere), so that the commands object fits
+  // its state object. Returns how many were dropped.
+  std::size_t trim_history(std::string_view deployment, std::size_t count);
   // Since when telemetry is kept (process start or the last load()).
   std::int64_t data_since_ms(std::string_view deployment) const;
 
@@ -176,12 +185,15 @@ class FleetStore {
   void force(Deployment& d, std::int64_t bytes);
   std::size_t node_bytes(const NodeInfo& info) const;
   CommandState state_of(const Command& c, std::string_view current_epoch) const;
+  // Under d's mutex: drops the oldest command, recording it when still open.
+  void trim_front(Deployment& d, std::int64_t wall);
 
   FleetOptions options_;
   FleetClock clock_;
   std::size_t ring_capacity_;
-  std::string instance_;              // random suffix of command ids, unique per process
-  std::atomic<std::size_t> used_{0};  // sum of every deployment's charge
+  std::string instance_;                  // random suffix of command ids, unique per process
+  std::atomic<std::uint64_t> issued_{0};  // issues in this process, in ids
+  std::atomic<std::size_t> used_{0};      // sum of every deployment's charge
   std::map<std::string, std::unique_ptr<Deployment>, std::less<>> deployments_;
 };
 

@@ -20,6 +20,26 @@ constexpr int kClaimAttempts = 10;
 
 std::string millis(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
 
+// The term that wrote an object (its "writer" field); nullopt when absent or
+// not of the expected types (a damaged object never throws here).
+struct Writer {
+  std::string scope;
+  std::uint64_t epoch = 0;
+  std::string holder;
+};
+std::optional<Writer> writer_of(const std::string& value) {
+  const Json j = Json::parse(value, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  auto w = j.find("writer");
+  if (w == j.end() || !w->is_object()) return std::nullopt;
+  auto scope = w->find("scope"), epoch = w->find("epoch"), holder = w->find("holder");
+  if (scope == w->end() || !scope->is_string() || epoch == w->end() ||
+      !epoch->is_number_unsigned() || holder == w->end() || !holder->is_string()) {
+    return std::nullopt;
+  }
+  return Writer{scope->get<std::string>(), epoch->get<std::uint64_t>(), holder->get<std::string>()};
+}
+
 }  // namespace
 
 StateKeeper::StateKeeper(std::unique_ptr<StateBackend> backend, fleet::FleetStore& store,
@@ -51,6 +71,10 @@ void StateKeeper::start() {
 
 void StateKeeper::stop() {
   if (!thread_.joinable()) return;
+  // Closed for good, first: no request is accepted that the keeper may not
+  // write (and the gate must not call into a keeper that is gone).
+  leadership_.set_ready_gate([](const Epoch&) { return false; });
+  leadership_.gate_changed();
   {
     std::lock_guard lock(mutex_);
     running_ = false;
@@ -62,12 +86,10 @@ void StateKeeper::stop() {
     std::lock_guard lock(mutex_);
     loaded_.reset();
   }
-  // Closed for good: this replica serves nothing it cannot make durable (and
-  // the gate must not call into a keeper that is gone).
-  leadership_.set_ready_gate([](const Epoch&) { return false; });
-  leadership_.gate_changed();
+  // The thread may have written them before it stopped: outcome unknown.
   complete([](const Waiter&) { return true; },
-           {Durability::Kind::kNotLeader, "this replica is shutting down"});
+           {Durability::Kind::kUnavailable,
+            "this replica is shutting down; the change was not confirmed written"});
 }
 
 bool StateKeeper::serving(const Epoch& epoch) const {
@@ -161,70 +183,89 @@ std::string StateKeeper::writer_json(const Epoch& epoch) const {
 }
 
 bool StateKeeper::written_by(const std::string& value, const Epoch& epoch) const {
-  const Json j = Json::parse(value, nullptr, false);
-  if (!j.is_object()) return false;
-  auto w = j.find("writer");
-  if (w == j.end() || !w->is_object()) return false;
-  return w->value("scope", std::string()) == epoch.scope &&
-         w->value("epoch", std::uint64_t{0}) == epoch.term &&
-         w->value("holder", std::string()) == identity_;
+  const auto w = writer_of(value);
+  return w && w->scope == epoch.scope && w->epoch == epoch.term && w->holder == identity_;
 }
 
 void StateKeeper::run(std::stop_token stop) {
   while (!stop.stop_requested()) {
-    auto wait = options_.batch / 2;
-    const auto term = leadership_.leading_term();
-    bool loaded = false, fenced = false;
-    {
+    std::chrono::milliseconds wait = options_.batch / 2;
+    try {
+      wait = step();
+    } catch (const std::exception& e) {
+      // A bug or a damaged object that got past the checks: log, keep the
+      // replica up (not serving what it cannot write), try again.
+      log::error(kLog, std::string("state keeper: ") + e.what());
       std::lock_guard lock(mutex_);
-      loaded = term && loaded_ && *loaded_ == term->epoch;
-      fenced = fenced_;
-    }
-    if (!term) {
-      end_term("this replica is not the leader");
-    } else if (!loaded) {
-      end_term("a new term started");
-      bool ok = false;
-      const auto started = SteadyClock::now();
-      leadership_.run_in_term(term->epoch, [&](std::stop_token) { ok = load_term(term->epoch); });
-      if (ok) {
-        {
-          std::lock_guard lock(mutex_);
-          loaded_ = term->epoch;
-          fenced_ = false;
-          ++status_.loads;
-        }
-        const auto took =
-            std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started);
-        log::info(kLog, "state of term " + term->epoch.str() + " loaded and claimed in " +
-                            millis(took) + " (" + backend_->describe() + ")");
-        leadership_.gate_changed();
-        continue;
-      }
+      status_.last_error = e.what();
       wait = options_.retry;
-    } else if (!fenced) {
-      bool all = false;
-      {
-        std::lock_guard lock(mutex_);
-        all = flushing_;
-      }
-      leadership_.run_in_term(term->epoch, [&](std::stop_token) { flush_due(term->epoch, all); });
-      expire_waiters();
-      // Sleep until the oldest pending change is due (or an issue arrives).
-      const auto now = SteadyClock::now();
-      for (const auto& [k, since] : dirty_since_) {
-        const auto due = since + options_.batch;
-        wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  due > now ? due - now : SteadyClock::duration::zero()) +
-                                  std::chrono::milliseconds(1));
-      }
-      std::lock_guard lock(mutex_);
-      if (!urgent_.empty() || flushing_) wait = std::chrono::milliseconds(1);
+    }
+    if (gate_dirty_) {  // after run_in_term returned: gate_changed takes the transition lock
+      gate_dirty_ = false;
+      leadership_.gate_changed();
     }
     std::unique_lock lock(mutex_);
     wake_.wait_for(lock, stop, wait, [&] { return !urgent_.empty() || poked_; });
     poked_ = false;
   }
+}
+
+std::chrono::milliseconds StateKeeper::step() {
+  std::chrono::milliseconds wait = options_.batch / 2;
+  const auto term = leadership_.leading_term();
+  bool loaded = false, fenced = false;
+  {
+    std::lock_guard lock(mutex_);
+    loaded = term && loaded_ && *loaded_ == term->epoch;
+    fenced = fenced_;
+  }
+  if (!term) {
+    end_term("this replica is not the leader");
+    return wait;
+  }
+  if (!loaded) {
+    end_term("a new term started");
+    bool ok = false;
+    const auto started = SteadyClock::now();
+    leadership_.run_in_term(term->epoch,
+                            [&](std::stop_token s) { ok = load_term(term->epoch, s); });
+    if (!ok) return options_.retry;
+    {
+      std::lock_guard lock(mutex_);
+      loaded_ = term->epoch;
+      fenced_ = false;
+      ++status_.loads;
+    }
+    const auto took =
+        std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started);
+    log::info(kLog, "state of term " + term->epoch.str() + " loaded and claimed in " +
+                        millis(took) + " (" + backend_->describe() + ")");
+    gate_dirty_ = true;
+    return std::chrono::milliseconds(0);
+  }
+  if (fenced) return wait;
+  bool all = false;
+  {
+    std::lock_guard lock(mutex_);
+    all = flushing_;
+  }
+  leadership_.run_in_term(term->epoch, [&](std::stop_token s) { flush_due(term->epoch, all, s); });
+  expire_waiters();
+  // Sleep until the oldest pending change is due, or a failed write may be
+  // tried again (or an issue arrives).
+  const auto now = SteadyClock::now();
+  for (const auto& [k, since] : dirty_since_) {
+    auto due = since + options_.batch;
+    if (auto retry = next_attempt_.find(k); retry != next_attempt_.end()) {
+      due = std::max(due, retry->second);
+    }
+    wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(
+                              due > now ? due - now : SteadyClock::duration::zero()) +
+                              std::chrono::milliseconds(1));
+  }
+  std::lock_guard lock(mutex_);
+  if ((!urgent_.empty() || flushing_) && next_attempt_.empty()) wait = std::chrono::milliseconds(1);
+  return wait;
 }
 
 void StateKeeper::end_term(const std::string& why) {
@@ -238,18 +279,24 @@ void StateKeeper::end_term(const std::string& why) {
   }
   versions_.clear();
   dirty_since_.clear();
-  complete([](const Waiter&) { return true; }, {Durability::Kind::kNotLeader, why});
+  next_attempt_.clear();
+  // A write covering them may have reached the store (a timeout, or a write
+  // in flight when the term ended): the outcome is unknown, never "not kept".
+  complete([](const Waiter&) { return true; },
+           {Durability::Kind::kUnavailable,
+            "the term ended (" + why + ") before the change was confirmed written"});
   if (had) log::info(kLog, "stopped writing state: " + why);
 }
 
-bool StateKeeper::load_term(const Epoch& epoch) {
+bool StateKeeper::load_term(const Epoch& epoch, std::stop_token stop) {
   for (const auto& d : deployments_) {
-    if (!load_deployment(epoch, d)) return false;
+    if (!load_deployment(epoch, d, stop)) return false;
   }
   return true;
 }
 
-bool StateKeeper::load_deployment(const Epoch& epoch, const std::string& deployment) {
+bool StateKeeper::load_deployment(const Epoch& epoch, const std::string& deployment,
+                                  std::stop_token stop) {
   auto fail = [&](const std::string& why) {
     log::error(kLog, "cannot load the state of deployment \"" + deployment + "\": " + why +
                          "; this replica does not serve until it can (retrying)");
@@ -262,19 +309,18 @@ bool StateKeeper::load_deployment(const Epoch& epoch, const std::string& deploym
   for (int attempt = 0; attempt < kClaimAttempts; ++attempt) {
     ReadResult read[2];
     for (int i = 0; i < 2; ++i) {
+      if (stop.stop_requested()) return false;  // the term ended: nothing more to claim
       read[i] = backend_->read(keys[i], options_.store_timeout);
       if (read[i].status != StoreStatus::kOk) {
         return fail("reading \"" + keys[i] + "\": " + read[i].error);
       }
       if (read[i].found) {
-        const Json j = Json::parse(read[i].value, nullptr, false);
-        const Json* w = j.is_object() && j.contains("writer") ? &j["writer"] : nullptr;
-        if (w && w->is_object() && w->value("scope", std::string()) == epoch.scope &&
-            w->value("epoch", std::uint64_t{0}) > epoch.term) {
+        const auto w = writer_of(read[i].value);
+        if (w && w->scope == epoch.scope && w->epoch > epoch.term) {
           // This term is stale (its lease ran out while another term began):
           // it must not claim; the election will tell it soon.
           return fail("\"" + keys[i] + "\" was written by a newer term (" +
-                      std::to_string(w->value("epoch", std::uint64_t{0})) + ")");
+                      std::to_string(w->epoch) + ")");
         }
       }
     }
@@ -286,6 +332,7 @@ bool StateKeeper::load_deployment(const Epoch& epoch, const std::string& deploym
     }
     bool conflict = false;
     for (int i = 0; i < 2 && !conflict; ++i) {
+      if (stop.stop_requested()) return false;
       const auto part = kParts[i];
       const fleet::EncodedPart encoded = store_.encode(deployment, part, writer_json(epoch));
       const WriteResult w =
@@ -310,7 +357,7 @@ bool StateKeeper::load_deployment(const Epoch& epoch, const std::string& deploym
               std::to_string(kClaimAttempts) + " attempts)");
 }
 
-void StateKeeper::flush_due(const Epoch& epoch, bool all) {
+void StateKeeper::flush_due(const Epoch& epoch, bool all, std::stop_token stop) {
   const auto now = SteadyClock::now();
   std::set<std::string> urgent;
   {
@@ -319,6 +366,7 @@ void StateKeeper::flush_due(const Epoch& epoch, bool all) {
   }
   for (const auto& d : deployments_) {
     for (DurablePart part : kParts) {
+      if (stop.stop_requested()) return;
       const std::string k = key(d, part);
       const auto [changed, durable] = store_.generations(d, part);
       if (changed <= durable) {
@@ -326,23 +374,35 @@ void StateKeeper::flush_due(const Epoch& epoch, bool all) {
         continue;
       }
       auto since = dirty_since_.emplace(k, now).first->second;
+      if (auto retry = next_attempt_.find(k); retry != next_attempt_.end()) {
+        if (now < retry->second) break;  // a failed write: back off (the commands wait too)
+        next_attempt_.erase(retry);
+      }
       // An issue writes its deployment's commands at once, and the nodes
       // first when they changed (a command may target a node registered a
       // moment ago: the registry must be durable no later than the command).
       const bool due = all || urgent.count(d) || now - since >= options_.batch;
       if (!due) continue;
-      if (write_part(epoch, d, part)) {
+      const WriteOutcome outcome = write_part(epoch, d, part, stop);
+      if (outcome == WriteOutcome::kWritten) {
         dirty_since_.erase(k);
-      } else {
+        continue;
+      }
+      {
         std::lock_guard lock(mutex_);
         if (fenced_) return;
-        break;  // the commands wait for the nodes
       }
+      next_attempt_[k] = SteadyClock::now() + options_.retry;
+      if (outcome == WriteOutcome::kFailed) break;  // the commands wait for the nodes
+      // kFull (the registry cannot grow): the commands are still written;
+      // their new targets are all in the durable registry or in memory only
+      // (not yet answered), and a reload drops what it cannot name.
     }
   }
 }
 
-bool StateKeeper::write_part(const Epoch& epoch, const std::string& deployment, DurablePart part) {
+StateKeeper::WriteOutcome StateKeeper::write_part(const Epoch& epoch, const std::string& deployment,
+                                                  DurablePart part, std::stop_token stop) {
   const std::string k = key(deployment, part);
   auto record_failure = [&](const std::string& why) {
     log::warn(kLog, "writing \"" + k + "\" failed: " + why);
@@ -351,37 +411,59 @@ bool StateKeeper::write_part(const Epoch& epoch, const std::string& deployment, 
     status_.last_error = why;
   };
   for (int attempt = 0; attempt < 3; ++attempt) {
+    if (stop.stop_requested()) return WriteOutcome::kFailed;
     auto& version = versions_[k];
     if (!version) {  // the last outcome is unknown: read before writing
       const ReadResult r = backend_->read(k, options_.store_timeout);
       if (r.status != StoreStatus::kOk) {
         record_failure(r.error);
-        return false;
+        return WriteOutcome::kFailed;
       }
       if (r.found && !written_by(r.value, epoch)) {
         fence("\"" + k + "\" was written by another term");
-        return false;
+        return WriteOutcome::kFailed;
       }
       version = r.found ? r.version : std::string();
     }
-    const fleet::EncodedPart encoded = store_.encode(deployment, part, writer_json(epoch));
-    if (encoded.value.size() > kMaxValueBytes) {
+    fleet::EncodedPart encoded = store_.encode(deployment, part, writer_json(epoch));
+    // Too large for one object: the commands give up their oldest history
+    // (recorded as trimmed when still open), then, when only new commands
+    // are left, those (answered 507). The registry cannot shrink here.
+    std::size_t trimmed = 0;
+    while (encoded.value.size() > kMaxValueBytes) {
       const std::string why = "the " + std::string(fleet::durable_part_name(part)) +
                               " object of deployment \"" + deployment + "\" would be " +
                               std::to_string(encoded.value.size()) + " bytes, above the " +
                               std::to_string(kMaxValueBytes) + " a state object may hold";
-      record_failure(why);
-      if (part == DurablePart::kCommands && store_.drop_undurable(deployment) > 0) {
-        complete(
-            [&](const Waiter& w) {
-              return w.deployment == deployment && w.urgent && w.part == part;
-            },
-            {Durability::Kind::kFull, why});
-        continue;  // without the new commands it may fit
+      if (part == DurablePart::kCommands) {
+        if (const auto n = store_.trim_history(deployment, 8); n > 0) {
+          trimmed += n;
+        } else if (store_.drop_undurable(deployment) > 0) {
+          record_failure(why);
+          complete(
+              [&](const Waiter& w) {
+                return w.deployment == deployment && w.urgent && w.part == part;
+              },
+              {Durability::Kind::kFull, why});
+        } else {
+          record_failure(why);
+          complete([&](const Waiter& w) { return w.deployment == deployment && w.part == part; },
+                   {Durability::Kind::kFull, why});
+          return WriteOutcome::kFull;
+        }
+        encoded = store_.encode(deployment, part, writer_json(epoch));
+        continue;
       }
+      record_failure(why);
       complete([&](const Waiter& w) { return w.deployment == deployment && w.part == part; },
                {Durability::Kind::kFull, why});
-      return false;
+      return WriteOutcome::kFull;
+    }
+    if (trimmed > 0) {
+      log::warn(kLog, "dropped the oldest " + std::to_string(trimmed) +
+                          " command(s) of deployment \"" + deployment +
+                          "\" from the history so that its commands object fits " +
+                          std::to_string(kMaxValueBytes) + " bytes");
     }
     const WriteResult w = backend_->write(k, encoded.value, *version, options_.store_timeout);
     if (w.status == StoreStatus::kOk) {
@@ -398,7 +480,7 @@ bool StateKeeper::write_part(const Epoch& epoch, const std::string& deployment, 
             return x.deployment == deployment && x.part == part && x.generation <= done;
           },
           Durability{});
-      return true;
+      return WriteOutcome::kWritten;
     }
     if (w.status == StoreStatus::kConflict) {
       {
@@ -410,10 +492,10 @@ bool StateKeeper::write_part(const Epoch& epoch, const std::string& deployment, 
     }
     version.reset();
     record_failure(w.error);
-    return false;
+    return WriteOutcome::kFailed;
   }
   record_failure("the version kept moving (3 conflicts in a row)");
-  return false;
+  return WriteOutcome::kFailed;
 }
 
 void StateKeeper::fence(const std::string& why) {
@@ -426,9 +508,11 @@ void StateKeeper::fence(const std::string& why) {
   }
   log::error(kLog, "deposed: " + why +
                        "; this replica stops serving and writes nothing more in this term");
+  // An earlier write of this term with an unknown outcome may hold them.
   complete([](const Waiter&) { return true; },
-           {Durability::Kind::kNotLeader, "this replica was deposed: " + why});
-  leadership_.gate_changed();
+           {Durability::Kind::kUnavailable,
+            "this replica was deposed (" + why + ") before the change was confirmed written"});
+  gate_dirty_ = true;  // run() tells the leadership state, outside run_in_term
 }
 
 void StateKeeper::expire_waiters() {

@@ -22,10 +22,14 @@
 //     was deposed: it stops serving at once (fenced) and never writes again
 //     in this term.
 //  4. Unknown outcome (a timeout): the next write reads the object first. A
-//     request whose change was not confirmed within answer_timeout is
-//     answered "state unavailable"; a command never confirmed is dropped
-//     from memory before any node was given it (its outcome is unknown to
-//     the caller: it may have reached the store, see docs/api.md).
+//     request whose change was not confirmed within answer_timeout, or when
+//     the term ended or was fenced first, is answered "state unavailable"
+//     (never "not kept": a write covering it may have landed); a command
+//     never confirmed is dropped from memory before any node was given it
+//     (it may still have reached the store, see docs/api.md). A failed write
+//     is tried again after `retry`.
+//  5. Size: an object may hold kMaxValueBytes. The commands object gives up
+//     its oldest history (recorded as trimmed when still open) to fit.
 // Without a backend the keeper does nothing: every change counts as durable
 // at once and the store stays in memory only (the daemon says so loudly).
 //
@@ -139,11 +143,17 @@ class StateKeeper {
     Done done;
   };
 
+  enum class WriteOutcome { kWritten, kFailed, kFull };
+
   void run(std::stop_token stop);
-  bool load_term(const Epoch& epoch);
-  bool load_deployment(const Epoch& epoch, const std::string& deployment);
-  void flush_due(const Epoch& epoch, bool all);
-  bool write_part(const Epoch& epoch, const std::string& deployment, fleet::DurablePart part);
+  // One turn of the keeper thread; returns how long to sleep.
+  std::chrono::milliseconds step();
+  // The stop token is the term's: each ends early when the term ends.
+  bool load_term(const Epoch& epoch, std::stop_token stop);
+  bool load_deployment(const Epoch& epoch, const std::string& deployment, std::stop_token stop);
+  void flush_due(const Epoch& epoch, bool all, std::stop_token stop);
+  WriteOutcome write_part(const Epoch& epoch, const std::string& deployment,
+                          fleet::DurablePart part, std::stop_token stop);
   void fence(const std::string& why);
   void end_term(const std::string& why);
   // Completes the waiters `pick` selects, with `outcome` (outside the lock).
@@ -173,6 +183,10 @@ class StateKeeper {
   // Keeper thread only:
   std::map<std::string, std::optional<std::string>> versions_;  // nullopt: unknown, read first
   std::map<std::string, std::chrono::steady_clock::time_point> dirty_since_;
+  // After a failed write of a key: not before then (a fast-failing store
+  // would otherwise be hammered).
+  std::map<std::string, std::chrono::steady_clock::time_point> next_attempt_;
+  bool gate_dirty_ = false;  // the ready gate's answer changed: tell the leadership state
   std::jthread thread_;
 };
 

@@ -201,6 +201,31 @@ TEST_F(FleetDurableTest, AHostileRangeCostsNothing) {
   EXPECT_EQ(list[0].state, CommandState::kNoTargets);
 }
 
+TEST_F(FleetDurableTest, DeepArgsAndAnOversizedHistoryAreBounded) {
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += "{\"a\":";
+  deep += "1";
+  for (int i = 0; i < 100000; ++i) deep += "}";
+  const std::string one =
+      "{\"format\":1,\"kind\":\"commands\",\"deployment\":\"prod\",\"next_seq\":2,"
+      "\"trimmed_total\":0,\"trimmed\":[],\"gone\":[],\"commands\":[{\"id\":\"1-x\",\"seq\":1,"
+      "\"epoch\":\"e\",\"name\":\"reload_schema\",\"target\":\"*\",\"args\":" +
+      deep + ",\"issued_at_ms\":0,\"t\":[],\"d\":[],\"a\":[],\"r\":[]}]}";
+  auto a = make();
+  EXPECT_NE(a->load("prod", "", one).find("nest"), std::string::npos);
+  // More commands than api.commands.history (lowered since): the newest stay.
+  FleetOptions o = durable();
+  o.command_history = 3;
+  FleetStore small({"prod"}, o, clock_.clock());
+  auto big = make();
+  for (int i = 0; i < 5; ++i) big->issue("prod", "reload_schema", "*", "{}", "e");
+  persist(*big);
+  ASSERT_EQ(small.load("prod", "", big->encode("prod", DurablePart::kCommands, "{}").value), "");
+  auto list = commands(small);
+  ASSERT_EQ(list.size(), 3u);
+  EXPECT_EQ(list.front().command.seq, 5u);
+}
+
 TEST_F(FleetDurableTest, NothingUndurableIsDeliveredAcknowledgedOrListed) {
   auto a = make();
   a->register_node("prod", NodeInfo{"n1", "1", "h"});
