@@ -190,12 +190,27 @@ class Matrix(unittest.TestCase):
                 self.assertEqual((ru["maxSurge"], ru["maxUnavailable"]), (0, "100%"))
 
         # Service: port 80 -> the container's http port; leader label in leader-label routing.
-        svc = h.one(objs, "Service")
+        services = h.by_kind(objs, "Service")
+        svc = [s for s in services if "pgdog.dev/metrics" not in s["metadata"]["labels"]]
+        self.assertEqual(len(svc), 1, [s["metadata"]["name"] for s in services])
+        svc = svc[0]
         self.assertEqual(svc["spec"]["ports"], [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}])
         want_selector = dict(SELECTOR)
         if routing == "leader-label":
             want_selector[h.LEADER_LABEL] = "true"
         self.assertEqual(svc["spec"]["selector"], want_selector)
+        # With several replicas, a headless Service over all of them (followers
+        # included) so that every replica's /metrics can be scraped.
+        metrics = [s for s in services if "pgdog.dev/metrics" in s["metadata"]["labels"]]
+        if replicas > 1:
+            self.assertEqual(len(metrics), 1, case)
+            m = metrics[0]["spec"]
+            self.assertEqual(m["clusterIP"], "None")
+            self.assertIs(m["publishNotReadyAddresses"], True)
+            self.assertEqual(m["selector"], SELECTOR, "the metrics Service must select every replica")
+            self.assertEqual(m["ports"], svc["spec"]["ports"])
+        else:
+            self.assertEqual(metrics, [], case)
 
         # Service account and RBAC only with leader election.
         sas, roles = h.by_kind(objs, "ServiceAccount"), h.by_kind(objs, "Role")
@@ -411,6 +426,28 @@ class Cases(unittest.TestCase):
         self.assertEqual(len(h.by_kind(objs, "PodDisruptionBudget")), 1)
         self.assertEqual(h.one(objs, "Deployment")["spec"]["template"]["spec"]["terminationGracePeriodSeconds"], 13)
 
+    def test_service_monitor_scrapes_every_replica(self):
+        objs = h.render("ha", ["metrics.serviceMonitor.enabled=true",
+                               "metrics.serviceMonitor.labels.release=prom"])
+        sm = h.one(objs, "ServiceMonitor")
+        self.assertEqual(sm["apiVersion"], "monitoring.coreos.com/v1")
+        self.assertEqual(sm["metadata"]["labels"]["release"], "prom")
+        metrics = [s for s in h.by_kind(objs, "Service") if "pgdog.dev/metrics" in s["metadata"]["labels"]]
+        self.assertEqual(len(metrics), 1)
+        # It selects the metrics Service (every replica), not the leader-only one.
+        labels = metrics[0]["metadata"]["labels"]
+        for k, v in sm["spec"]["selector"]["matchLabels"].items():
+            self.assertEqual(labels.get(k), v, k)
+        self.assertEqual(sm["spec"]["endpoints"], [{"port": "http", "path": "/metrics",
+                                                    "interval": "30s", "scrapeTimeout": "10s"}])
+        self.assertEqual(sm["spec"]["namespaceSelector"], {"matchNames": [h.NAMESPACE]})
+        # A single replica gets none unless asked, and the ServiceMonitor brings it.
+        self.assertEqual(h.by_kind(h.render("defaults"), "ServiceMonitor"), [])
+        single = h.render("defaults", ["metrics.serviceMonitor.enabled=true"])
+        self.assertEqual(len(h.by_kind(single, "Service")), 2)
+        off = h.render("ha", ["metrics.service.enabled=false"])
+        self.assertEqual(len(h.by_kind(off, "Service")), 1)
+
     def test_third_party_plugin_from_an_init_container(self):
         objs = h.render("third-party-plugin")
         cfg = h.daemon_config(objs)
@@ -584,7 +621,7 @@ class Overrides(unittest.TestCase):
                     "control.plugins", "control.plugins.initContainer", "control.image",
                     "control.topologySpread", "control.persistence", "control.api", "control.api.adminTokens",
                     "control.api.readTokens", "control.api.forwardSecret", "serviceAccount",
-                    "rbac", "service",
+                    "rbac", "service", "metrics", "metrics.service", "metrics.serviceMonitor",
                     "ingress",
                     "podDisruptionBudget"}
         missing = []
