@@ -22,6 +22,16 @@ T* ok(Parsed<T>& p, Respond& respond) {
   return &std::get<T>(p);
 }
 
+// Answers `status` with `body` once the change is durable, else the
+// durability error (state/state_keeper.h).
+state::StateKeeper::Done answer_when_durable(Respond respond, int status, Json body) {
+  return [respond = std::move(respond), status,
+          body = std::move(body)](const state::Durability& outcome) {
+    respond(outcome.kind == state::Durability::Kind::kDurable ? json_ok(status, body)
+                                                              : durability_error(outcome));
+  };
+}
+
 void upload_route(Router& router, const RouteDeps& d, fleet::UploadKind kind) {
   const std::string path = "/api/v2/" + std::string(fleet::upload_kind_name(kind));
   const Admission admission = d.needs(ApiAuth::Need::kDeployment, d.limits.max_upload_bytes);
@@ -71,11 +81,7 @@ void add_machine_routes(Router& router, const RouteDeps& d) {
                const auto generation = d.store.generations(*dep, fleet::DurablePart::kNodes).first;
                d.keeper.after_durable(
                    *dep, fleet::DurablePart::kNodes, generation, false,
-                   [respond, body = std::move(body)](const state::Durability& outcome) {
-                     respond(outcome.kind == state::Durability::Kind::kDurable
-                                 ? json_ok(201, body)
-                                 : durability_error(outcome));
-                   });
+                   answer_when_durable(std::move(respond), 201, std::move(body)));
              }),
              d.small_body(ApiAuth::Need::kDeployment));
 
@@ -152,11 +158,7 @@ void add_machine_routes(Router& router, const RouteDeps& d) {
         shown["first"] = outcome.first;
         // Answered once durable (acks are batched: one write covers many).
         d.keeper.after_durable(*dep, fleet::DurablePart::kCommands, outcome.generation, false,
-                               [respond, shown = std::move(shown)](const state::Durability& o) {
-                                 respond(o.kind == state::Durability::Kind::kDurable
-                                             ? json_ok(200, shown)
-                                             : durability_error(o));
-                               });
+                               answer_when_durable(std::move(respond), 200, std::move(shown)));
       }),
       d.small_body(ApiAuth::Need::kDeployment));
 

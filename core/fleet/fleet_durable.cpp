@@ -17,6 +17,7 @@
 // kept only in r (acked_at_ms); the rest reads back as unknown (0).
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -50,6 +51,19 @@ void append_ranges(std::string& out, std::vector<std::uint64_t>& numbers) {
   out += ']';
 }
 
+// "[" each(item) "," ... "]": the one shape every list of the form has.
+template <typename Range, typename F>
+void append_array(std::string& out, const Range& items, F each) {
+  out += '[';
+  bool first = true;
+  for (const auto& item : items) {
+    if (!first) out += ',';
+    first = false;
+    each(item);
+  }
+  out += ']';
+}
+
 void append_header(std::string& out, std::string_view kind, const std::string& deployment,
                    std::string_view writer_json) {
   out += "{\"format\":1,\"kind\":";
@@ -64,20 +78,18 @@ std::string encode_nodes(const Deployment& d, std::string_view writer_json) {
   std::string out;
   out.reserve(64 + d.nodes.size() * 64);
   append_header(out, "nodes", d.name, writer_json);
-  out += ",\"next_number\":" + std::to_string(d.next_number) + ",\"nodes\":[";
-  bool first = true;
-  for (const auto& [id, n] : d.nodes) {
-    if (!first) out += ',';
-    first = false;
+  out += ",\"next_number\":" + std::to_string(d.next_number) + ",\"nodes\":";
+  append_array(out, d.nodes, [&](const auto& entry) {
+    const Node& n = entry.second;
     out += '[' + std::to_string(n.number) + ',';
-    append_string(out, id);
+    append_string(out, n.info.node_id);
     out += ',';
     append_string(out, n.info.version);
     out += ',';
     append_string(out, n.info.host);
     out += ',' + std::to_string(n.registered_at_ms) + ']';
-  }
-  out += "]}";
+  });
+  out += '}';
   return out;
 }
 
@@ -85,11 +97,8 @@ std::string encode_commands(const Deployment& d, std::string_view writer_json) {
   std::string out;
   append_header(out, "commands", d.name, writer_json);
   out += ",\"next_seq\":" + std::to_string(d.next_seq);
-  out += ",\"trimmed_total\":" + std::to_string(d.trimmed_total) + ",\"trimmed\":[";
-  bool first = true;
-  for (const TrimmedCommand& t : d.trimmed) {
-    if (!first) out += ',';
-    first = false;
+  out += ",\"trimmed_total\":" + std::to_string(d.trimmed_total) + ",\"trimmed\":";
+  append_array(out, d.trimmed, [&](const TrimmedCommand& t) {
     out += '[';
     append_string(out, t.id);
     out += ',' + std::to_string(t.seq) + ',';
@@ -98,32 +107,26 @@ std::string encode_commands(const Deployment& d, std::string_view writer_json) {
     append_string(out, t.name);
     out += ',' + std::to_string(t.issued_at_ms) + ',' + std::to_string(t.trimmed_at_ms) + ',' +
            std::to_string(t.open_nodes) + ']';
-  }
+  });
   // Evicted nodes the kept commands still name.
   std::map<std::uint64_t, const std::string*> gone;
-  std::unordered_map<std::uint64_t, bool> present;
+  std::unordered_set<std::uint64_t> present;
   present.reserve(d.nodes.size());
-  for (const auto& [id, n] : d.nodes) present.emplace(n.number, true);
+  for (const auto& [id, n] : d.nodes) present.insert(n.number);
   for (const Command& c : d.commands) {
     for (const Delivery& del : c.nodes) {
       if (!present.count(del.node_number)) gone.emplace(del.node_number, &del.node);
     }
   }
-  out += "],\"gone\":[";
-  first = true;
-  for (const auto& [number, id] : gone) {
-    if (!first) out += ',';
-    first = false;
-    out += '[' + std::to_string(number) + ',';
-    append_string(out, *id);
+  out += ",\"gone\":";
+  append_array(out, gone, [&](const auto& entry) {
+    out += '[' + std::to_string(entry.first) + ',';
+    append_string(out, *entry.second);
     out += ']';
-  }
-  out += "],\"commands\":[";
-  first = true;
+  });
+  out += ",\"commands\":";
   std::vector<std::uint64_t> targets, delivered, acked;
-  for (const Command& c : d.commands) {
-    if (!first) out += ',';
-    first = false;
+  append_array(out, d.commands, [&](const Command& c) {
     out += "{\"id\":";
     append_string(out, c.id);
     out += ",\"seq\":" + std::to_string(c.seq) + ",\"epoch\":";
@@ -160,8 +163,8 @@ std::string encode_commands(const Deployment& d, std::string_view writer_json) {
     out += ",\"a\":";
     append_ranges(out, acked);
     out += ",\"r\":[" + results + "]}";
-  }
-  out += "]}";
+  });
+  out += '}';
   return out;
 }
 

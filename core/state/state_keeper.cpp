@@ -345,11 +345,7 @@ bool StateKeeper::load_deployment(const Epoch& epoch, const std::string& deploym
         continue;
       }
       if (w.status != StoreStatus::kOk) return fail("claiming \"" + keys[i] + "\": " + w.error);
-      versions_[keys[i]] = w.version;
-      store_.mark_durable(deployment, part, encoded);
-      std::lock_guard lock(mutex_);
-      ++status_.writes;
-      status_.bytes[keys[i]] = encoded.value.size();
+      written(deployment, part, encoded, w.version);
     }
     if (!conflict) return true;
   }
@@ -467,13 +463,7 @@ StateKeeper::WriteOutcome StateKeeper::write_part(const Epoch& epoch, const std:
     }
     const WriteResult w = backend_->write(k, encoded.value, *version, options_.store_timeout);
     if (w.status == StoreStatus::kOk) {
-      version = w.version;
-      store_.mark_durable(deployment, part, encoded);
-      {
-        std::lock_guard lock(mutex_);
-        ++status_.writes;
-        status_.bytes[k] = encoded.value.size();
-      }
+      written(deployment, part, encoded, w.version);
       const std::uint64_t done = encoded.generation;
       complete(
           [&](const Waiter& x) {
@@ -496,6 +486,16 @@ StateKeeper::WriteOutcome StateKeeper::write_part(const Epoch& epoch, const std:
   }
   record_failure("the version kept moving (3 conflicts in a row)");
   return WriteOutcome::kFailed;
+}
+
+void StateKeeper::written(const std::string& deployment, DurablePart part,
+                          const fleet::EncodedPart& encoded, const std::string& version) {
+  const std::string k = key(deployment, part);
+  versions_[k] = version;
+  store_.mark_durable(deployment, part, encoded);
+  std::lock_guard lock(mutex_);
+  ++status_.writes;
+  status_.bytes[k] = encoded.value.size();
 }
 
 void StateKeeper::fence(const std::string& why) {

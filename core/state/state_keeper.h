@@ -154,6 +154,10 @@ class StateKeeper {
   void flush_due(const Epoch& epoch, bool all, std::stop_token stop);
   WriteOutcome write_part(const Epoch& epoch, const std::string& deployment,
                           fleet::DurablePart part, std::stop_token stop);
+  // A write of `encoded` succeeded with `version`: this term's version of the
+  // object, the store's durable mark, the status counters.
+  void written(const std::string& deployment, fleet::DurablePart part,
+               const fleet::EncodedPart& encoded, const std::string& version);
   void fence(const std::string& why);
   void end_term(const std::string& why);
   // Completes the waiters `pick` selects, with `outcome` (outside the lock).

@@ -16,37 +16,20 @@ Environment: PGDC_STATE_DRIVER, PGDC_KUBE_PLUGIN, PGDC_KUBE_ENV.
 import hashlib
 import json
 import os
-import re
 import subprocess
+import sys
 import time
 import unittest
 import uuid
 
-ENV_DIR = os.environ.get("PGDC_KUBE_ENV", "")
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True
+sys.path.insert(0, HERE)
+from lease_daemon_test import ENV_DIR, KENV, kubectl  # noqa: E402
+
 DRIVER = os.environ.get("PGDC_STATE_DRIVER", "")
 PLUGIN = os.environ.get("PGDC_KUBE_PLUGIN", "")
 MAX_VALUE = 786432  # PGDC_STATE_MAX_VALUE
-
-
-def load_env(path):
-    env = {}
-    with open(os.path.join(path, "env")) as f:
-        for line in f:
-            m = re.match(r"^(?:export )?([A-Z0-9_]+)=(.*)$", line.strip())
-            if m:
-                env[m.group(1)] = m.group(2).strip("'\"")
-    return env
-
-
-KENV = load_env(ENV_DIR) if ENV_DIR and os.path.exists(os.path.join(ENV_DIR, "env")) else {}
-
-
-def kubectl(*args, user="ADMIN", check=True, input=None):
-    cmd = [KENV["KUBECTL"], "--kubeconfig", KENV[f"KUBECONFIG_{user}"], "-n", KENV["KUBE_NAMESPACE"]]
-    r = subprocess.run(cmd + list(args), capture_output=True, text=True, input=input, timeout=60)
-    if check and r.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)}: {r.stderr}")
-    return r
 
 
 def fleet_key(deployment, kind):
