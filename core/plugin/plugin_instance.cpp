@@ -67,6 +67,23 @@ sdk::host::Instance::StateResult PluginInstance::state_write(std::string_view ke
   return instance_->state_write(key, value, expected_version, deadline_ns);
 }
 
+bool PluginInstance::has_member_publish() const { return instance_->has_member_publish(); }
+bool PluginInstance::has_members_list() const { return instance_->has_members_list(); }
+bool PluginInstance::has_transfer() const { return instance_->has_transfer(); }
+
+sdk::host::Instance::CallResult PluginInstance::member_publish(const Member& self) const {
+  return instance_->member_publish(self);
+}
+
+sdk::host::Instance::MembersResult PluginInstance::members_list(std::int64_t deadline_ns) const {
+  return instance_->members_list(deadline_ns);
+}
+
+sdk::host::Instance::CallResult PluginInstance::transfer(std::string_view to,
+                                                         std::int64_t deadline_ns) const {
+  return instance_->transfer(to, deadline_ns);
+}
+
 std::string PluginInstance::name() const { return std::string(instance_->name()); }
 std::string PluginInstance::version() const { return std::string(instance_->version()); }
 std::string PluginInstance::description() const { return std::string(instance_->description()); }

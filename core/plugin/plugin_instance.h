@@ -50,6 +50,17 @@ class PluginInstance {
                                                std::string_view expected_version,
                                                std::int64_t deadline_ns) const;
 
+  // ABI 1.4: members and handover (plugin.h, "Members and handover"). Each
+  // only while running; transfer never concurrently with stop() or another
+  // transfer (the caller serialises them).
+  using Member = sdk::host::Instance::Member;
+  bool has_member_publish() const;
+  bool has_members_list() const;
+  bool has_transfer() const;
+  sdk::host::Instance::CallResult member_publish(const Member& self) const;
+  sdk::host::Instance::MembersResult members_list(std::int64_t deadline_ns) const;
+  sdk::host::Instance::CallResult transfer(std::string_view to, std::int64_t deadline_ns) const;
+
   const std::string& path() const { return path_; }
   std::string name() const;
   std::string version() const;

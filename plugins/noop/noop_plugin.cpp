@@ -2,6 +2,10 @@
 // replica. It grants leadership at once, with epoch 1, and never expires.
 // Running two replicas with it would give two leaders, so it says so loudly.
 //
+// Members (ABI 1.4): it lists itself, as the host last published it, with a
+// heartbeat that is always fresh (it is this process). It offers no
+// transfer: there is nobody to hand over to.
+//
 // The epoch scope is new at every start ("noop-<16 random hex digits>"): the
 // daemon keeps no state across a restart, so command numbers restart at 1,
 // and a PgDog node that polls with its last epoch and after_seq must see that
@@ -9,14 +13,17 @@
 // control plane's new commands invisible to it).
 #include <pgdog_control/plugin.hpp>
 
+#include <mutex>
+#include <optional>
 #include <random>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace {
 
-class NoopBackend final : public pgdc::sdk::Backend {
+class NoopBackend final : public pgdc::sdk::Backend, public pgdc::sdk::Members {
  public:
   NoopBackend(pgdc::sdk::Host host, std::string_view config_json)
       : host_(host),
@@ -42,6 +49,19 @@ class NoopBackend final : public pgdc::sdk::Backend {
     // Nothing is held outside this process; the host already stopped leader
     // work and reads "not leading" from shutdown. No call after this returns.
     return true;
+  }
+
+  void member_publish(const pgdc::sdk::Member& self) override {
+    std::lock_guard lock(mutex_);
+    self_ = self;
+    self_->heartbeat_age_ms = 0;
+    self_->stale = false;
+  }
+
+  std::vector<pgdc::sdk::Member> members_list(std::int64_t /*deadline_ns*/) override {
+    std::lock_guard lock(mutex_);
+    if (!self_) return {};
+    return {*self_};
   }
 
  private:
@@ -70,6 +90,8 @@ class NoopBackend final : public pgdc::sdk::Backend {
   std::string identity_;
   std::string address_;  // advertise_address: where this (the only) replica serves
   std::string scope_;    // this start's epoch scope
+  std::mutex mutex_;
+  std::optional<pgdc::sdk::Member> self_;  // as last published
 };
 
 }  // namespace

@@ -34,11 +34,30 @@ int32_t stop(pgdc_instance*, int32_t, int64_t, pgdc_errbuf) { return PGDC_ERR_IN
 void destroy(pgdc_instance*) {}
 
 #if BROKEN_VTABLE == 2
-const pgdc_vtable vtable{8, &create, &start, &stop, &destroy, nullptr, nullptr};
+const pgdc_vtable vtable{8,       &create, &start,  &stop,   &destroy,
+                         nullptr, nullptr, nullptr, nullptr, nullptr};
 #elif BROKEN_VTABLE == 3
-const pgdc_vtable vtable{sizeof(pgdc_vtable), &create, nullptr, &stop, &destroy, nullptr, nullptr};
+const pgdc_vtable vtable{sizeof(pgdc_vtable),
+                         &create,
+                         nullptr,
+                         &stop,
+                         &destroy,
+                         nullptr,
+                         nullptr,
+                         nullptr,
+                         nullptr,
+                         nullptr};
 #else
-const pgdc_vtable vtable{sizeof(pgdc_vtable), &create, &start, &stop, &destroy, nullptr, nullptr};
+const pgdc_vtable vtable{sizeof(pgdc_vtable),
+                         &create,
+                         &start,
+                         &stop,
+                         &destroy,
+                         nullptr,
+                         nullptr,
+                         nullptr,
+                         nullptr,
+                         nullptr};
 #endif
 
 const pgdc_plugin_descriptor descriptor {

@@ -14,7 +14,16 @@ int32_t start(pgdc_instance*, pgdc_errbuf) { return PGDC_OK; }
 int32_t stop(pgdc_instance*, int32_t, int64_t, pgdc_errbuf) { return PGDC_OK; }
 void destroy(pgdc_instance*) {}
 
-const pgdc_vtable vtable{sizeof(pgdc_vtable), &create, &start, &stop, &destroy, nullptr, nullptr};
+const pgdc_vtable vtable{sizeof(pgdc_vtable),
+                         &create,
+                         &start,
+                         &stop,
+                         &destroy,
+                         nullptr,
+                         nullptr,
+                         nullptr,
+                         nullptr,
+                         nullptr};
 const pgdc_plugin_descriptor descriptor{PGDC_PLUGIN_MAGIC,
                                         sizeof(pgdc_plugin_descriptor),
                                         PGDC_ABI_MAJOR,

@@ -37,6 +37,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pgdc::sdk::host {
 
@@ -410,6 +411,79 @@ class Instance {
     }
     return out;
   }
+  // ABI 1.4 (plugin.h, "Members and handover"): each function on its own.
+  bool has_member_publish() const noexcept {
+    return offers(offsetof(pgdc_vtable, member_publish), descriptor_->vtable->member_publish);
+  }
+  bool has_members_list() const noexcept {
+    return offers(offsetof(pgdc_vtable, members_list), descriptor_->vtable->members_list);
+  }
+  bool has_transfer() const noexcept {
+    return offers(offsetof(pgdc_vtable, transfer), descriptor_->vtable->transfer);
+  }
+
+  // One member as the host keeps it (a copy of pgdc_member).
+  struct Member {
+    std::string identity;
+    std::string address;
+    std::string version;
+    std::string backend;
+    bool eligible = false;
+    std::int64_t heartbeat_age_ms = -1;
+    bool stale = false;
+  };
+  struct CallResult {
+    std::int32_t status = PGDC_ERR_INTERNAL;
+    std::string error;  // one line when status != PGDC_OK
+  };
+  struct MembersResult : CallResult {
+    std::vector<Member> members;
+  };
+
+  // Only while running and when has_member_publish().
+  CallResult member_publish(const Member& self) const {
+    CallResult out;
+    if (!ready_for("member_publish", has_member_publish(), out)) return out;
+    pgdc_member c{};
+    c.size = sizeof(c);
+    c.eligible = self.eligible ? 1 : 0;
+    c.identity = pgdc_str{self.identity.data(), self.identity.size()};
+    c.address = pgdc_str{self.address.data(), self.address.size()};
+    c.version = pgdc_str{self.version.data(), self.version.size()};
+    c.backend = pgdc_str{self.backend.data(), self.backend.size()};
+    c.heartbeat_age_ms = 0;
+    detail::ErrorBuffer err;
+    call("member_publish", out, err,
+         [&] { return descriptor_->vtable->member_publish(instance_, &c, err.c()); });
+    return out;
+  }
+
+  // Only while running and when has_members_list().
+  MembersResult members_list(std::int64_t deadline_ns) const {
+    MembersResult out;
+    if (!ready_for("members_list", has_members_list(), out)) return out;
+    detail::ErrorBuffer err;
+    call("members_list", out, err, [&] {
+      return descriptor_->vtable->members_list(instance_, &member_sink, &out.members, deadline_ns,
+                                               err.c());
+    });
+    if (out.status != PGDC_OK) out.members.clear();
+    return out;
+  }
+
+  // Only while running and when has_transfer(); never concurrently with
+  // stop() or another transfer (the caller serialises them).
+  CallResult transfer(std::string_view to, std::int64_t deadline_ns) const {
+    CallResult out;
+    if (!ready_for("transfer", has_transfer(), out)) return out;
+    detail::ErrorBuffer err;
+    call("transfer", out, err, [&] {
+      return descriptor_->vtable->transfer(instance_, pgdc_str{to.data(), to.size()}, deadline_ns,
+                                           err.c());
+    });
+    return out;
+  }
+
   const pgdc_plugin_descriptor* descriptor() const noexcept { return descriptor_; }
   std::string_view name() const noexcept { return descriptor_->name; }
   std::string_view version() const noexcept { return descriptor_->version; }
@@ -419,6 +493,54 @@ class Instance {
 
  private:
   enum class State { kCreated, kRunning, kStartFailed, kStopped };
+
+  template <typename Fn>
+  bool offers(std::size_t offset, Fn fn) const noexcept {
+    return descriptor_->vtable->size >= offset + sizeof(fn) && fn != nullptr;
+  }
+  bool ready_for(const char* what, bool offered, CallResult& out) const {
+    if (!offered) {
+      out.error = std::string(what) + " failed: the plugin does not offer it";
+      return false;
+    }
+    if (state_ != State::kRunning) {
+      out.error = std::string(what) + " failed: the plugin is not running";
+      return false;
+    }
+    return true;
+  }
+  template <typename F>
+  void call(const char* what, CallResult& out, detail::ErrorBuffer& err, F&& f) const {
+    try {
+      out.status = f();
+    } catch (...) {
+      out.status = PGDC_ERR_INTERNAL;
+      out.error = detail::escaped(what);
+      return;
+    }
+    if (out.status != PGDC_OK) out.error = detail::failure(what, out.status, err.message());
+  }
+  static void member_sink(void* ctx, const pgdc_member* m) noexcept {
+    if (m == nullptr || m->size < offsetof(pgdc_member, backend) + sizeof(pgdc_str)) return;
+    const auto str = [](pgdc_str v) {
+      return v.data == nullptr ? std::string() : std::string(v.data, v.len);
+    };
+    try {
+      Member out;
+      out.identity = str(m->identity);
+      out.address = str(m->address);
+      out.version = str(m->version);
+      out.backend = str(m->backend);
+      out.eligible = m->eligible != 0;
+      if (m->size >= offsetof(pgdc_member, stale) + sizeof(m->stale)) {
+        out.heartbeat_age_ms = m->heartbeat_age_ms;
+        out.stale = m->stale != 0;
+      }
+      static_cast<std::vector<Member>*>(ctx)->push_back(std::move(out));
+    } catch (...) {
+      // Out of memory: the member is dropped; nothing may escape into the plugin.
+    }
+  }
 
   bool ready_for_state(StateResult& out) const {
     if (!has_state_store()) {

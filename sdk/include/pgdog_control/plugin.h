@@ -114,6 +114,41 @@
  *   - The host calls both functions only between start() and stop(), from
  *     its own threads, possibly concurrently for different keys, never
  *     concurrently for the same key. Each returns by deadline_ns.
+ *
+ * Members and handover (ABI 1.4, optional)
+ *   Operators see every replica, and move leadership on purpose (before
+ *   maintenance, or to an updated replica during a rolling upgrade). Three
+ *   optional functions (pgdc_vtable), each usable without the others:
+ *   - member_publish: the host tells the plugin what to publish about this
+ *     replica (pgdc_member: version, address, eligible). The plugin keeps
+ *     publishing it as a heartbeat in its backend, one object per replica,
+ *     until stop(); a clean stop() withdraws it. Called after start() and
+ *     whenever something in it changes; returns at once (the write is
+ *     asynchronous). A replica published as not eligible does not take the
+ *     leadership (it may keep a term it holds; the host moves it first).
+ *   - members_list: every replica the backend knows, this one included,
+ *     with the age of its heartbeat as this replica judges it and whether
+ *     that heartbeat is older than the backend's time to live ("stale": the
+ *     replica is presumed gone). Returns by deadline_ns.
+ *   - transfer: a voluntary handover from this replica, the leader, to the
+ *     member `to`. The plugin (1) refuses with PGDC_ERR_CONFLICT when it
+ *     does not hold a term it is acting in; (2) reports FOLLOWER through
+ *     on_leadership, so the host stops leader-only work before the handover
+ *     (contract item 6); (3) in one conditional write on its own term gives
+ *     the leadership up in favour of `to`: `to` may take it at once, every
+ *     other replica waits a full lease duration first (for a Lease: a
+ *     release carrying spec.preferredHolder); (4) returns PGDC_OK once that
+ *     write succeeded. The target then takes the leadership with its own
+ *     conditional write and a greater epoch, as after any release; nothing
+ *     about the never-two contract changes. When the handover write
+ *     definitely did not happen, the plugin may lead again, but only in a
+ *     new term with a greater epoch (the host refuses a repeated epoch
+ *     after a FOLLOWER report), and returns an error saying why; when its
+ *     outcome is unknown at deadline_ns it returns PGDC_ERR_UNAVAILABLE and
+ *     does not lead in that term again. The host calls transfer only between
+ *     start() and stop(), never concurrently with stop() or another
+ *     transfer, and has checked that `to` is a member, not this replica,
+ *     eligible and not stale; the plugin checks what its backend knows.
  */
 #ifndef PGDOG_CONTROL_PLUGIN_H
 #define PGDOG_CONTROL_PLUGIN_H
@@ -126,7 +161,7 @@ extern "C" {
 #endif
 
 #define PGDC_ABI_MAJOR 1
-#define PGDC_ABI_MINOR 3
+#define PGDC_ABI_MINOR 4
 
 /* "PGDC" in ASCII; the first field of every descriptor. */
 #define PGDC_PLUGIN_MAGIC 0x43444750u
@@ -164,9 +199,10 @@ typedef enum pgdc_status {
   PGDC_ERR_UNAVAILABLE = 2,
   /* A bug or an unexpected exception inside the plugin. */
   PGDC_ERR_INTERNAL = 3,
-  /* ABI 1.3, state_write only: the precondition failed (the object's version
+  /* ABI 1.3, state_write: the precondition failed (the object's version
    * is no longer the expected one, it exists when absence was expected, or
-   * it no longer exists). Nothing was written. */
+   * it no longer exists). Nothing was written. ABI 1.4, transfer: not
+   * leading, or the backend refused the target; nothing was handed over. */
   PGDC_ERR_CONFLICT = 4
 } pgdc_status;
 
@@ -304,6 +340,30 @@ typedef struct pgdc_instance pgdc_instance;
 typedef void (*pgdc_state_sink)(void* sink_ctx, pgdc_str value, pgdc_str version);
 
 /*
+ * ABI 1.4: one replica as published through member_publish and read back by
+ * members_list (see "Members and handover"). Strings are borrowed for the
+ * duration of the call. A reader uses only the fields its size covers.
+ */
+typedef struct pgdc_member {
+  uint32_t size;     /* sizeof(pgdc_member) as its writer was built */
+  uint32_t eligible; /* 1: may take the leadership; 0: will not (shutting down, fenced) */
+  pgdc_str identity; /* the replica's identity (leader.identity; the holder name) */
+  pgdc_str address;  /* "host:port" where it serves (advertise_address); may be empty */
+  pgdc_str version;  /* the pgdog-control version it runs, e.g. "0.9.0" */
+  pgdc_str backend;  /* "<plugin name> <plugin version>", e.g. "kubernetes 1.4.0" */
+  /* members_list: milliseconds since its last heartbeat as this replica
+   * judges it, -1 when unknown. member_publish: 0. */
+  int64_t heartbeat_age_ms;
+  /* members_list: 1 when that heartbeat is older than the backend's time to
+   * live (the replica is presumed gone). member_publish: 0. */
+  uint32_t stale;
+  uint32_t reserved; /* 0 */
+} pgdc_member;
+
+/* ABI 1.4: receives one member (members_list), borrowed for the call. */
+typedef void (*pgdc_member_sink)(void* sink_ctx, const pgdc_member* member);
+
+/*
  * The plugin's function table. All entries are required unless marked
  * optional. No function may throw or longjmp across the boundary.
  */
@@ -391,6 +451,28 @@ typedef struct pgdc_vtable {
   int32_t (*state_write)(pgdc_instance* instance, pgdc_str key, pgdc_str value,
                          pgdc_str expected_version, pgdc_state_sink sink, void* sink_ctx,
                          int64_t deadline_ns, pgdc_errbuf err);
+
+  /*
+   * ABI 1.4, optional, each on its own (NULL, or beyond size: not offered).
+   * See "Members and handover" above.
+   *
+   * member_publish: publish `self` (its identity and address are this
+   * replica's) as this replica's heartbeat from now on. Returns at once:
+   * PGDC_OK, or PGDC_ERR_CONFIG for a member the backend cannot hold.
+   *
+   * members_list: call sink once per known member (this replica included
+   * once it has published), then return PGDC_OK; PGDC_ERR_UNAVAILABLE with a
+   * message when the backend did not answer by deadline_ns.
+   *
+   * transfer: hand the leadership to `to`. PGDC_OK: the handover write
+   * succeeded. PGDC_ERR_CONFLICT: not leading, or the backend refused `to`
+   * (the message says why); nothing was handed over. PGDC_ERR_UNAVAILABLE:
+   * failed or unknown by deadline_ns.
+   */
+  int32_t (*member_publish)(pgdc_instance* instance, const pgdc_member* self, pgdc_errbuf err);
+  int32_t (*members_list)(pgdc_instance* instance, pgdc_member_sink sink, void* sink_ctx,
+                          int64_t deadline_ns, pgdc_errbuf err);
+  int32_t (*transfer)(pgdc_instance* instance, pgdc_str to, int64_t deadline_ns, pgdc_errbuf err);
 } pgdc_vtable;
 
 /* What the entry symbol returns. Static storage: valid while loaded. */
@@ -464,7 +546,8 @@ PGDC_PIN(offsetof(pgdc_host, report_progress) == 40);
 PGDC_PIN(offsetof(pgdc_host, metric_define) == 48);
 PGDC_PIN(offsetof(pgdc_host, metric_record) == 56);
 
-PGDC_PIN(sizeof(pgdc_vtable) == 56); /* 1.2: 40; 1.3 appended state_read, state_write */
+PGDC_PIN(sizeof(pgdc_vtable) == 80); /* 1.2: 40; 1.3: 56 (state_read, state_write);
+                                        1.4 appended member_publish, members_list, transfer */
 PGDC_PIN(offsetof(pgdc_vtable, size) == 0);
 PGDC_PIN(offsetof(pgdc_vtable, create) == 8);
 PGDC_PIN(offsetof(pgdc_vtable, start) == 16);
@@ -472,6 +555,20 @@ PGDC_PIN(offsetof(pgdc_vtable, stop) == 24);
 PGDC_PIN(offsetof(pgdc_vtable, destroy) == 32);
 PGDC_PIN(offsetof(pgdc_vtable, state_read) == 40);
 PGDC_PIN(offsetof(pgdc_vtable, state_write) == 48);
+PGDC_PIN(offsetof(pgdc_vtable, member_publish) == 56);
+PGDC_PIN(offsetof(pgdc_vtable, members_list) == 64);
+PGDC_PIN(offsetof(pgdc_vtable, transfer) == 72);
+
+PGDC_PIN(sizeof(pgdc_member) == 88);
+PGDC_PIN(offsetof(pgdc_member, size) == 0);
+PGDC_PIN(offsetof(pgdc_member, eligible) == 4);
+PGDC_PIN(offsetof(pgdc_member, identity) == 8);
+PGDC_PIN(offsetof(pgdc_member, address) == 24);
+PGDC_PIN(offsetof(pgdc_member, version) == 40);
+PGDC_PIN(offsetof(pgdc_member, backend) == 56);
+PGDC_PIN(offsetof(pgdc_member, heartbeat_age_ms) == 72);
+PGDC_PIN(offsetof(pgdc_member, stale) == 80);
+PGDC_PIN(offsetof(pgdc_member, reserved) == 84);
 
 PGDC_PIN(sizeof(pgdc_plugin_descriptor) == 48);
 PGDC_PIN(offsetof(pgdc_plugin_descriptor, magic) == 0);

@@ -81,6 +81,13 @@ class UnavailableError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// ABI 1.4, transfer: not leading, or the backend refused the target:
+// PGDC_ERR_CONFLICT.
+class ConflictError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 inline pgdc_str to_c(std::string_view s) noexcept { return pgdc_str{s.data(), s.size()}; }
 inline std::string_view from_c(pgdc_str s) noexcept {
   return s.data == nullptr ? std::string_view{} : std::string_view{s.data, s.len};
@@ -213,6 +220,41 @@ inline bool valid_state_key(std::string_view key) noexcept {
   return true;
 }
 
+// ABI 1.4, optional (plugin.h, "Members and handover"): one replica.
+struct Member {
+  std::string identity;
+  std::string address;
+  std::string version;
+  std::string backend;
+  bool eligible = true;
+  std::int64_t heartbeat_age_ms = -1;  // members_list only; -1 unknown
+  bool stale = false;                  // members_list only
+};
+
+// A plugin that publishes members derives from Members as well as Backend;
+// PGDC_PLUGIN then fills in member_publish and members_list. Both may be
+// called from any host thread between start() and stop().
+class Members {
+ public:
+  virtual ~Members() = default;
+  // Publish `self` as this replica's heartbeat from now on; return at once.
+  // Throw ConfigError for a member the backend cannot hold.
+  virtual void member_publish(const Member& self) = 0;
+  // Every known member. Throw UnavailableError when the backend did not
+  // answer by deadline_ns.
+  virtual std::vector<Member> members_list(std::int64_t deadline_ns) = 0;
+};
+
+// A plugin that can hand its leadership to a chosen member derives from
+// Handover; PGDC_PLUGIN then fills in transfer. Returns once the handover
+// write succeeded; throw ConflictError (not leading, target refused) or
+// UnavailableError (failed or unknown by deadline_ns).
+class Handover {
+ public:
+  virtual ~Handover() = default;
+  virtual void transfer(std::string_view to, std::int64_t deadline_ns) = 0;
+};
+
 namespace detail {
 
 inline void write_error(pgdc_errbuf err, std::string_view msg) noexcept {
@@ -234,6 +276,9 @@ std::int32_t guarded(pgdc_errbuf err, F&& f) noexcept {
   } catch (const UnavailableError& e) {
     write_error(err, e.what());
     return PGDC_ERR_UNAVAILABLE;
+  } catch (const ConflictError& e) {
+    write_error(err, e.what());
+    return PGDC_ERR_CONFLICT;
   } catch (const std::exception& e) {
     write_error(err, e.what());
     return PGDC_ERR_INTERNAL;
@@ -283,13 +328,7 @@ struct Trampolines {
     } catch (...) {
     }
   }
-  static StateStore* as_store(pgdc_instance* i) noexcept {
-    if constexpr (std::is_base_of_v<StateStore, T>) {
-      return static_cast<T*>(as_backend(i));
-    } else {
-      return nullptr;
-    }
-  }
+  static StateStore* as_store(pgdc_instance* i) noexcept { return as_mixin<StateStore>(i); }
   static std::int32_t state_read(pgdc_instance* i, pgdc_str key, pgdc_state_sink sink,
                                  void* sink_ctx, std::int64_t deadline, pgdc_errbuf err) noexcept {
     return guarded(err, [&]() -> std::int32_t {
@@ -315,14 +354,71 @@ struct Trampolines {
       return PGDC_OK;
     });
   }
+  template <typename Mixin>
+  static Mixin* as_mixin(pgdc_instance* i) noexcept {
+    if constexpr (std::is_base_of_v<Mixin, T>) {
+      return static_cast<T*>(as_backend(i));
+    } else {
+      return nullptr;
+    }
+  }
+  static std::int32_t member_publish(pgdc_instance* i, const pgdc_member* self,
+                                     pgdc_errbuf err) noexcept {
+    return guarded(err, [&]() -> std::int32_t {
+      if (self == nullptr || self->size < offsetof(pgdc_member, backend) + sizeof(pgdc_str)) {
+        throw ConfigError("member_publish: a member struct too small for ABI 1.4");
+      }
+      Member m;
+      m.identity.assign(from_c(self->identity));
+      m.address.assign(from_c(self->address));
+      m.version.assign(from_c(self->version));
+      m.backend.assign(from_c(self->backend));
+      m.eligible = self->eligible != 0;
+      as_mixin<Members>(i)->member_publish(m);
+      return PGDC_OK;
+    });
+  }
+  static std::int32_t members_list(pgdc_instance* i, pgdc_member_sink sink, void* sink_ctx,
+                                   std::int64_t deadline, pgdc_errbuf err) noexcept {
+    return guarded(err, [&]() -> std::int32_t {
+      const std::vector<Member> members = as_mixin<Members>(i)->members_list(deadline);
+      if (sink == nullptr) return PGDC_OK;
+      for (const Member& m : members) {
+        pgdc_member c{};
+        c.size = sizeof(c);
+        c.eligible = m.eligible ? 1 : 0;
+        c.identity = to_c(m.identity);
+        c.address = to_c(m.address);
+        c.version = to_c(m.version);
+        c.backend = to_c(m.backend);
+        c.heartbeat_age_ms = m.heartbeat_age_ms;
+        c.stale = m.stale ? 1 : 0;
+        sink(sink_ctx, &c);
+      }
+      return PGDC_OK;
+    });
+  }
+  static std::int32_t transfer(pgdc_instance* i, pgdc_str to, std::int64_t deadline,
+                               pgdc_errbuf err) noexcept {
+    return guarded(err, [&]() -> std::int32_t {
+      if (to.len == 0) throw ConflictError("transfer: no target");
+      as_mixin<Handover>(i)->transfer(from_c(to), deadline);
+      return PGDC_OK;
+    });
+  }
   static constexpr bool kStores = std::is_base_of_v<StateStore, T>;
+  static constexpr bool kMembers = std::is_base_of_v<Members, T>;
+  static constexpr bool kHandover = std::is_base_of_v<Handover, T>;
   static constexpr pgdc_vtable vtable{sizeof(pgdc_vtable),
                                       &create,
                                       &start,
                                       &stop,
                                       &destroy,
                                       kStores ? &state_read : nullptr,
-                                      kStores ? &state_write : nullptr};
+                                      kStores ? &state_write : nullptr,
+                                      kMembers ? &member_publish : nullptr,
+                                      kMembers ? &members_list : nullptr,
+                                      kHandover ? &transfer : nullptr};
 };
 
 }  // namespace detail

@@ -56,8 +56,16 @@ std::int32_t mock_stop(pgdc_instance*, std::int32_t release, std::int64_t deadli
 }
 void mock_destroy(pgdc_instance*) { g_mock->destroy(); }
 
-const pgdc_vtable kVtable{sizeof(pgdc_vtable), &mock_create, &mock_start, &mock_stop,
-                          &mock_destroy,       nullptr,      nullptr};
+const pgdc_vtable kVtable{sizeof(pgdc_vtable),
+                          &mock_create,
+                          &mock_start,
+                          &mock_stop,
+                          &mock_destroy,
+                          nullptr,
+                          nullptr,
+                          nullptr,
+                          nullptr,
+                          nullptr};
 const pgdc_plugin_descriptor kDescriptor{
     PGDC_PLUGIN_MAGIC, sizeof(pgdc_plugin_descriptor), PGDC_ABI_MAJOR, PGDC_ABI_MINOR, "mock",
     "0.0.1",           "GoogleMock backend",           &kVtable};
