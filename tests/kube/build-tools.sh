@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Build kube-apiserver, kubectl and etcd from Go modules (tests/kube/tools),
+# Build kube-apiserver, kube-controller-manager (the rollout tests), kubectl and
+# etcd from Go modules (tests/kube/tools),
 # cached by version outside the source tree:
 #   ${PGDC_TOOLS_CACHE:-$HOME/.cache/pgdog-control/tools}/<name>-<version>/<name>
 # A cached binary that exists and answers its version check is reused.
 #
 # Usage: build-tools.sh [--print-env] [--force]
 #   --print-env  print only shell assignments KUBE_APISERVER_BIN=..., ETCD_BIN=...,
-#                KUBECTL_BIN=... on stdout (messages go to stderr)
+#                KUBECTL_BIN=..., KUBE_CONTROLLER_MANAGER_BIN=... on stdout (messages go to stderr)
 #   --force      rebuild even when the cache holds working binaries
 # Environment: PGDC_TOOLS_CACHE, PGDC_GO_BUILD_P (go build -p, default 2).
 set -euo pipefail
@@ -29,12 +30,14 @@ K8S_MAJOR="${BASH_REMATCH[1]}"
 K8S_MINOR="${BASH_REMATCH[2]}"
 
 apiserver_bin="$cache/kube-apiserver-$K8S_VERSION/kube-apiserver"
+kcm_bin="$cache/kube-controller-manager-$K8S_VERSION/kube-controller-manager"
 kubectl_bin="$cache/kubectl-$K8S_VERSION/kubectl"
 etcd_bin="$cache/etcd-$ETCD_VERSION/etcd"
 
 path_of() {
   case "$1" in
     kube-apiserver) echo "$apiserver_bin" ;;
+    kube-controller-manager) echo "$kcm_bin" ;;
     kubectl) echo "$kubectl_bin" ;;
     etcd) echo "$etcd_bin" ;;
   esac
@@ -45,7 +48,8 @@ works() { # name path
   local out
   [[ -x "$2" ]] || return 1
   case "$1" in
-    kube-apiserver) out="$("$2" --version 2>&1)" || return 1
+    kube-apiserver|kube-controller-manager)
+                    out="$("$2" --version 2>&1)" || return 1
                     [[ "$out" == *"$K8S_VERSION"* ]] ;;
     kubectl)        out="$("$2" version --client 2>&1)" || return 1
                     [[ "$out" == *"$K8S_VERSION"* ]] ;;
@@ -55,7 +59,7 @@ works() { # name path
 }
 
 need=()
-for name in kube-apiserver kubectl etcd; do
+for name in kube-apiserver kube-controller-manager kubectl etcd; do
   if (( force )) || ! works "$name" "$(path_of "$name")"; then need+=("$name"); fi
 done
 
@@ -85,6 +89,7 @@ if (( ${#need[@]} > 0 )); then
   for name in "${need[@]}"; do
     case "$name" in
       kube-apiserver) pkg=k8s.io/kubernetes/cmd/kube-apiserver; out="$apiserver_bin"; ldflags="-s -w $stamp" ;;
+      kube-controller-manager) pkg=k8s.io/kubernetes/cmd/kube-controller-manager; out="$kcm_bin"; ldflags="-s -w $stamp" ;;
       kubectl)        pkg=k8s.io/kubernetes/cmd/kubectl;        out="$kubectl_bin";   ldflags="-s -w $stamp" ;;
       etcd)           pkg=go.etcd.io/etcd/server/v3;            out="$etcd_bin";      ldflags="-s -w" ;;
     esac
@@ -105,9 +110,11 @@ else
 fi
 
 if (( print_env )); then
-  printf 'KUBE_APISERVER_BIN=%q\nETCD_BIN=%q\nKUBECTL_BIN=%q\n' "$apiserver_bin" "$etcd_bin" "$kubectl_bin"
+  printf 'KUBE_APISERVER_BIN=%q\nETCD_BIN=%q\nKUBECTL_BIN=%q\nKUBE_CONTROLLER_MANAGER_BIN=%q\n' \
+    "$apiserver_bin" "$etcd_bin" "$kubectl_bin" "$kcm_bin"
 else
   echo "kube-apiserver: $apiserver_bin ($("$apiserver_bin" --version 2>&1 | head -1))"
+  echo "kube-controller-manager: $kcm_bin ($("$kcm_bin" --version 2>&1 | head -1))"
   echo "etcd:           $etcd_bin ($("$etcd_bin" --version 2>&1 | head -1))"
   echo "kubectl:        $kubectl_bin ($("$kubectl_bin" version --client 2>&1 | head -1))"
 fi
