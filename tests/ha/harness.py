@@ -248,6 +248,7 @@ class Incarnation:
     def __init__(self, proc, log_path, port):
         self.proc, self.log_path, self.port = proc, log_path, port
         self.started_at = now()
+        self.identity = ""      # leader.identity of this process
         self.killed_at = None   # SIGKILL (or exit found by the harness)
         self.frozen = []        # [(SIGSTOP time, SIGCONT time or None)]
 
@@ -361,6 +362,7 @@ class Replica:
         proc = subprocess.Popen(argv, stdout=logf, stderr=logf, env=env)
         logf.close()
         inc = Incarnation(proc, log_path, port)
+        inc.identity = ident
         self.incarnations.append(inc)
         self.h.timeline.add(self.name, f"start ({self.kind}, pid {proc.pid})")
         deadline = time.monotonic() + 30

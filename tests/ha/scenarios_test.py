@@ -17,18 +17,23 @@ Environment: PGDC_BIN (pgdog-control), PGDC_KUBE_ENV (a running kube-env; else
 one is started), PGDC_TMP (scratch), TOXIPROXY_SERVER_BIN (else built/cached).
 Run one test: python3 tests/ha/scenarios_test.py HA.test_partition_of_the_leader_only
 """
+import json
 import os
 import signal
 import sys
 import tempfile
 import time
 import unittest
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as ha  # noqa: E402
 import soak  # noqa: E402
 
 S = ha.Settings(duration=4, interval=1, renew=3, release_timeout=3)
+ADMIN_TOKEN = "ha-switchover-admin-token-0123456789"
+
 LIVE = 3 * S.duration + 6  # a leader again within this after a fault clears
 
 
@@ -303,6 +308,107 @@ class HA(unittest.TestCase):
         self.assertTrue(any("split brain:" in x for x in v), "log intervals: overlap missed")
         self.assertTrue(any("sampler" in x for x in v), "sampler: overlap missed")
         print("expected violation found:\n" + v[0][:1200])
+
+    # --- switchover (POST /api/web/leadership/switchover) -------------------------------------
+
+    def switchover_fleet(self):
+        """A fleet whose replicas accept a web admin token."""
+        path = os.path.join(self.workdir, "admin-token")
+        with open(path, "w") as f:
+            f.write(ADMIN_TOKEN + "\n")
+        os.chmod(path, 0o600)
+        self.h = None
+        fleet = ha.Harness(self.kube, self.toxi, self.workdir, settings=S)
+        for r in fleet.replicas:
+            r.web_extra = f"    admin_token_file: {path}\n"
+        self.h = fleet
+        for r in self.h.replicas:
+            r.start()
+        self.h.sampler = ha.Sampler(self.h)
+        self.h.sampler.start()
+        leader = self.leader_within()
+        time.sleep(S.interval * 1.5)
+        return leader
+
+    def switchover(self, via, to=None, token=ADMIN_TOKEN, timeout=15):
+        """(status, body) of a switchover asked of replica `via`."""
+        body = json.dumps({"to": to.cur.identity} if to is not None else {}).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{via.port}/api/web/leadership/switchover",
+                                     data=body, method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": f"Bearer {token}"})
+        self.h.timeline.add(via.name, f"switchover to {to.name if to else '(auto)'} asked")
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, json.loads(r.read() or b"{}")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"{}")
+
+    def test_switchover_moves_leadership_to_the_target_every_time(self):
+        a = self.switchover_fleet()
+        latencies = []
+        for i in range(6):
+            target = [r for r in self.h.replicas if r is not a][i % 2]
+            t0 = time.monotonic()
+            status, body = self.switchover(a, target)
+            self.assertEqual(status, 200, body)
+            self.assertEqual(body.get("to"), target.cur.identity, body)
+            deadline = time.monotonic() + LIVE
+            while not target.ready() and time.monotonic() < deadline:
+                time.sleep(0.005)
+            latencies.append(time.monotonic() - t0)
+            self.assertTrue(target.ready(), "the target never became ready\n" + self.h.dump_logs())
+            self.assertFalse(a.ready())
+            a = target
+        latencies.sort()
+        print("switchover -> target ready: " + ", ".join(f"{x * 1000:.0f}" for x in latencies) + " ms")
+        self.assert_safe()
+
+    def test_switchover_refusals_change_nothing(self):
+        a = self.switchover_fleet()
+        b = [r for r in self.h.replicas if r is not a][0]
+        self.assertEqual(self.switchover(a, a)[0], 409, "to itself")
+        self.assertEqual(self.switchover(a, token="wrong")[0], 401)
+        status, body = self.switchover(b, b)  # asked of a follower: forwarded or refused
+        self.assertIn(status, (409, 503), body)
+        time.sleep(0.5)
+        self.assertTrue(a.ready(), "refused switchovers moved nothing")
+        self.assertFalse(b.ready())
+        self.assert_safe()
+
+    def test_switchover_to_a_paused_target_waits_out_the_lease(self):
+        a = self.switchover_fleet()
+        b, c = [r for r in self.h.replicas if r is not a]
+        b.signal(signal.SIGSTOP)
+        self.h.fault(b.name, "SIGSTOP, then asked to take over")
+        t0 = time.monotonic()
+        status, body = self.switchover(a, b)
+        self.assertEqual(status, 200, body)
+        # Nobody but the paused target may take the Lease for a lease duration.
+        while time.monotonic() - t0 < S.duration - 0.5:
+            self.assertFalse(c.ready(), "a replica took a handover meant for another at once\n"
+                             + self.h.dump_logs())
+            self.assertFalse(a.ready(), "the old leader kept leading after handing over")
+            time.sleep(0.05)
+        leader = self.leader_within(exclude=[b])
+        print(f"switchover to a paused target: {leader.name} led after "
+              f"{time.monotonic() - t0:.2f}s")
+        b.signal(signal.SIGCONT)
+        self.h.cleared(b.name, "SIGCONT")
+        time.sleep(S.duration)
+        self.assert_safe()
+
+    def test_switchover_with_a_slow_api_on_the_leader(self):
+        a = self.switchover_fleet()
+        b = [r for r in self.h.replicas if r is not a][0]
+        self.h.fault(a.name, "latency 700 ms")
+        self.toxi.toxic(a.proxy, "latency", latency=700)
+        status, body = self.switchover(a, b)
+        self.toxi.clear(a.proxy)
+        self.h.cleared(a.name, "latency")
+        self.assertIn(status, (200, 503), body)
+        self.leader_within()
+        self.assert_safe()
 
     # --- randomized -------------------------------------------------------------------------
 
