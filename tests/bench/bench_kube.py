@@ -2,16 +2,19 @@
 """Leader election on a real kube-apiserver: handover, failover, API load.
 
   handover   SIGTERM to the leader until another replica's /readyz is 200
+  switchover POST /api/web/leadership/switchover to the leader (the next
+             replica as `to`) until that target's /readyz is 200
   failover   SIGKILL to the leader until another replica's /readyz is 200
   load       API requests per minute of the leader and of each idle follower,
              from the replicas' own pgdog_control_kube_api_requests_total
 
 Prints figures for docs/benchmarks.md; asserts nothing. Starts its own
 environment with tests/kube/kube-env.sh unless --env DIR names a running one.
-Usage: bench_kube.py BUILD_DIR [--handovers N] [--failovers N] [--load-secs S]
+Usage: bench_kube.py BUILD_DIR [--handovers N] [--failovers N] [--switchovers N] [--load-secs S]
                      [--duration S] [--interval S]
 """
 import argparse
+import json
 import os
 import re
 import signal
@@ -41,6 +44,21 @@ def ready(d, dm):
         return False
 
 
+def call(port, method, path, token, body=None, timeout=10):
+    """(status, decoded JSON body) of a web API request with a bearer token."""
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Authorization": f"Bearer {token}",
+                                          "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
 def rss_mib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -64,6 +82,7 @@ def main():
     ap.add_argument("--env")
     ap.add_argument("--handovers", type=int, default=20)
     ap.add_argument("--failovers", type=int, default=5)
+    ap.add_argument("--switchovers", type=int, default=50)
     ap.add_argument("--load-secs", type=int, default=120)
     ap.add_argument("--duration", type=int, default=15)
     ap.add_argument("--interval", type=float, default=5)
@@ -85,7 +104,13 @@ def main():
 
     lease = "bench-" + uuid.uuid4().hex[:8]
     users = ["ELECTOR_1", "ELECTOR_2", "ELECTOR_3"]
-    cfg = lambda u: k.config(lease, u, duration=a.duration, interval=a.interval)  # noqa: E731
+    token = "bench-admin-" + uuid.uuid4().hex
+    token_file = os.path.join(tmp, "admin-token")
+    with open(token_file, "w") as f:
+        f.write(token + "\n")
+    os.chmod(token_file, 0o600)
+    web = f"api:\n  web:\n    admin_token_file: {token_file}\n"
+    cfg = lambda u: k.config(lease, u, duration=a.duration, interval=a.interval, extra=web)  # noqa: E731
     replicas = {}
 
     def start(u):
@@ -157,6 +182,27 @@ def main():
             ldm.close()
             start(lu)
 
+        switchovers, answered = [], []
+        for i in range(a.switchovers):
+            lu, ldm = leader()
+            members = call(ldm.port, "GET", "/api/web/members", token)[1]
+            others = sorted(m["identity"] for m in members["members"] if not m["self"])
+            to = others[i % len(others)]
+            target = next(dm for dm in replicas.values()
+                          if call(dm.port, "GET", "/api/web/members", token)[1].get("self") == to)
+            time.sleep(a.interval * 0.5 + 0.3)
+            t0 = time.monotonic()
+            st, body = call(ldm.port, "POST", "/api/web/leadership/switchover", token, {"to": to})
+            t1 = time.monotonic()
+            if st != 200:
+                raise SystemExit(f"switchover answered {st}: {body}")
+            while not ready(d, target):
+                if time.monotonic() - t0 > a.duration * 3:
+                    raise SystemExit("the switchover target never became ready")
+                time.sleep(0.001)
+            switchovers.append((time.monotonic() - t0) * 1000)
+            answered.append((t1 - t0) * 1000)
+
         print(f"settings: lease_duration {a.duration}s, lease_interval {a.interval}s, "
               f"renew deadline {a.duration - a.interval}s; 3 replicas; kube-apiserver v1.37.2 on loopback")
         print(f"fresh install (3 replicas started, no Lease) -> first leader ready: {fresh:.2f} s "
@@ -165,6 +211,11 @@ def main():
             print(f"graceful handover (SIGTERM -> other replica ready) over {len(handovers)}: "
                   f"p50 {statistics.median(handovers):.1f} ms, p99 {pct(handovers, 99):.1f} ms, "
                   f"max {max(handovers):.1f} ms")
+        if switchovers:
+            print(f"switchover (POST -> the target's /readyz 200) over {len(switchovers)}: "
+                  f"p50 {statistics.median(switchovers):.1f} ms, p99 {pct(switchovers, 99):.1f} ms, "
+                  f"max {max(switchovers):.1f} ms; the POST answered in p50 "
+                  f"{statistics.median(answered):.1f} ms, p99 {pct(answered, 99):.1f} ms")
         if failovers:
             print(f"crash failover (SIGKILL -> other replica ready) over {len(failovers)}: "
                   f"p50 {statistics.median(failovers):.0f} ms, max {max(failovers):.0f} ms "
