@@ -58,6 +58,15 @@
 //   StopWithoutReleaseHandsOverAtExpiry [exclusive, takeover_on_expiry]
 //                                 after A stops without release and is gone,
 //                                 B leads (within acquire_timeout)
+// ABI 1.4, each skipped (saying so) when the plugin does not offer the entry:
+//   MembersListThePublishedSelf   [member_publish, members_list] what A
+//                                 publishes is listed (within acquire_timeout),
+//                                 fresh; and again after it turns ineligible
+//   TransferByAFollowerIsRefused  [exclusive, transfer] B's transfer while A
+//                                 leads is PGDC_ERR_CONFLICT; A keeps leading
+//   TransferHandsOverToTheTarget  [exclusive, transfer, second_identity] A
+//                                 hands over to B: A reports follower, B leads
+//                                 with a higher epoch, A does not lead again
 // Every report is checked against pgdc_leadership: size set, a known role;
 // a leader with epoch >= 1, a holder and a deadline ahead, epochs of
 // successive terms strictly increasing within a scope; a follower with
@@ -141,6 +150,9 @@ struct BackendUnderTest {
   // Replica B's config: another identity (and address), the same election.
   // Empty: config_json again.
   std::string second_config_json;
+  // B's identity: the target of TransferHandsOverToTheTarget (skipped when
+  // empty).
+  std::string second_identity;
   Capabilities capabilities;
   // How long a lone replica, or the next one after a release or an expiry,
   // may take to lead.
@@ -556,6 +568,96 @@ TYPED_TEST_P(BackendConformance, StopWithoutReleaseHandsOverAtExpiry) {
   this->check_reports(*b->host);
 }
 
+TYPED_TEST_P(BackendConformance, MembersListThePublishedSelf) {
+  auto& a = this->start(this->backend_.config_json);
+  ASSERT_TRUE(a.instance);
+  if (!a.instance->has_member_publish() || !a.instance->has_members_list()) {
+    GTEST_SKIP() << "the plugin offers no member_publish/members_list (ABI 1.4)";
+  }
+  host::Instance::Member self;
+  self.identity = this->backend_.identity.empty() ? "conformance-a" : this->backend_.identity;
+  self.address = this->backend_.advertise_address;
+  self.version = "9.8.7";
+  self.backend = "conformance 1.0.0";
+  self.eligible = true;
+  const auto listed = [&](bool eligible) {
+    const auto give_up = std::chrono::steady_clock::now() + this->backend_.acquire_timeout;
+    while (std::chrono::steady_clock::now() < give_up) {
+      const auto r = a.instance->members_list(a.host->clock().now_ns() + 1'000'000'000);
+      EXPECT_EQ(r.status, PGDC_OK) << r.error;
+      for (const auto& m : r.members) {
+        if (m.identity == self.identity && m.version == self.version && m.backend == self.backend &&
+            m.eligible == eligible) {
+          EXPECT_EQ(m.address, self.address);
+          EXPECT_FALSE(m.stale) << "a member that just published is stale";
+          return true;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  };
+  const auto published = a.instance->member_publish(self);
+  ASSERT_EQ(published.status, PGDC_OK) << published.error;
+  EXPECT_TRUE(listed(true)) << "members_list never showed what member_publish published";
+  self.eligible = false;
+  ASSERT_EQ(a.instance->member_publish(self).status, PGDC_OK);
+  EXPECT_TRUE(listed(false)) << "members_list never showed the member as ineligible";
+  this->stop(a, true);
+}
+
+TYPED_TEST_P(BackendConformance, TransferByAFollowerIsRefused) {
+  PGDC_CONFORMANCE_NEEDS(exclusive);
+  const auto [a, b] = this->leader_then_second();
+  ASSERT_TRUE(a && b);
+  if (!b->instance->has_transfer()) GTEST_SKIP() << "the plugin offers no transfer (ABI 1.4)";
+  ASSERT_TRUE(b->host->wait_for_any_observation(this->backend_.acquire_timeout));
+  const std::string to =
+      this->backend_.identity.empty() ? "conformance-a" : this->backend_.identity;
+  const auto r = b->instance->transfer(to, b->host->clock().now_ns() + 2'000'000'000);
+  EXPECT_EQ(r.status, PGDC_ERR_CONFLICT) << "a follower's transfer: " << r.error;
+  std::this_thread::sleep_for(this->backend_.observe_for);
+  const std::vector<Observation> seen = a->host->observations();
+  ASSERT_FALSE(seen.empty());
+  EXPECT_TRUE(seen.back().leader()) << "the leader lost its term to a follower's transfer";
+  EXPECT_FALSE(this->has_leader(*b->host));
+  this->stop(*a, true);
+  this->stop(*b, true);
+  this->check_a(*a->host);
+  this->check_reports(*b->host);
+}
+
+TYPED_TEST_P(BackendConformance, TransferHandsOverToTheTarget) {
+  PGDC_CONFORMANCE_NEEDS(exclusive);
+  if (this->backend_.second_identity.empty()) GTEST_SKIP() << "no second_identity to hand over to";
+  const auto [a, b] = this->leader_then_second();
+  ASSERT_TRUE(a && b);
+  if (!a->instance->has_transfer()) GTEST_SKIP() << "the plugin offers no transfer (ABI 1.4)";
+  // B has read the election (it names the leader) before it is handed it.
+  ASSERT_TRUE(b->host->wait_for_observation(
+      [&](const Observation& o) { return !o.leader() && !o.holder.empty(); },
+      this->backend_.acquire_timeout));
+  const Observation first = this->last_leader(*a->host);
+  const auto r = a->instance->transfer(this->backend_.second_identity,
+                                       a->host->clock().now_ns() + 2'000'000'000);
+  ASSERT_EQ(r.status, PGDC_OK) << r.error;
+  const std::vector<Observation> after = a->host->observations();
+  ASSERT_FALSE(after.empty());
+  EXPECT_FALSE(after.back().leader()) << "transfer returned while the old leader still led";
+  ASSERT_TRUE(b->host->wait_for_leader(this->backend_.acquire_timeout))
+      << "the target did not lead after the handover";
+  const Observation second = this->last_leader(*b->host);
+  if (second.epoch_scope == first.epoch_scope) {
+    EXPECT_GT(second.epoch, first.epoch);
+  }
+  std::this_thread::sleep_for(this->backend_.observe_for);
+  EXPECT_FALSE(a->host->observations().back().leader()) << "the old leader led again";
+  this->stop(*a, true);
+  this->stop(*b, true);
+  this->check_a(*a->host);
+  this->check_reports(*b->host);
+}
+
 #undef PGDC_CONFORMANCE_NEEDS
 
 REGISTER_TYPED_TEST_SUITE_P(BackendConformance, DescriptorIsValid, CreateStartStopDestroy,
@@ -564,7 +666,8 @@ REGISTER_TYPED_TEST_SUITE_P(BackendConformance, DescriptorIsValid, CreateStartSt
                             LeadershipReportsAreValid, ReleaseOnStop, InvalidConfigIsRejected,
                             ErrorMessageFitsTheBuffer, OnlyOneReplicaLeads,
                             FollowerReportsTheLeader, ReleaseHandsOverWithHigherEpoch,
-                            StopWithoutReleaseHandsOverAtExpiry);
+                            StopWithoutReleaseHandsOverAtExpiry, MembersListThePublishedSelf,
+                            TransferByAFollowerIsRefused, TransferHandsOverToTheTarget);
 
 }  // namespace pgdc::sdk::testing
 
