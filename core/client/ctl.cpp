@@ -105,7 +105,12 @@ int run_command(const std::vector<std::string>& args, const char* env_token, std
     std::string line = cmd + ": " + url.url->str() + request.path + ": " +
                        describe_error(reply.status, reply.body);
     if (code == kCtlAuth) line += auth_hint(reply.status, o, !token.token->empty());
-    if (reply.status == 404 && !body.is_object()) {
+    // An older daemon (or another server) has no such endpoint: its 404 is
+    // "not_found" or not the API's JSON; the API's own 404s name the thing
+    // that is missing instead (e.g. unknown_member).
+    const bool no_endpoint =
+        !body.is_object() || (body.contains("error") && body["error"] == "not_found");
+    if (reply.status == 404 && no_endpoint) {
       line += " (this server does not serve " + request.path + "; is it older than this CLI?)";
     }
     err << line << "\n";

@@ -170,6 +170,25 @@ TEST(CtlRun, NotFoundFromAnOlderServer) {
       << r.err;
 }
 
+TEST(CtlRun, NotFoundEndpointGetsTheHintButAMissingMemberDoesNot) {
+  {
+    CannedPeer peer(http_reply(404, R"({"error":"not_found","message":"no such endpoint"})"));
+    const Outcome r = run({"switchover", "--url", peer.url()});
+    EXPECT_EQ(r.code, kCtlRefused);
+    EXPECT_NE(r.err.find("HTTP 404 not_found: no such endpoint (this server does not serve "
+                         "/api/web/leadership/switchover; is it older than this CLI?)"),
+              std::string::npos)
+        << r.err;
+  }
+  {
+    CannedPeer peer(http_reply(404, R"({"error":"unknown_member","message":"no member x"})"));
+    const Outcome r = run({"switchover", "--to", "x", "--url", peer.url()});
+    EXPECT_EQ(r.code, kCtlRefused);
+    EXPECT_EQ(r.err, "pgdog-control switchover: " + peer.url() +
+                         "/api/web/leadership/switchover: HTTP 404 unknown_member: no member x\n");
+  }
+}
+
 TEST(CtlRun, AuthFailuresExit4AndNameTheTokenSourceNotTheToken) {
   {
     CannedPeer peer(
@@ -230,7 +249,7 @@ TEST(CtlRun, NothingListeningExits3) {
     CannedPeer peer(http_reply(200, "{}"));  // a port that was just free...
     port = std::stoi(peer.url().substr(peer.url().rfind(':') + 1));
     const Outcome r = run({"status", "--url", peer.url()});  // ...(served once, to close it)
-    EXPECT_EQ(r.code, kCtlUnreachable);                  // {} is not a status
+    EXPECT_EQ(r.code, kCtlUnreachable);                      // {} is not a status
   }
   const std::string url = "http://127.0.0.1:" + std::to_string(port);
   const Outcome r = run({"status", "--url", url});
