@@ -92,8 +92,9 @@ std::string state_line(const Json& s) {
       out += ", FENCED (another term wrote)";
     }
   } else {
-    out = "memory only, lost when the leader changes";
-    if (!backend.empty()) out += " (" + backend + ")";
+    // backend then says why there is none, e.g. "none (memory only)".
+    out = "memory only: lost at a restart or when leadership moves";
+    if (!backend.empty() && backend.rfind("none", 0) != 0) out += " (" + backend + ")";
   }
   const std::string err = str(s, "last_error");
   if (!err.empty()) out += "; last error: " + err;
@@ -203,11 +204,16 @@ Rendered render_members(const Json& reply) {
            " STALE: no heartbeat within the backend's TTL (stopped, partitioned or hung); a "
            "stale member is never chosen for a switchover\n";
   }
-  if (reply.contains("members_supported") && reply["members_supported"].is_boolean() &&
-      !reply["members_supported"].get<bool>()) {
+  const auto off = [&](const char* key) {
+    return reply.contains(key) && reply[key].is_boolean() && !reply[key].get<bool>();
+  };
+  if (off("members_supported")) {
     out +=
         "the coordination plugin does not list members: only the replica that answered is "
         "shown\n";
+  }
+  if (off("switchover_supported")) {
+    out += "the coordination plugin cannot hand leadership over: no switchover\n";
   }
   return {out, {}};
 }

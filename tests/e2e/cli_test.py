@@ -73,7 +73,7 @@ class AgainstTheDaemon(unittest.TestCase):
         self.assertRegex(r.stdout, rf"leader:    {ident}( at \S+)?\n")
         self.assertRegex(r.stdout, r"plugin:    noop \d+\.\d+\.\d+\n")
         self.assertIn("lease:     leader election off (single replica)\n", r.stdout)
-        self.assertIn("state:     memory only", r.stdout)
+        self.assertIn("state:     memory only: lost at a restart or when leadership moves\n", r.stdout)
 
     def test_status_json_is_the_servers_reply(self):
         r = cli("status", "--json", "--url", self.url + "/")

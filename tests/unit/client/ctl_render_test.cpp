@@ -59,8 +59,8 @@ TEST(RenderStatus, FollowerSingleReplicaMemoryOnlyWithVersion) {
             "version:   0.2.0\n"
             "plugin:    noop 1.0.0\n"
             "lease:     leader election off (single replica)\n"
-            "state:     memory only, lost when the leader changes (no state backend); last "
-            "error: disk full\n");
+            "state:     memory only: lost at a restart or when leadership moves (no state "
+            "backend); last error: disk full\n");
 }
 
 TEST(RenderStatus, FencedAndNullState) {
@@ -133,7 +133,17 @@ TEST(RenderMembers, PluginWithoutMemberListAndUnknownHeartbeat) {
             "\n"
             "leader: none known; * marks the replica that answered (solo)\n"
             "the coordination plugin does not list members: only the replica that answered is "
-            "shown\n");
+            "shown\n"
+            "the coordination plugin cannot hand leadership over: no switchover\n");
+}
+
+TEST(RenderStatus, MemoryOnlyDoesNotRepeatWhyThereIsNoBackend) {
+  Json s = leader_status();
+  s["state"] = Json{{"durable", false}, {"backend", "none (memory only)"}};
+  EXPECT_NE(render_status(s).text.find(
+                "state:     memory only: lost at a restart or when leadership moves\n"),
+            std::string::npos)
+      << render_status(s).text;
 }
 
 TEST(RenderMembers, MissingFieldsShowPlaceholders) {
