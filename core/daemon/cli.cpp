@@ -1,10 +1,13 @@
 #include "daemon/cli.h"
 
+#include "client/ctl_options.h"
+
 namespace pgdc {
 
 std::string usage_text() {
   return R"(Usage: pgdog-control [--config PATH] [--check] [--log-level LEVEL] [--log-format FORMAT]
        pgdog-control --version | --help
+       pgdog-control status | members | switchover [--to ID] [options]
 
 The PgDog control plane. Serves /healthz, /readyz, /metrics and /api/ on the
 configured listen address and gates leader-only work on the leadership that its
@@ -24,7 +27,8 @@ Options:
 Exit status: 0 success, 2 usage or configuration error, 1 runtime failure.
 Signals: SIGTERM or SIGINT stops gracefully (releasing leadership within
 leader.release_timeout_secs); a second signal exits at once.
-)";
+
+)" + client::commands_overview();
 }
 
 CliResult parse_cli(const std::vector<std::string>& args, const std::string& env_config) {
@@ -83,6 +87,9 @@ CliResult parse_cli(const std::vector<std::string>& args, const std::string& env
           err = "--log-format must be text or json, not \"" + v + "\"";
         }
       }
+    } else if (client::is_command(a)) {
+      // Commands come first: `pgdog-control status --url ...`.
+      err = "\"" + a + "\" is a command: put it first (pgdog-control " + a + " --help)";
     } else {
       err = "unknown argument \"" + a + "\" (see --help)";
     }

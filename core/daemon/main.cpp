@@ -7,11 +7,20 @@
 
 #include <pgdog_control/plugin.h>
 
+#include "client/ctl.h"
+#include "client/ctl_options.h"
 #include "daemon/app.h"
 #include "daemon/cli.h"
 #include "daemon/signals.h"
 
 int main(int argc, char** argv) {
+  // The operator commands (status, members, switchover) are a client of a
+  // running control plane: dispatched before the daemon blocks its signals,
+  // so Ctrl-C ends them as it ends any command.
+  if (argc > 1 && pgdc::client::is_command(argv[1])) {
+    return pgdc::client::run_command(std::vector<std::string>(argv + 1, argv + argc),
+                                     std::getenv(pgdc::client::kTokenEnv), std::cout, std::cerr);
+  }
   // Before any thread exists, so every thread inherits the blocked signals.
   pgdc::ShutdownSignals signals;
 

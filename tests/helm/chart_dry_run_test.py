@@ -85,8 +85,14 @@ class ServerDryRun(unittest.TestCase):
         notes = r.stdout.split("NOTES:", 1)[1]
         self.assertIn(f"kubectl -n {ns} get pods -l {h.LEADER_LABEL}=true", notes)
         self.assertIn("without an outage", notes)
+        r = h.helm("install", "notes", h.CHART, "-n", ns, "--dry-run=server",
+                   "-f", os.path.join(h.VALUES_DIR, "ha-default.yaml"), kubeconfig=KENV["KUBECONFIG_ADMIN"])
+        notes = r.stdout.split("NOTES:", 1)[1]
+        self.assertIn("(3 replicas, routing: leader-label (auto))", notes)
+        self.assertIn(f"kubectl -n {ns} get pods -l {h.LEADER_LABEL}=true", notes)
         r = h.helm("install", "notes", h.CHART, "-n", ns, "--dry-run=server", kubeconfig=KENV["KUBECONFIG_ADMIN"])
         self.assertIn("Leader election is off", r.stdout)
+        self.assertIn("(1 replica, routing: readiness (auto))", r.stdout)
 
 
 if __name__ == "__main__":

@@ -55,6 +55,23 @@ def STATE_RULE(lease, deployments):
 POD_RULES = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "patch"]}]
 
 
+def stop_work_timeout(leader):
+    """The daemon's stop_work_timeout_secs for a rendered leader config (docs/configuration.md)."""
+    if "stop_work_timeout_secs" in leader:
+        return leader["stop_work_timeout_secs"]
+    d = leader["lease_duration_secs"]
+    deadline = leader.get("renew_deadline_secs", d - max(leader["lease_interval_secs"], max(1, d / 10)))
+    return min(2, (d - deadline) / 2)
+
+
+def default_grace(cfg):
+    """The chart's default terminationGracePeriodSeconds: the whole shutdown path."""
+    leader = cfg["leader"]
+    drain_ms = cfg.get("http", {}).get("drain_timeout_ms", 5000)
+    return (math.ceil(leader["release_timeout_secs"] + 2 * stop_work_timeout(leader))
+            + math.ceil(drain_ms / 1000) + 6)
+
+
 class Matrix(unittest.TestCase):
     """Every values file: lint, render, and the properties every install has."""
 
@@ -144,11 +161,11 @@ class Matrix(unittest.TestCase):
             self.assertEqual(sc["capabilities"], {"drop": ["ALL"]}, ct["name"])
             self.assertEqual(sc["seccompProfile"], {"type": "RuntimeDefault"}, ct["name"])
 
-        # Grace period: the release, the HTTP drain and a margin.
+        # Grace period: the whole shutdown path (stop work, release, drain) and a margin.
         grace = pod["terminationGracePeriodSeconds"]
-        self.assertGreater(grace, leader["release_timeout_secs"])
-        drain_ms = cfg.get("http", {}).get("drain_timeout_ms", 5000)
-        self.assertEqual(grace, math.ceil(leader["release_timeout_secs"]) + math.ceil(drain_ms / 1000) + 5)
+        self.assertGreater(grace, leader["release_timeout_secs"] + stop_work_timeout(leader) + 5,
+                           "comfortably above the release and the stop-work timeout")
+        self.assertEqual(grace, default_grace(cfg))
 
         # Spread only with several replicas; PDB only for HA with leader-label routing.
         spread = pod.get("topologySpreadConstraints")
@@ -298,7 +315,10 @@ class Cases(unittest.TestCase):
         dep = h.one(objs, "Deployment")
         self.assertEqual(dep["spec"]["replicas"], 1)
         self.assertEqual(h.container(dep)["image"], "ghcr.io/pgdogdev/pgdog-control:" + chart_app_version())
-        self.assertEqual(dep["spec"]["template"]["spec"]["terminationGracePeriodSeconds"], 15)
+        # 5 s release + 2 x 2 s stop work + 5 s drain + 6 s.
+        self.assertEqual(dep["spec"]["template"]["spec"]["terminationGracePeriodSeconds"], 20)
+        self.assertEqual(dep["metadata"]["annotations"]["pgdog.dev/routing"], "readiness",
+                         "a single replica keeps readiness routing")
 
     def test_rendered_configs_pass_the_daemons_check(self):
         binary = os.environ.get("PGDC_BIN", "")
@@ -400,6 +420,57 @@ class Cases(unittest.TestCase):
         self.assertEqual([s["secret"]["items"][0] for s in vol["projected"]["sources"]],
                          [{"key": "tokens", "path": "deployment-a.b_c-1"}, {"key": "tokens", "path": "web-read"}])
 
+    def test_routing_defaults_to_leader_label_with_several_replicas(self):
+        # control.routing left at auto: three replicas electing through the
+        # kubernetes plugin get leader-label routing and a rollout that keeps
+        # a Ready leader.
+        objs = h.render("ha-default")
+        dep = h.one(objs, "Deployment")
+        self.assertEqual(dep["metadata"]["annotations"]["pgdog.dev/routing"], "leader-label")
+        self.assertEqual(dep["spec"]["strategy"], {"type": "RollingUpdate",
+                                                   "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}})
+        self.assertEqual(h.container(dep)["readinessProbe"]["httpGet"]["path"], "/healthz")
+        svc = [s for s in h.by_kind(objs, "Service") if "pgdog.dev/metrics" not in s["metadata"]["labels"]]
+        self.assertEqual(svc[0]["spec"]["selector"], dict(SELECTOR, **{h.LEADER_LABEL: "true"}))
+        self.assertEqual(h.daemon_config(objs)["leader"]["options"], {"pod_label": h.LEADER_LABEL})
+        # The labeler's (and the pod-deletion-cost annotation's) permission: patch pods.
+        self.assertEqual(h.one(objs, "Role")["rules"], LEASE_RULES("pgdog-control") + POD_RULES)
+        self.assertEqual(len(h.by_kind(objs, "PodDisruptionBudget")), 1)
+        self.assertEqual(dep["spec"]["template"]["spec"]["terminationGracePeriodSeconds"], 20)
+        # The same with two replicas (chart_dry_run_test checks the NOTES).
+        two = h.render("ha-default", ["control.replicas=2"])
+        self.assertEqual(h.one(two, "Deployment")["metadata"]["annotations"]["pgdog.dev/routing"], "leader-label")
+
+    def test_routing_default_keeps_readiness_for_one_replica_or_a_third_party_plugin(self):
+        for case, sets in (("defaults", []),
+                           ("defaults", ["control.config.leader.enabled=true"]),
+                           ("ha-default", ["control.replicas=1"]),
+                           ("third-party-plugin", [])):
+            with self.subTest(case=case, sets=sets):
+                objs = h.render(case, sets)
+                dep = h.one(objs, "Deployment")
+                self.assertEqual(dep["metadata"]["annotations"]["pgdog.dev/routing"], "readiness")
+                self.assertEqual(dep["spec"]["strategy"]["rollingUpdate"], {"maxSurge": 0, "maxUnavailable": "100%"})
+                self.assertNotIn("pod_label", h.daemon_config(objs)["leader"].get("options", {}))
+                for role in h.by_kind(objs, "Role"):
+                    self.assertNotIn(POD_RULES[0], role["rules"])
+
+    def test_routing_explicit_choice_overrides_auto(self):
+        # readiness with three replicas (ha.yaml), leader-label with one.
+        dep = h.one(h.render("ha"), "Deployment")
+        self.assertEqual(dep["metadata"]["annotations"]["pgdog.dev/routing"], "readiness")
+        self.assertEqual(dep["spec"]["strategy"]["rollingUpdate"], {"maxSurge": 0, "maxUnavailable": "100%"})
+        self.assertEqual(h.container(dep)["readinessProbe"]["httpGet"]["path"], "/readyz")
+        objs = h.render("ha-default", ["control.replicas=1", "control.routing=leader-label"])
+        dep = h.one(objs, "Deployment")
+        self.assertEqual(dep["metadata"]["annotations"]["pgdog.dev/routing"], "leader-label")
+        self.assertEqual(dep["spec"]["strategy"]["rollingUpdate"], {"maxSurge": 1, "maxUnavailable": 0})
+        self.assertEqual(h.daemon_config(objs)["leader"]["options"], {"pod_label": h.LEADER_LABEL})
+        # A third-party plugin that implements pod_label opts in explicitly.
+        objs = h.render("third-party-plugin", ["control.routing=leader-label"])
+        self.assertEqual(h.one(objs, "Deployment")["metadata"]["annotations"]["pgdog.dev/routing"], "leader-label")
+        self.assertIn(POD_RULES[0], h.one(objs, "Role")["rules"])
+
     def test_ha_readiness_routing(self):
         objs = h.render("ha")
         cfg = h.daemon_config(objs)
@@ -424,7 +495,8 @@ class Cases(unittest.TestCase):
             "options": {"pod_label": h.LEADER_LABEL, "watch_timeout_secs": 60}})
         self.assertEqual(h.one(objs, "Role")["rules"], LEASE_RULES("pgdog-control") + POD_RULES)
         self.assertEqual(len(h.by_kind(objs, "PodDisruptionBudget")), 1)
-        self.assertEqual(h.one(objs, "Deployment")["spec"]["template"]["spec"]["terminationGracePeriodSeconds"], 13)
+        # 3 s release + 2 x 0.5 s stop work + 5 s drain + 6 s.
+        self.assertEqual(h.one(objs, "Deployment")["spec"]["template"]["spec"]["terminationGracePeriodSeconds"], 15)
 
     def test_service_monitor_scrapes_every_replica(self):
         objs = h.render("ha", ["metrics.serviceMonitor.enabled=true",
@@ -527,7 +599,7 @@ class Cases(unittest.TestCase):
         self.assertEqual(pod["spec"]["tolerations"][0]["key"], "dedicated")
         self.assertEqual(h.container(dep)["resources"]["limits"], {"memory": "128Mi"})
         self.assertEqual(h.one(objs, "Service")["metadata"]["annotations"], {"example.com/owner": "db-team"})
-        for case in ("defaults", "ha", "leader-label"):
+        for case in ("defaults", "ha", "ha-default", "leader-label"):
             self.assertEqual(h.by_kind(h.render(case), "Ingress"), [], case)
 
 
@@ -554,11 +626,21 @@ class Overrides(unittest.TestCase):
         ann = h.one(objs, "Deployment")["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
         self.assertEqual(ann, hashlib.sha256(body.encode()).hexdigest())
 
-    def test_grace_period_follows_release_and_drain_or_is_set(self):
+    def test_grace_period_follows_release_stop_work_and_drain_or_is_set(self):
         pod = lambda sets: h.one(h.render("defaults", sets), "Deployment")["spec"]["template"]["spec"]  # noqa: E731
+        # ceil(12.5 + 2 x 2) + 7 + 6
         self.assertEqual(pod(["json:control.config.leader.release_timeout_secs=12.5",
-                              "control.config.http.drain_timeout_ms=7000"])["terminationGracePeriodSeconds"], 13 + 7 + 5)
+                              "control.config.http.drain_timeout_ms=7000"])["terminationGracePeriodSeconds"], 17 + 7 + 6)
+        # An explicit stop-work timeout: ceil(5 + 2 x 1.2) + 5 + 6
+        self.assertEqual(pod(["json:control.config.leader.stop_work_timeout_secs=1.2"])["terminationGracePeriodSeconds"],
+                         8 + 5 + 6)
         self.assertEqual(pod(["control.terminationGracePeriodSeconds=60"])["terminationGracePeriodSeconds"], 60)
+        # A set value must exceed release + stop work (5 + 2): 8 passes, 7 does not.
+        self.assertEqual(pod(["control.terminationGracePeriodSeconds=8"])["terminationGracePeriodSeconds"], 8)
+        r = h.template("defaults", ["control.terminationGracePeriodSeconds=7"], check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("must be greater than control.config.leader.release_timeout_secs + stop_work_timeout_secs "
+                      "(5 + 2 = 7)", r.stderr)
 
     def test_optional_leader_keys_are_rendered_only_when_set(self):
         cfg = h.daemon_config(h.render("ha", ["control.config.leader.renew_deadline_secs=9",
@@ -580,9 +662,11 @@ class Overrides(unittest.TestCase):
     def test_state_store_rules_name_each_deployments_objects(self):
         objs = h.render("api")
         rules = h.one(objs, "Role")["rules"]
-        self.assertEqual(rules, LEASE_RULES("pgdog-control") + [STATE_RULE("pgdog-control", ["shop", "billing"])])
+        # (api.yaml runs three replicas: leader-label routing by default, so pods too.)
+        self.assertEqual(rules, LEASE_RULES("pgdog-control") + [STATE_RULE("pgdog-control", ["shop", "billing"])]
+                         + POD_RULES)
         # Literal names, so a change of the naming scheme on either side fails here.
-        self.assertEqual(rules[-1]["resourceNames"][:2], ["pgdog-control-state-fleet-8d9001d32c6a-nodes",
+        self.assertEqual(rules[-2]["resourceNames"][:2], ["pgdog-control-state-fleet-8d9001d32c6a-nodes",
                                                           "pgdog-control-state-fleet-8d9001d32c6a-commands"])
         # Without deployments there is no get/update rule at all: an empty
         # resourceNames would grant every ConfigMap in the namespace.

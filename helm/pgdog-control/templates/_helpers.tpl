@@ -52,6 +52,28 @@ pgdog.dev/control-leader
 {{- if .Values.control.config.leader.enabled -}}true{{- end -}}
 {{- end -}}
 
+{{/* The routing in effect: control.routing, with "auto" resolved to
+     leader-label when several replicas elect a leader through the built-in
+     kubernetes plugin (the one known to implement the pod_label option),
+     else readiness. A single replica gains nothing from leader-label (its
+     only pod is the leader), and a third-party plugin that ignored pod_label
+     would leave the Service without endpoints: both stay on readiness unless
+     leader-label is asked for. */}}
+{{- define "pgdog-control.routing" -}}
+{{- $c := .Values.control -}}
+{{- if ne $c.routing "auto" -}}
+{{- $c.routing -}}
+{{- else if and (gt (int $c.replicas) 1) $c.config.leader.enabled (eq $c.config.leader.backend "kubernetes") -}}
+leader-label
+{{- else -}}
+readiness
+{{- end -}}
+{{- end -}}
+
+{{- define "pgdog-control.leaderLabelRouting" -}}
+{{- if eq (include "pgdog-control.routing" .) "leader-label" -}}true{{- end -}}
+{{- end -}}
+
 {{- define "pgdog-control.leaseName" -}}
 {{- .Values.control.config.leader.lease_name | default (include "pgdog-control.fullname" .) -}}
 {{- end -}}
@@ -129,7 +151,7 @@ pgdog.dev/control-leader
 {{- if kindIs "invalid" (get $l $k) }}{{ $_ := unset $l $k }}{{ else if eq (toString (get $l $k)) "" }}{{ $_ := unset $l $k }}{{ end -}}
 {{- end -}}
 {{- $opts := deepCopy (default (dict) $l.options) -}}
-{{- if eq .Values.control.routing "leader-label" -}}
+{{- if include "pgdog-control.leaderLabelRouting" . -}}
 {{- $_ := set $opts "pod_label" (include "pgdog-control.leaderLabelKey" .) -}}
 {{- end -}}
 {{- if $opts }}{{ $_ := set $l "options" $opts }}{{ else }}{{ $_ := unset $l "options" }}{{ end -}}
@@ -161,19 +183,42 @@ pgdog.dev/control-leader
 {{- toYaml $c -}}
 {{- end -}}
 
-{{/* Seconds Kubernetes waits after SIGTERM: the release, the HTTP drain and a
-     margin, unless set. */}}
+{{/* The stop-work timeout the daemon will use (docs/configuration.md): the
+     value when set, else min(2, (lease_duration_secs - renew_deadline_secs) / 2)
+     with the renew deadline's own default. A float. */}}
+{{- define "pgdog-control.stopWorkTimeoutSecs" -}}
+{{- $l := .Values.control.config.leader -}}
+{{- if not (kindIs "invalid" $l.stop_work_timeout_secs) -}}
+{{- $l.stop_work_timeout_secs | float64 -}}
+{{- else -}}
+{{- $duration := $l.lease_duration_secs | float64 -}}
+{{- $deadline := subf $duration (maxf ($l.lease_interval_secs | float64) (maxf 1.0 (divf $duration 10.0))) -}}
+{{- if not (kindIs "invalid" $l.renew_deadline_secs) -}}
+{{- $deadline = $l.renew_deadline_secs | float64 -}}
+{{- end -}}
+{{- minf 2.0 (divf (subf $duration $deadline) 2.0) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Seconds Kubernetes waits after SIGTERM, unless set: the daemon's whole
+     shutdown path, each step at its bound (core/daemon/app.cpp): pending
+     state written (stop-work timeout), leader work stopped (stop-work
+     timeout), the plugin's release or handover (release timeout, plus the
+     1 s the daemon grants a plugin's stop()), the HTTP drain, and a 5 s
+     margin. Kubernetes' SIGKILL must never cut a release short: a lease
+     that is not released is waited out by every other replica. */}}
 {{- define "pgdog-control.terminationGracePeriodSeconds" -}}
 {{- if not (kindIs "invalid" .Values.control.terminationGracePeriodSeconds) -}}
 {{- .Values.control.terminationGracePeriodSeconds | int -}}
 {{- else -}}
-{{- $release := .Values.control.config.leader.release_timeout_secs | float64 | ceil | int -}}
+{{- $stopWork := include "pgdog-control.stopWorkTimeoutSecs" . | float64 -}}
+{{- $release := addf (.Values.control.config.leader.release_timeout_secs | float64) (mulf 2.0 $stopWork) | ceil | int -}}
 {{- $drainMs := 5000 -}}
 {{- if and .Values.control.config.http (hasKey .Values.control.config.http "drain_timeout_ms") -}}
 {{- $drainMs = .Values.control.config.http.drain_timeout_ms | int -}}
 {{- end -}}
 {{- $drain := divf $drainMs 1000 | ceil | int -}}
-{{- add $release $drain 5 -}}
+{{- add $release $drain 1 5 -}}
 {{- end -}}
 {{- end -}}
 

@@ -47,8 +47,10 @@
 {{- fail "control.config.leader.options.pod_label is set by the chart: use control.routing=leader-label instead (it also selects the label in the Service and grants the pod permissions)." -}}
 {{- end -}}
 {{- if not (kindIs "invalid" $c.terminationGracePeriodSeconds) -}}
-{{- if le ($c.terminationGracePeriodSeconds | float64) ($l.release_timeout_secs | float64) -}}
-{{- fail (printf "control.terminationGracePeriodSeconds (%v) must be greater than control.config.leader.release_timeout_secs (%v), or Kubernetes kills the leader before it has released the lease. Leave it unset for release_timeout + drain + 5 s." $c.terminationGracePeriodSeconds $l.release_timeout_secs) -}}
+{{- $stopWork := include "pgdog-control.stopWorkTimeoutSecs" . | float64 -}}
+{{- $needed := addf ($l.release_timeout_secs | float64) $stopWork -}}
+{{- if le ($c.terminationGracePeriodSeconds | float64) $needed -}}
+{{- fail (printf "control.terminationGracePeriodSeconds (%v) must be greater than control.config.leader.release_timeout_secs + stop_work_timeout_secs (%v + %v = %v), or Kubernetes kills the leader before it has stopped its work and released the lease. Leave it unset for release_timeout + 2 x stop_work_timeout + drain + 6 s." $c.terminationGracePeriodSeconds $l.release_timeout_secs $stopWork $needed) -}}
 {{- end -}}
 {{- end -}}
 {{- if and $c.plugins.initContainer.image $c.plugins.volume -}}

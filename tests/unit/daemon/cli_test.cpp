@@ -57,15 +57,20 @@ INSTANTIATE_TEST_SUITE_P(
         BadArgs{"BadLogFormat",
                 {"--log-format", "xml"},
                 "--log-format must be text or json, not \"xml\""},
-        BadArgs{"PositionalArgument",
-                {"config.yaml"},
-                "unknown argument \"config.yaml\" (see --help)"}),
+        BadArgs{
+            "PositionalArgument", {"config.yaml"}, "unknown argument \"config.yaml\" (see --help)"},
+        // main() dispatches a command only in first place (client/ctl.h).
+        BadArgs{"CommandAfterDaemonFlags",
+                {"--log-level", "debug", "members"},
+                "\"members\" is a command: put it first (pgdog-control members --help)"}),
     [](const ::testing::TestParamInfo<BadArgs>& p) { return p.param.name; });
 
 TEST(Cli, HelpMentionsEveryFlagAndExitStatus) {
   const std::string u = usage_text();
   for (const char* flag : {"--config", "--check", "--version", "--help", "--log-level",
-                           "--log-format", "PGDOG_CONTROL_CONFIG", "Exit status"}) {
+                           "--log-format", "PGDOG_CONTROL_CONFIG", "Exit status",
+                           "pgdog-control status | members | switchover [--to ID]",
+                           "pgdog-control switchover [--to ID]", "--token-file"}) {
     EXPECT_NE(u.find(flag), std::string::npos) << flag;
   }
 }
