@@ -103,6 +103,11 @@ class Driver:
     def close(self):
         if self.proc.poll() is None:
             self.kill()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            try:
+                pipe.close()
+            except OSError:  # stdin of a killed driver
+                pass
         self.log.close()
 
 
@@ -207,7 +212,7 @@ class Members(unittest.TestCase):
         wait_for("the update's 403 in the log",
                  lambda: "members: cannot update member lease" in d.logs(), 10)
         log = d.logs()
-        self.assertIn('verbs: [\\"update\\"]' if '\\"' in log else 'verbs: ["update"]', log)
+        self.assertIn('verbs: ["update"]', log)
         self.assertIn("the election is not affected", log)
         with open(os.path.join(ENV_DIR, "tokens", "narrow-1")) as f:
             token = f.read().strip()
@@ -219,4 +224,6 @@ if __name__ == "__main__":
     if not (KENV and DRIVER and PLUGIN):
         print("SKIP: no kube environment (PGDC_KUBE_ENV) or driver")
         raise SystemExit(77)
-    unittest.main(verbosity=2)
+    sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+    from ctest_main import main  # noqa: E402  (skipped cases: exit 77, never "Passed")
+    main()
