@@ -133,6 +133,21 @@ void KubernetesBackend::init(std::string lease_namespace) {
         [this](int level, const std::string& m) { log(level, m); });
   }
 
+  // Members on the watch transport: a member write never queues before a
+  // renewal. The Pod's uid (POD_UID from the downward API) makes the member
+  // Lease the Pod's dependent, collected with it.
+  const char* pod_uid = std::getenv("POD_UID");
+  std::string pod_name = options_.pod_name;
+  if (pod_name.empty()) {
+    if (const char* pod = std::getenv("POD_NAME"); pod != nullptr) pod_name = pod;
+  }
+  members_ = std::make_unique<MemberRegistry>(
+      *aux_transport_, lease_namespace, options_.lease_name,
+      PodRef{pod_name, pod_uid != nullptr ? pod_uid : ""},
+      MemberTimings::for_lease_interval(options_.lease_interval),
+      [] { return std::chrono::system_clock::now(); }, [this] { return host_.now_ns(); },
+      [this](int level, const std::string& m) { log(level, m); });
+
   leader_gauge_ = host_.gauge("kube_lease_leader", "1 while this replica holds the Lease.");
   transitions_ = host_.counter("kube_lease_transitions_total",
                                "Times this replica started or stopped holding the Lease.");
@@ -160,6 +175,7 @@ KubernetesBackend::~KubernetesBackend() {
   if (runner_.joinable()) runner_.join();
   if (watcher_.joinable()) watcher_.join();
   if (events_) events_->stop(std::chrono::milliseconds(0));
+  members_.reset();  // its thread logs through this object: join it first
 }
 
 void KubernetesBackend::log(int level, const std::string& message) {
@@ -252,6 +268,7 @@ void KubernetesBackend::start() {
                failpoints_->describe());
   }
   if (events_) events_->start();
+  members_->start();
   if (watch_) {
     watcher_ = std::jthread([this](std::stop_token stop) { watch_->run(stop); });
   }
@@ -331,6 +348,12 @@ bool KubernetesBackend::stop(bool release, std::int64_t deadline_ns) {
   const bool started = runner_.joinable();
   if (runner_.joinable()) runner_.join();
   if (watcher_.joinable()) watcher_.join();
+  {
+    // Withdraw this replica's member Lease (it goes stale after its TTL if not).
+    const auto left = std::chrono::nanoseconds(deadline_ns - host_.now_ns());
+    members_->stop(std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(left),
+                              std::chrono::milliseconds(0), std::chrono::milliseconds(1000)));
+  }
   if (events_) {
     const auto left = std::chrono::nanoseconds(deadline_ns - host_.now_ns());
     events_->stop(std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(left),
@@ -349,6 +372,28 @@ bool KubernetesBackend::stop(bool release, std::int64_t deadline_ns) {
     return false;
   }
   return true;
+}
+
+void KubernetesBackend::member_publish(const pgdc::sdk::Member& self) {
+  if (!self.identity.empty() && self.identity != options_.identity) {
+    throw pgdc::sdk::ConfigError("kubernetes: member_publish: identity \"" + self.identity +
+                                 "\" is not this replica's (\"" + options_.identity + "\")");
+  }
+  for (const std::string* f : {&self.address, &self.version, &self.backend}) {
+    if (f->size() > kMaxMemberField) {
+      throw pgdc::sdk::ConfigError("kubernetes: member_publish: a field longer than " +
+                                   std::to_string(kMaxMemberField) + " bytes");
+    }
+  }
+  pgdc::sdk::Member m = self;
+  m.identity = options_.identity;
+  // The gate first: from here on this replica does not acquire.
+  elector_->set_eligible(m.eligible);
+  members_->publish(m);
+}
+
+std::vector<pgdc::sdk::Member> KubernetesBackend::members_list(std::int64_t deadline_ns) {
+  return members_->list(deadline_ns);
 }
 
 std::optional<pgdc::sdk::StateObject> KubernetesBackend::state_read(std::string_view key,

@@ -13,6 +13,11 @@
 // The backend is also the host's state store (ABI 1.3, StateStore): it
 // delegates to ConfigMapStore (state/configmap_store.h), which needs no
 // thread of its own.
+//
+// Members (ABI 1.4, Members): MemberRegistry (members/member_registry.h)
+// publishes this replica as its own member Lease on its own thread over the
+// watch transport (never the lease transport); an eligibility of false also
+// gates the elector (Elector::set_eligible).
 #pragma once
 
 #include <atomic>
@@ -31,13 +36,16 @@
 #include "events.h"
 #include "failpoints.h"
 #include "lease_watch.h"
+#include "members/member_registry.h"
 #include "plugin_options.h"
 #include "pod_labeler.h"
 #include "state/configmap_store.h"
 
 namespace pgdc::kube {
 
-class KubernetesBackend final : public pgdc::sdk::Backend, public pgdc::sdk::StateStore {
+class KubernetesBackend final : public pgdc::sdk::Backend,
+                                public pgdc::sdk::StateStore,
+                                public pgdc::sdk::Members {
  public:
   KubernetesBackend(pgdc::sdk::Host host, std::string_view config_json);
   ~KubernetesBackend() override;
@@ -50,6 +58,9 @@ class KubernetesBackend final : public pgdc::sdk::Backend, public pgdc::sdk::Sta
   std::optional<std::string> state_write(std::string_view key, std::string_view value,
                                          std::string_view expected_version,
                                          std::int64_t deadline_ns) override;
+
+  void member_publish(const pgdc::sdk::Member& self) override;
+  std::vector<pgdc::sdk::Member> members_list(std::int64_t deadline_ns) override;
 
   // For tests: transports injected instead of built from a cluster config.
   KubernetesBackend(pgdc::sdk::Host host, std::string_view config_json,
@@ -77,6 +88,7 @@ class KubernetesBackend final : public pgdc::sdk::Backend, public pgdc::sdk::Sta
   std::unique_ptr<LeaseWatch> watch_;
   std::unique_ptr<EventRecorder> events_;
   std::unique_ptr<PodLabeler> labeler_;  // leader-label routing, when options.pod_label is set
+  std::unique_ptr<MemberRegistry> members_;
 
   // Shutdown hand-off to the runner.
   std::atomic<bool> release_requested_{false};

@@ -65,8 +65,13 @@ void PodLabeler::report(int level, const std::string& message) {
 }
 
 bool PodLabeler::patch(const std::string& pod, bool set, std::chrono::milliseconds timeout) {
-  const nlohmann::json body{
-      {"metadata", {{"labels", {{key_, set ? nlohmann::json("true") : nlohmann::json()}}}}}};
+  // One merge patch for both: the label routes traffic, the deletion cost
+  // makes a rollout or scale-down remove followers first; null removes.
+  const nlohmann::json body{{"metadata",
+                             {{"labels", {{key_, set ? nlohmann::json("true") : nlohmann::json()}}},
+                              {"annotations",
+                               {{kPodDeletionCostAnnotation,
+                                 set ? nlohmann::json(kLeaderDeletionCost) : nlohmann::json()}}}}}};
   const ApiResponse r =
       transport_.send(ApiRequest{"PATCH", "/api/v1/namespaces/" + ns_ + "/pods/" + pod, body.dump(),
                                  "application/merge-patch+json", timeout});

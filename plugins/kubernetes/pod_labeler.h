@@ -4,6 +4,12 @@
 // updates can proceed). A new leader also strips the label from any other
 // Pod that still carries it (a paused or partitioned old leader).
 //
+// The same patch sets controller.kubernetes.io/pod-deletion-cost to
+// kLeaderDeletionCost on the leader's Pod and removes it from the others
+// (default cost 0), so a Deployment rollout or scale-down deletes followers
+// before the leader (ReplicaSet honours the annotation since Kubernetes 1.22).
+// It needs no permission beyond the label's: patch on pods.
+//
 // Reconciling, not fire-and-forget: the runner calls reconcile() after every
 // step, so a label that could not be written (API down, 403) is retried until
 // the Pod matches the desired state. Runner thread only.
@@ -17,6 +23,10 @@
 #include "client/api_transport.h"
 
 namespace pgdc::kube {
+
+inline constexpr const char* kPodDeletionCostAnnotation =
+    "controller.kubernetes.io/pod-deletion-cost";
+inline constexpr const char* kLeaderDeletionCost = "100";
 
 class PodLabeler {
  public:

@@ -155,12 +155,15 @@ current-context: {sa}
             self.assertEqual(self.can_i(kubeconfig, verb, resource, *ns), "no", f"{verb} {resource} must be denied")
 
     def lease_checks(self, lease):
+        # The members (one Lease per replica, named after its pod) need get, list,
+        # update and delete on any Lease of the namespace; watch stays narrowed.
         allowed = [("get", f"leases.coordination.k8s.io/{lease}"), ("create", "leases.coordination.k8s.io"),
                    ("update", f"leases.coordination.k8s.io/{lease}"), ("watch", f"leases.coordination.k8s.io/{lease}"),
-                   ("list", f"leases.coordination.k8s.io/{lease}"), ("create", "events")]
-        denied = [("get", "leases.coordination.k8s.io/other"), ("update", "leases.coordination.k8s.io/other"),
-                  ("list", "leases.coordination.k8s.io"), ("watch", "leases.coordination.k8s.io"),
-                  ("delete", f"leases.coordination.k8s.io/{lease}"), ("patch", f"leases.coordination.k8s.io/{lease}"),
+                   ("list", f"leases.coordination.k8s.io/{lease}"), ("create", "events"),
+                   ("get", f"leases.coordination.k8s.io/{lease}-member-x"),
+                   ("update", f"leases.coordination.k8s.io/{lease}-member-x"),
+                   ("delete", f"leases.coordination.k8s.io/{lease}-member-x"), ("list", "leases.coordination.k8s.io")]
+        denied = [("watch", "leases.coordination.k8s.io"), ("patch", f"leases.coordination.k8s.io/{lease}"),
                   ("create", "leases.coordination.k8s.io", KENV["KUBE_NAMESPACE"]),
                   ("get", "events"), ("delete", "events"), ("get", "secrets"), ("get", "configmaps"),
                   ("create", "pods"), ("delete", "pods"), ("update", "pods")]

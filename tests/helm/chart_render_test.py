@@ -36,6 +36,9 @@ LEASE_RULES = lambda name: [  # noqa: E731
     {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
     {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": [name],
      "verbs": ["get", "update", "watch", "list"]},
+    # The members: one Lease per replica, named after its pod (not narrowable).
+    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+     "verbs": ["get", "list", "update", "delete"]},
     {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
     {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]},
 ]
@@ -136,7 +139,7 @@ class Matrix(unittest.TestCase):
         self.assertEqual(vols["config"]["configMap"]["name"], h.one(objs, "ConfigMap")["metadata"]["name"])
         # Downward API.
         for name, path in (("POD_NAME", "metadata.name"), ("POD_NAMESPACE", "metadata.namespace"),
-                           ("POD_IP", "status.podIP")):
+                           ("POD_IP", "status.podIP"), ("POD_UID", "metadata.uid")):
             self.assertEqual(env[name]["valueFrom"], {"fieldRef": {"fieldPath": path}}, name)
 
         # Ports and probes.

@@ -338,7 +338,8 @@ kind: Namespace
 metadata:
   name: $NAMESPACE
 ---
-# Any lease name in the namespace, and any state ConfigMap (the plugin's
+# Any lease name in the namespace (delete: a replica withdraws its member
+# Lease at a clean stop, issue 15), and any state ConfigMap (the plugin's
 # state store, issue 14).
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
@@ -348,7 +349,7 @@ metadata:
 rules:
 - apiGroups: ["coordination.k8s.io"]
   resources: ["leases"]
-  verbs: ["create", "get", "update", "watch", "list"]
+  verbs: ["create", "get", "update", "watch", "list", "delete"]
 - apiGroups: [""]
   resources: ["configmaps"]
   verbs: ["create", "get", "update"]
@@ -356,7 +357,8 @@ rules:
   resources: ["events"]
   verbs: ["create"]
 ---
-# Least privilege: only the lease named pgdog-control. "create" cannot be
+# Least privilege for the election alone: only the lease named pgdog-control
+# (no members: their Leases are named after each replica). "create" cannot be
 # limited by resourceNames (the name is not known when it is authorized), so
 # it stays unrestricted, as in any real deployment of such a role.
 apiVersion: rbac.authorization.k8s.io/v1

@@ -318,6 +318,14 @@ class KubernetesLease(unittest.TestCase):
             r = kubectl("get", "pods", "-l", f"{label}=true", "-o", "json")
             return sorted(p["metadata"]["name"] for p in json.loads(r.stdout)["items"])
 
+        def costs():
+            # controller.kubernetes.io/pod-deletion-cost rides on the label's patch:
+            # the leader's Pod is deleted last by a rollout or scale-down.
+            r = kubectl("get", "pods", "-o", "json")
+            return {p["metadata"]["name"]: (p["metadata"].get("annotations") or {}).get(
+                "controller.kubernetes.io/pod-deletion-cost") for p in json.loads(r.stdout)["items"]
+                if p["metadata"]["name"] in names}
+
         names = [self.lease + "-a", self.lease + "-b"]
         for n in names:
             pod(n)
@@ -337,12 +345,14 @@ class KubernetesLease(unittest.TestCase):
         while labeled() != [names[0]] and time.monotonic() < deadline:
             time.sleep(0.1)
         self.assertEqual(labeled(), [names[0]], a.logs())
+        self.assertEqual(costs(), {names[0]: "100", names[1]: None})
         self.assertEqual(a.stop(), 0)
         b.wait_status("/readyz", 200)
         deadline = time.monotonic() + 10
         while labeled() != [names[1]] and time.monotonic() < deadline:
             time.sleep(0.1)
         self.assertEqual(labeled(), [names[1]], b.logs())
+        self.assertEqual(costs(), {names[0]: None, names[1]: "100"})
         check_safety(self, self.daemons)
         for n in names:
             kubectl("delete", "pod", n, "--wait=false")

@@ -254,6 +254,9 @@ LeaseTime Elector::step_follower(LeaseTime now) {
     publish();
   }
 
+  // Not eligible: keep observing, never acquire.
+  if (!eligible_) return now + timings_.retry_period;
+
   // 2. No Lease: create it at once, and act only a full duration after
   // sending the create: it may have been deleted an instant ago while its
   // holder was valid, and a deletion leaves no trace of who that was.

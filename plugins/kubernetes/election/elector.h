@@ -50,6 +50,7 @@
 
 #include <pgdog_control/boot_clock.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -137,6 +138,10 @@ class Elector {
   // must not wait for a fallback GET); release() ignores it.
   void set_stop_token(std::stop_token stop) { stop_ = std::move(stop); }
 
+  // A replica published as not eligible (member_publish, eligible=false:
+  // shutting down, fenced) never acquires; a term it holds is kept. Any thread.
+  void set_eligible(bool eligible) { eligible_ = eligible; }
+
   // While the watch is healthy a follower does not poll.
   void set_watch_healthy(bool healthy) { watch_healthy_ = healthy; }
 
@@ -221,6 +226,7 @@ class Elector {
   LeaseTime observed_at_{};  // when the election fields last changed (our clock)
   bool need_get_ = true;     // the observation may be stale: read before acting
   bool watch_healthy_ = false;
+  std::atomic<bool> eligible_{true};
   LeaseTime next_poll_{};
   // Set when our own Lease was deleted under us: a create answered before
   // `before` (the old term's validity deadline) may act from `act_from` (the

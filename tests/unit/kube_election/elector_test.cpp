@@ -163,6 +163,22 @@ TEST_F(ElectorTest, AcquiresAReleasedLeaseAtOnce) {
       << "a write that names a holder removes the release marker";
 }
 
+TEST_F(ElectorTest, AnIneligibleReplicaNeverAcquiresButStillObserves) {
+  // member_publish(eligible=false): shutting down or fenced. Neither a
+  // released Lease, nor a missing one, nor an expired holder is taken.
+  server.put_released(4);
+  auto a = make();
+  a->elector.set_eligible(false);
+  a->run_until(a->at(60s));
+  EXPECT_FALSE(a->elector.holding());
+  EXPECT_THAT(a->sent_times("PUT"), IsEmpty());
+  EXPECT_THAT(a->sent_times("POST"), IsEmpty());
+  EXPECT_FALSE(a->sent_times("GET").empty()) << "it keeps reading the Lease";
+  a->elector.set_eligible(true);
+  a->run_until(a->at(70s));
+  EXPECT_TRUE(a->elector.leading()) << "eligible again: acquires";
+}
+
 TEST_F(ElectorTest, ABlankHolderWithoutAReleaseMarkerIsWaitedOut) {
   // What client-go writes when it releases, and what an admin writes when
   // blanking a live holder by hand: indistinguishable, so waited out.
