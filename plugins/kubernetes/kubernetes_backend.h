@@ -13,6 +13,9 @@
 // The backend is also the host's state store (ABI 1.3, StateStore): it
 // delegates to ConfigMapStore (state/configmap_store.h), which needs no
 // thread of its own.
+//
+// Switchover (ABI 1.4, Handover): transfer() hands Elector::handover to the
+// runner (the elector is single-threaded) and waits for its outcome.
 #pragma once
 
 #include <atomic>
@@ -37,7 +40,9 @@
 
 namespace pgdc::kube {
 
-class KubernetesBackend final : public pgdc::sdk::Backend, public pgdc::sdk::StateStore {
+class KubernetesBackend final : public pgdc::sdk::Backend,
+                                public pgdc::sdk::StateStore,
+                                public pgdc::sdk::Handover {
  public:
   KubernetesBackend(pgdc::sdk::Host host, std::string_view config_json);
   ~KubernetesBackend() override;
@@ -50,6 +55,11 @@ class KubernetesBackend final : public pgdc::sdk::Backend, public pgdc::sdk::Sta
   std::optional<std::string> state_write(std::string_view key, std::string_view value,
                                          std::string_view expected_version,
                                          std::int64_t deadline_ns) override;
+
+  // Runs Elector::handover on the runner; waits until deadline_ns. Throws
+  // ConflictError (not leading, target refused or not in our term) or
+  // UnavailableError (failed, or no outcome by deadline_ns).
+  void transfer(std::string_view to, std::int64_t deadline_ns) override;
 
   // For tests: transports injected instead of built from a cluster config.
   KubernetesBackend(pgdc::sdk::Host host, std::string_view config_json,
@@ -77,6 +87,20 @@ class KubernetesBackend final : public pgdc::sdk::Backend, public pgdc::sdk::Sta
   std::unique_ptr<LeaseWatch> watch_;
   std::unique_ptr<EventRecorder> events_;
   std::unique_ptr<PodLabeler> labeler_;  // leader-label routing, when options.pod_label is set
+
+  // Switchover hand-off to the runner: at most one pending (the host never
+  // overlaps transfers, nor a transfer with stop()). A request the caller
+  // gave up on before the runner took it is never run.
+  struct HandoverRequest {
+    std::string target;
+    std::int64_t deadline_ns = 0;
+    bool taken = false;  // by the runner; guarded by handover_mutex_
+    std::promise<HandoverOutcome> done;
+  };
+  // Runner thread: runs the pending request, if any; true when it did.
+  bool run_pending_handover();
+  std::mutex handover_mutex_;
+  std::shared_ptr<HandoverRequest> handover_;  // guarded by handover_mutex_
 
   // Shutdown hand-off to the runner.
   std::atomic<bool> release_requested_{false};
