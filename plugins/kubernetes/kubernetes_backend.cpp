@@ -327,7 +327,11 @@ bool KubernetesBackend::run_pending_handover() {
   }
   const auto deadline =
       clock_.steady() + std::chrono::nanoseconds(request->deadline_ns - host_.now_ns());
-  const HandoverOutcome outcome = elector_->handover(request->target, deadline);
+  // Taken too late to write anything: keep leading rather than step down
+  // for a handover that cannot happen (nothing reported, nothing written).
+  const HandoverOutcome outcome = clock_.steady() < deadline
+                                      ? elector_->handover(request->target, deadline)
+                                      : HandoverOutcome::kFailed;
   host_
       .counter("kube_lease_handovers_total", "Switchover handovers of the Lease, by outcome.",
                R"({"outcome":")" + std::string(handover_outcome_name(outcome)) + R"("})")

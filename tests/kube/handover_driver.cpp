@@ -8,7 +8,10 @@
 // waits until that replica reports LEADER. Prints one JSON object:
 //   {"rounds":[{"from":..,"to":..,"status":"ok"|..,"latency_ms":x,
 //               "new_leader":..,"epoch":n}...],
+//    "refusals":{"from_follower":s,"to_self":s},
 //    "violations":[...], "p50_ms":x, "p99_ms":x, "max_ms":x}
+// refusals: the status of a transfer asked of a follower, and of the leader
+// to itself, before the rounds ("conflict" expected for both).
 // latency_ms: transfer called -> the target's LEADER report arrives.
 // violations (the HA checker's rule, on this process's one clock): two
 // instances with overlapping leader intervals (a LEADER report until the
@@ -224,6 +227,26 @@ int main(int argc, char** argv) {
   }
   if (leader < 0) return fail("no leader within 60 s");
 
+  // Refusals, before any handover: a follower is not leading, and the
+  // leader does not hand over to itself (the host checks both first; the
+  // plugin must refuse them on its own too). Both: PGDC_ERR_CONFLICT.
+  const auto status_name = [](std::int32_t status) -> std::string {
+    return status == PGDC_OK                ? "ok"
+           : status == PGDC_ERR_CONFLICT    ? "conflict"
+           : status == PGDC_ERR_UNAVAILABLE ? "unavailable"
+                                            : "error " + std::to_string(status);
+  };
+  const int follower = (leader + 1) % n;
+  const json refusals{
+      {"from_follower",
+       status_name(instances[static_cast<std::size_t>(follower)]
+                       ->transfer(ids[static_cast<std::size_t>(leader)], now_ns() + 5'000'000'000)
+                       .status)},
+      {"to_self",
+       status_name(instances[static_cast<std::size_t>(leader)]
+                       ->transfer(ids[static_cast<std::size_t>(leader)], now_ns() + 5'000'000'000)
+                       .status)}};
+
   json results = json::array();
   std::vector<double> latencies;
   std::vector<std::string> violations;
@@ -294,6 +317,7 @@ int main(int argc, char** argv) {
     for (auto& v : check(world.reports, end)) violations.push_back(v);
   }
   std::cout << json{{"rounds", results},
+                    {"refusals", refusals},
                     {"violations", violations},
                     {"p50_ms", percentile(latencies, 0.5)},
                     {"p99_ms", percentile(latencies, 0.99)},

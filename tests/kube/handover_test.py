@@ -70,6 +70,7 @@ class HandoverTest(unittest.TestCase):
     def test_transfer_moves_leadership_to_the_target_and_never_to_two(self):
         out, logs = self.run_driver(3, ROUNDS)
         self.assertEqual(out["violations"], [], logs[-4000:])
+        self.assertEqual(out["refusals"], {"from_follower": "conflict", "to_self": "conflict"})
         self.assertEqual(len(out["rounds"]), ROUNDS)
         epochs = []
         for row in out["rounds"]:
