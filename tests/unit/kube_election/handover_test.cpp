@@ -208,6 +208,12 @@ TEST(Handover, AnUnknownOutcomeNeverResumesTheOldEpoch) {
     }
   }
   EXPECT_EQ(t.sim.leaders_now(), 1);
+  // The write never landed (refused): the Lease still showed a's term, so a
+  // took it back at once, in a new term.
+  const auto terms = t.sim.checker.terms_of(0);
+  ASSERT_EQ(terms.size(), 2u) << t.a.history();
+  EXPECT_EQ(terms[1].epoch, 2u);
+  EXPECT_LT(terms[1].start(), 13s);
   EXPECT_SAFE(t.sim);
 }
 
