@@ -292,7 +292,8 @@ void KubernetesBackend::run(std::stop_token stop) {
     }
     elector_->set_watch_healthy(watch_ != nullptr && healthy);
     if (stop.stop_requested()) break;
-    if (!now && clock_.steady() < next) continue;
+    const bool handed = run_pending_handover();
+    if (!handed && !now && clock_.steady() < next) continue;
     {
       std::lock_guard lock(step_mutex_);
       in_step_ = true;
@@ -331,6 +332,76 @@ void KubernetesBackend::run(std::stop_token stop) {
     elector_->release(clock_.steady());  // step down only: deadline already passed
   }
   released_.set_value(outcome);
+}
+
+bool KubernetesBackend::run_pending_handover() {
+  std::shared_ptr<HandoverRequest> request;
+  {
+    std::lock_guard lock(handover_mutex_);
+    if (!handover_ || handover_->taken) return false;
+    request = handover_;
+    request->taken = true;
+  }
+  const auto deadline =
+      clock_.steady() + std::chrono::nanoseconds(request->deadline_ns - host_.now_ns());
+  // Taken too late to write anything: keep leading rather than step down
+  // for a handover that cannot happen (nothing reported, nothing written).
+  const HandoverOutcome outcome = clock_.steady() < deadline
+                                      ? elector_->handover(request->target, deadline)
+                                      : HandoverOutcome::kFailed;
+  host_
+      .counter("kube_lease_handovers_total", "Switchover handovers of the Lease, by outcome.",
+               R"({"outcome":")" + std::string(handover_outcome_name(outcome)) + R"("})")
+      .add();
+  request->done.set_value(outcome);
+  return true;
+}
+
+void KubernetesBackend::transfer(std::string_view to, std::int64_t deadline_ns) {
+  if (to == options_.identity) {
+    throw pgdc::sdk::ConflictError("kubernetes: cannot hand the Lease over to this replica itself");
+  }
+  if (!runner_.joinable()) throw pgdc::sdk::ConflictError("kubernetes: not started: not leading");
+  auto request = std::make_shared<HandoverRequest>();
+  request->target = std::string(to);
+  request->deadline_ns = deadline_ns;
+  auto done = request->done.get_future();
+  {
+    std::lock_guard lock(handover_mutex_);
+    handover_ = request;
+  }
+  inbox_.wake();
+  const auto left = std::chrono::nanoseconds(deadline_ns - host_.now_ns());
+  const bool answered =
+      done.wait_for(std::max(left, std::chrono::nanoseconds(0))) == std::future_status::ready;
+  {
+    std::lock_guard lock(handover_mutex_);
+    if (!answered && !request->taken) {
+      handover_.reset();  // never run: nothing was reported or written
+      throw pgdc::sdk::UnavailableError(
+          "kubernetes: the election was busy until the deadline; nothing was handed over");
+    }
+    if (handover_ == request) handover_.reset();
+  }
+  // Taken: the runner answers by the deadline (every request is bounded by
+  // it) plus at most one scheduling delay.
+  const HandoverOutcome outcome = done.get();
+  switch (outcome) {
+    case HandoverOutcome::kHandedOver:
+      return;
+    case HandoverOutcome::kNotLeading:
+    case HandoverOutcome::kNotHolder:
+      throw pgdc::sdk::ConflictError("kubernetes: this replica is not leading (" +
+                                     std::string(handover_outcome_name(outcome)) + ")");
+    case HandoverOutcome::kRefused:
+      throw pgdc::sdk::ConflictError("kubernetes: the target \"" + std::string(to) +
+                                     "\" was refused");
+    case HandoverOutcome::kFailed:
+      break;
+  }
+  throw pgdc::sdk::UnavailableError(
+      "kubernetes: the handover write failed or its outcome is unknown; this replica no longer "
+      "leads in its old term");
 }
 
 bool KubernetesBackend::stop(bool release, std::int64_t deadline_ns) {

@@ -18,6 +18,8 @@
 // publishes this replica as its own member Lease on its own thread over the
 // watch transport (never the lease transport); an eligibility of false also
 // gates the elector (Elector::set_eligible).
+// Switchover (ABI 1.4, Handover): transfer() hands Elector::handover to the
+// runner (the elector is single-threaded) and waits for its outcome.
 #pragma once
 
 #include <atomic>
@@ -45,7 +47,8 @@ namespace pgdc::kube {
 
 class KubernetesBackend final : public pgdc::sdk::Backend,
                                 public pgdc::sdk::StateStore,
-                                public pgdc::sdk::Members {
+                                public pgdc::sdk::Members,
+                                public pgdc::sdk::Handover {
  public:
   KubernetesBackend(pgdc::sdk::Host host, std::string_view config_json);
   ~KubernetesBackend() override;
@@ -61,6 +64,10 @@ class KubernetesBackend final : public pgdc::sdk::Backend,
 
   void member_publish(const pgdc::sdk::Member& self) override;
   std::vector<pgdc::sdk::Member> members_list(std::int64_t deadline_ns) override;
+  // Runs Elector::handover on the runner; waits until deadline_ns. Throws
+  // ConflictError (not leading, target refused or not in our term) or
+  // UnavailableError (failed, or no outcome by deadline_ns).
+  void transfer(std::string_view to, std::int64_t deadline_ns) override;
 
   // For tests: transports injected instead of built from a cluster config.
   KubernetesBackend(pgdc::sdk::Host host, std::string_view config_json,
@@ -89,6 +96,20 @@ class KubernetesBackend final : public pgdc::sdk::Backend,
   std::unique_ptr<EventRecorder> events_;
   std::unique_ptr<PodLabeler> labeler_;  // leader-label routing, when options.pod_label is set
   std::unique_ptr<MemberRegistry> members_;
+
+  // Switchover hand-off to the runner: at most one pending (the host never
+  // overlaps transfers, nor a transfer with stop()). A request the caller
+  // gave up on before the runner took it is never run.
+  struct HandoverRequest {
+    std::string target;
+    std::int64_t deadline_ns = 0;
+    bool taken = false;  // by the runner; guarded by handover_mutex_
+    std::promise<HandoverOutcome> done;
+  };
+  // Runner thread: runs the pending request, if any; true when it did.
+  bool run_pending_handover();
+  std::mutex handover_mutex_;
+  std::shared_ptr<HandoverRequest> handover_;  // guarded by handover_mutex_
 
   // Shutdown hand-off to the runner.
   std::atomic<bool> release_requested_{false};

@@ -48,6 +48,22 @@ std::string_view release_outcome_name(ReleaseOutcome outcome) {
   return "failed";
 }
 
+std::string_view handover_outcome_name(HandoverOutcome outcome) {
+  switch (outcome) {
+    case HandoverOutcome::kHandedOver:
+      return "handed_over";
+    case HandoverOutcome::kNotLeading:
+      return "not_leading";
+    case HandoverOutcome::kRefused:
+      return "refused";
+    case HandoverOutcome::kNotHolder:
+      return "not_holder";
+    case HandoverOutcome::kFailed:
+      return "failed";
+  }
+  return "failed";
+}
+
 Elector::Elector(std::string identity, ElectorTimings timings, LeaseApi& api, ElectorClock& clock,
                  Report report, Log log, ElectorEvents events)
     : identity_(std::move(identity)),
@@ -143,7 +159,13 @@ void Elector::absorb(const Lease& lease, LeaseTime now) {
 }
 
 Elector::Claim Elector::claim_of(const Lease& lease, LeaseTime* act_from) const {
-  if (lease.released()) return Claim::kReleased;
+  if (lease.released()) {
+    // A handover release is taken at once only by the replica it names;
+    // for everyone else it is held: waited out a full duration from when
+    // they saw it, so the preferred holder has that long to take it.
+    const std::string& preferred = lease.spec().preferred_holder;
+    return preferred.empty() || preferred == identity_ ? Claim::kReleased : Claim::kHeld;
+  }
   const LeaseSpec& s = lease.spec();
   if (s.holder != identity_) return Claim::kHeld;
   const auto ours = [&](const std::optional<OwnTerm>& t) {
@@ -168,6 +190,9 @@ LeaseSpec Elector::own_spec(const LeaseSpec& base) {
   spec.holder_address = advertise_address_;
   spec.duration_secs = static_cast<std::int32_t>(timings_.lease_duration.count() / 1000);
   spec.released.reset();
+  // A write naming a holder ends any preference (lease.cpp also removes it
+  // from the object): it cannot linger into a later release.
+  spec.preferred_holder.clear();
   // Every write must change the spec: an update that changes nothing is not
   // stored, and followers would take a live holder for a dead one. So
   // renewTime strictly grows, even under a frozen or stepped-back wall clock.
@@ -277,9 +302,14 @@ LeaseTime Elector::step_follower(LeaseTime now) {
       return watch_healthy_ ? expires : std::min(expires, next_poll_);
     }
     const std::string& holder = observed_->spec().holder;
-    log(kInfo, holder.empty() ? "lease without a holder (and no release marker of its term) "
-                                "expired on this replica's clock"
-                              : "lease held by \"" + holder + "\" expired on this replica's clock");
+    log(kInfo, observed_->released()
+                   ? "lease handed over to \"" + observed_->spec().preferred_holder +
+                         "\", who did not take it within the lease duration, expired on this "
+                         "replica's clock"
+               : holder.empty()
+                   ? "lease without a holder (and no release marker of its term) "
+                     "expired on this replica's clock"
+                   : "lease held by \"" + holder + "\" expired on this replica's clock");
   }
 
   // 4. Acquire: a conditional update of what we read. A term of our own

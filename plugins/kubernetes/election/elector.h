@@ -114,6 +114,15 @@ enum class ReleaseOutcome {
 };
 std::string_view release_outcome_name(ReleaseOutcome outcome);
 
+enum class HandoverOutcome {
+  kHandedOver,  // the release naming the target is written (or the target already took it)
+  kNotLeading,  // not holding a term it acts in: nothing reported, nothing written
+  kRefused,     // the target is empty or this replica: nothing reported, nothing written
+  kNotHolder,   // stepped down, then a fresh read showed another term: nothing written
+  kFailed,      // stepped down; the write failed or its outcome is unknown by the deadline
+};
+std::string_view handover_outcome_name(HandoverOutcome outcome);
+
 class Elector {
  public:
   using Report = std::function<void(const ElectorState&)>;
@@ -151,6 +160,23 @@ class Elector {
   // timed-out create or update). Retries a 409 with a fresh read until
   // `deadline`. The caller must have stopped leader work first.
   ReleaseOutcome release(LeaseTime deadline);
+
+  // Switchover: hands the term this replica acts in to `target`. Only while
+  // acting (else kNotLeading) and for another identity (else kRefused), both
+  // decided before anything is reported or written. Then, in this order:
+  //  1. steps down and reports it: the caller's report makes the host stop
+  //     leader work before it returns, so that work has stopped before
+  //     anything is written;
+  //  2. one conditional update of this very term (the cached object first,
+  //     a fresh read after a 409 or an unknown outcome, as release() does)
+  //     that blanks the holder, writes the release marker of the term and
+  //     names `target` as preferred holder: `target` may take it at once,
+  //     everyone else waits a full lease duration (claim_of()).
+  // Never leads in the old term again. After kFailed or kNotHolder it is an
+  // ordinary follower: a Lease still in its old term (the write definitely,
+  // or perhaps, not applied) is taken back in a NEW term (epoch + 1), by a
+  // conditional write that a late-applied handover write would make fail.
+  HandoverOutcome handover(const std::string& target, LeaseTime deadline);
 
   // Acting as leader (reported leading): holding, and past the time from
   // which no earlier holder can still be valid.

@@ -121,6 +121,19 @@ std::optional<ReleasedTerm> read_released(const nlohmann::json& meta) {
   return ReleasedTerm{h->get<std::string>(), u->get<std::string>(), e->get<std::uint64_t>()};
 }
 
+// spec.preferredHolder when it is a non-empty string, else the annotation.
+// Malformed values (not strings) read as "no preference".
+std::string read_preferred_holder(const nlohmann::json& spec, const nlohmann::json& meta) {
+  if (const auto it = spec.find("preferredHolder");
+      it != spec.end() && it->is_string() && !it->get_ref<const std::string&>().empty()) {
+    return it->get<std::string>();
+  }
+  const auto annotations = meta.find("annotations");
+  if (annotations == meta.end() || !annotations->is_object()) return "";
+  const auto it = annotations->find(kPreferredHolderAnnotation);
+  return it != annotations->end() && it->is_string() ? it->get<std::string>() : "";
+}
+
 // Sets or removes one of the election's annotations.
 void set_annotation(nlohmann::json& object, const char* key, const std::optional<std::string>& v) {
   nlohmann::json& meta = object["metadata"];
@@ -157,8 +170,22 @@ void write_spec(nlohmann::json& object, const LeaseSpec& s) {
             .dump();
   }
   set_annotation(object, kReleasedTermAnnotation, released);
+  // The preference lives only in a release (no holder).
+  const std::string preferred = s.holder.empty() ? s.preferred_holder : std::string();
+  set_annotation(object, kPreferredHolderAnnotation,
+                 preferred.empty() ? std::nullopt : std::optional<std::string>(preferred));
   nlohmann::json& spec = object["spec"];
   if (!spec.is_object()) spec = nlohmann::json::object();
+  // The API server forbids spec.preferredHolder without spec.strategy (gate
+  // on) and drops it (gate off): the annotation is what always arrives.
+  const auto strategy = spec.find("strategy");
+  const bool has_strategy = strategy != spec.end() && strategy->is_string() &&
+                            !strategy->get_ref<const std::string&>().empty();
+  if (!preferred.empty() && has_strategy) {
+    spec["preferredHolder"] = preferred;
+  } else {
+    spec.erase("preferredHolder");
+  }
   spec["holderIdentity"] = s.holder;
   spec["leaseDurationSeconds"] = s.duration_secs;
   spec["leaseTransitions"] = s.transitions;
@@ -315,6 +342,7 @@ std::optional<Lease> Lease::from_json(nlohmann::json object, std::string* error)
   lease.spec_.holder_address = read_holder_address(*meta, lease.spec_.holder);
   lease.spec_.era = read_era(*meta);
   lease.spec_.released = read_released(*meta);
+  lease.spec_.preferred_holder = read_preferred_holder(spec, *meta);
   lease.object_ = std::move(object);
   return lease;
 }

@@ -2,12 +2,14 @@
 //
 // The election owns five spec fields (client-go's LeaderElectionRecord):
 // holderIdentity, leaseDurationSeconds, acquireTime, renewTime,
-// leaseTransitions, and three annotations: kLeaderAddressAnnotation (where the
-// holder serves), kEpochEraAnnotation (the epoch past leaseTransitions' int32
-// range) and kReleasedTermAnnotation (which term a release ended).
+// leaseTransitions; spec.preferredHolder (see kPreferredHolderAnnotation);
+// and four annotations: kLeaderAddressAnnotation (where the holder serves),
+// kEpochEraAnnotation (the epoch past leaseTransitions' int32 range),
+// kReleasedTermAnnotation (which term a release ended) and
+// kPreferredHolderAnnotation (whom a handover release names).
 // Everything else in the object (labels, other annotations, strategy,
-// preferredHolder, fields this code does not know) belongs to someone else
-// and is written back unchanged on every update.
+// fields this code does not know) belongs to someone else and is written
+// back unchanged on every update.
 #pragma once
 
 #include <chrono>
@@ -44,6 +46,18 @@ inline constexpr const char* kEpochEraAnnotation = "pgdog.dev/epoch-era";
 // client-go release, which writes no marker) is waited out like a holder.
 inline constexpr const char* kReleasedTermAnnotation = "pgdog.dev/released-term";
 
+// A handover (switchover) release names the replica that may take the Lease
+// at once; every other replica waits the release out like a holder. Written
+// in the same write as kReleasedTermAnnotation, as this annotation AND as
+// spec.preferredHolder (Kubernetes 1.31+), read as spec.preferredHolder when
+// present, else this annotation. Two places because the API server drops
+// spec.preferredHolder on write while the CoordinatedLeaderElection feature
+// gate is off (the default), and rejects it (422) without spec.strategy
+// while the gate is on: so the spec field is written only when the Lease
+// already carries spec.strategy, the annotation always. Every write that
+// names a holder removes both: an acquire ends the preference.
+inline constexpr const char* kPreferredHolderAnnotation = "pgdog.dev/preferred-holder";
+
 // The term a release ended (kReleasedTermAnnotation).
 struct ReleasedTerm {
   std::string holder;
@@ -75,6 +89,11 @@ struct LeaseSpec {
   // From kReleasedTermAnnotation when it parses. Written only without a
   // holder; a write that names a holder removes it.
   std::optional<ReleasedTerm> released;
+  // spec.preferredHolder, else kPreferredHolderAnnotation; "" when neither.
+  // Written only without a holder (a handover release); a write that names
+  // a holder removes it. Not part of same_election(): it says who may take
+  // a release at once, not how long anyone holds.
+  std::string preferred_holder;
 
   // The term number: era * 2^31 + transitions.
   std::uint64_t epoch() const;
