@@ -200,7 +200,7 @@ class KubernetesLease(unittest.TestCase):
         time.sleep(INTERVAL * 2)
         check_safety(self, self.daemons)
         self.assertEqual(sum(1 for dm in procs if is_ready(dm)), 1)
-        self.assertEqual(get_lease(self.lease)["spec"]["leaseTransitions"], 0)
+        self.assertEqual(get_lease(self.lease)["spec"]["leaseTransitions"], 1)
 
     def test_sigterm_hands_over_without_waiting_for_expiry(self):
         # A long lease: waiting for expiry would take 20 s; a release takes a round trip.

@@ -336,7 +336,10 @@ LeaseTime Elector::acquire(LeaseTime now, const std::optional<Lease>& base, Leas
     }
     spec.set_epoch(epoch + 1);
   } else {
-    spec.set_epoch(0);
+    // A leader's epoch is >= 1 (plugin.h): a created Lease starts its first
+    // term at leaseTransitions 1 (client-go starts at 0 and only ever adds
+    // one, so epochs keep growing between the two).
+    spec.set_epoch(1);
   }
   // Recorded before sending: if the answer never comes, a later read of
   // this very term is still recognised as ours.

@@ -91,7 +91,7 @@ TEST_F(ElectorTest, CreatesAMissingLeaseAtOnceButActsOnlyAFullDurationLater) {
   const json spec = server.spec();
   EXPECT_EQ(spec["holderIdentity"], "pod-a_1");
   EXPECT_EQ(spec["leaseDurationSeconds"], 15);
-  EXPECT_EQ(spec["leaseTransitions"], 0);
+  EXPECT_EQ(spec["leaseTransitions"], 1);
   EXPECT_EQ(spec["acquireTime"], "2026-07-24T14:05:30.123456Z");
   EXPECT_EQ(spec["renewTime"], "2026-07-24T14:05:30.123456Z");
   ElectorState s = a->last_report();
@@ -110,7 +110,7 @@ TEST_F(ElectorTest, CreatesAMissingLeaseAtOnceButActsOnlyAFullDurationLater) {
   EXPECT_TRUE(s.leading);
   EXPECT_EQ(a->report_times.back(), a->clock.timeline_of(t0 + 15s));
   EXPECT_EQ(s.uid, server.uid());
-  EXPECT_EQ(s.epoch, 0u);
+  EXPECT_EQ(s.epoch, 1u) << "a leader's epoch is >= 1: a create starts at 1";
   EXPECT_EQ(s.valid_until, t0 + 25s) << "the renewal sent at 15 s + renew deadline";
   EXPECT_EQ(a->sent_times("PUT").size(), 3u);
 }
@@ -1135,13 +1135,13 @@ TEST_F(ElectorTest, LeaseDeletedWhileHeldLeaderStepsDownAndRecreatesWithANewUid)
   EXPECT_THAT(a->link.methods(), ElementsAre("PUT", "GET", "POST"));
   ASSERT_TRUE(a->elector.leading());
   EXPECT_NE(server.uid(), uid1);
-  EXPECT_EQ(server.spec()["leaseTransitions"], 0);
+  EXPECT_EQ(server.spec()["leaseTransitions"], 1);
   // Reported: the old term ended, a new one began in a new epoch scope.
   ASSERT_GE(a->reports.size(), 3u);
   const auto& r = a->reports;
   EXPECT_FALSE(r[r.size() - 2].leading);
   EXPECT_EQ(r.back().uid, server.uid());
-  EXPECT_EQ(r.back().epoch, 0u);
+  EXPECT_EQ(r.back().epoch, 1u);
   EXPECT_TRUE(a->logged("stopped leading: the Lease was deleted", 2));
 }
 

@@ -438,7 +438,7 @@ TEST(MultiElector, LeaseDeletedWhileHeldWatchingFollowerRecreatesButWaitsToAct) 
   ASSERT_EQ(b_terms.size(), 1u);
   EXPECT_EQ(b_terms[0].start(), 22s);
   EXPECT_EQ(b_terms[0].uid, sim.server.uid());
-  EXPECT_EQ(b_terms[0].epoch, 0u);
+  EXPECT_EQ(b_terms[0].epoch, 1u);
   EXPECT_SAFE(sim);
 }
 
