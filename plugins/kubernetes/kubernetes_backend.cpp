@@ -144,7 +144,7 @@ void KubernetesBackend::init(std::string lease_namespace) {
   members_ = std::make_unique<MemberRegistry>(
       *aux_transport_, lease_namespace, options_.lease_name,
       PodRef{pod_name, pod_uid != nullptr ? pod_uid : ""},
-      MemberTimings::for_lease_interval(options_.lease_interval),
+      MemberTimings::for_heartbeat(options_.member_heartbeat),
       [] { return std::chrono::system_clock::now(); }, [this] { return host_.now_ns(); },
       [this](int level, const std::string& m) { log(level, m); });
 

@@ -86,10 +86,16 @@ PluginOptions parse_plugin_options(std::string_view config_json) {
         fail(where + "expected an integer from 10 to 3600, got " + type_name(value));
       }
       o.watch_timeout = std::chrono::seconds(value.get<std::int64_t>());
+    } else if (key == "member_heartbeat_secs") {
+      if (!value.is_number_integer() || value.get<std::int64_t>() < 5 ||
+          value.get<std::int64_t>() > 3600) {
+        fail(where + "expected an integer from 5 to 3600, got " + type_name(value));
+      }
+      o.member_heartbeat = std::chrono::seconds(value.get<std::int64_t>());
     } else {
       fail(where +
            "unknown option; known options: kubeconfig, context, watch, events, "
-           "watch_timeout_secs, pod_label, pod_name, pod_namespace");
+           "watch_timeout_secs, member_heartbeat_secs, pod_label, pod_name, pod_namespace");
     }
   }
   if (!o.pod_label.empty()) {

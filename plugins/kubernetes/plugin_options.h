@@ -26,6 +26,10 @@ struct PluginOptions {
   bool watch = true;       // options.watch: followers watch the Lease (false: poll)
   bool events = true;      // options.events: emit Kubernetes Events on transitions
   std::chrono::seconds watch_timeout{300};  // options.watch_timeout_secs: server-side watch length
+  // options.member_heartbeat_secs: how often this replica's member Lease is
+  // written (its TTL is three of these). One write per replica per period is
+  // the members' whole cost to the API server.
+  std::chrono::seconds member_heartbeat{30};
   // Leader-label routing (docs/high-availability.md): the label key put on the
   // leader's own Pod; empty = off.
   std::string pod_label;      // options.pod_label

@@ -30,7 +30,7 @@ from lease_daemon_test import ENV_DIR, KENV, kubectl  # noqa: E402
 
 DRIVER = os.environ.get("PGDC_MEMBERS_DRIVER", "")
 PLUGIN = os.environ.get("PGDC_KUBE_PLUGIN", "")
-# lease_interval 1 s: the member heartbeat is its floor, 5 s, and the TTL 15 s.
+# options.member_heartbeat_secs 5 (its floor; default 30): the TTL is 15 s.
 TTL_SECS = 15
 
 
@@ -51,7 +51,8 @@ class Driver:
         config = {"identity": identity, "lease_name": lease, "namespace": KENV["KUBE_NAMESPACE"],
                   "lease_duration_ms": 4000, "renew_deadline_ms": 3000, "lease_interval_ms": 1000,
                   "release_timeout_ms": 2000, "advertise_address": identity + ":8080",
-                  "options": {"kubeconfig": KENV[f"KUBECONFIG_{user}"], "events": False}}
+                  "options": {"kubeconfig": KENV[f"KUBECONFIG_{user}"], "events": False,
+                              "member_heartbeat_secs": 5}}
         self.log = tempfile.NamedTemporaryFile("w+", prefix=f"members-{identity}-", suffix=".log")
         self.proc = subprocess.Popen([DRIVER, PLUGIN, json.dumps(config)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.log, text=True, bufsize=1)

@@ -45,9 +45,9 @@ std::string describe(const ApiResponse& r) {
 
 }  // namespace
 
-MemberTimings MemberTimings::for_lease_interval(milliseconds lease_interval) {
+MemberTimings MemberTimings::for_heartbeat(milliseconds heartbeat) {
   MemberTimings t;
-  t.heartbeat = std::max(lease_interval, milliseconds(5000));
+  t.heartbeat = std::max(heartbeat, milliseconds(5000));
   const auto ttl_ms = 3 * t.heartbeat.count();
   t.ttl_secs = static_cast<std::int32_t>((ttl_ms + 999) / 1000);
   return t;

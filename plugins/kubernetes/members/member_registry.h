@@ -44,10 +44,10 @@ struct MemberTimings {
   std::int32_t ttl_secs = 15;
   std::chrono::milliseconds cache_for{1000};
 
-  // The heartbeat period: the lease interval, at least 5 s (members are
-  // informational: a replica's write rate stays low however short the
-  // election's interval); the TTL: three heartbeats, in whole seconds.
-  static MemberTimings for_lease_interval(std::chrono::milliseconds lease_interval);
+  // The heartbeat period (options.member_heartbeat_secs, 30 s by default:
+  // members are informational, so a replica's write rate stays low however
+  // short the election's interval); the TTL: three heartbeats, whole seconds.
+  static MemberTimings for_heartbeat(std::chrono::milliseconds heartbeat);
 };
 
 class MemberRegistry {

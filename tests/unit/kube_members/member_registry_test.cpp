@@ -69,14 +69,14 @@ class MemberRegistryTest : public ::testing::Test {
   std::vector<std::string> logs;
 };
 
-TEST(MemberTimingsTest, HeartbeatIsTheLeaseIntervalAtLeastFiveSecondsTtlThree) {
-  auto t = MemberTimings::for_lease_interval(2000ms);
+TEST(MemberTimingsTest, HeartbeatIsTheOptionAtLeastFiveSecondsTtlThree) {
+  auto t = MemberTimings::for_heartbeat(2000ms);
   EXPECT_EQ(t.heartbeat, 5000ms);
   EXPECT_EQ(t.ttl_secs, 15);
-  t = MemberTimings::for_lease_interval(10000ms);
+  t = MemberTimings::for_heartbeat(10000ms);
   EXPECT_EQ(t.heartbeat, 10000ms);
   EXPECT_EQ(t.ttl_secs, 30);
-  EXPECT_EQ(MemberTimings::for_lease_interval(5500ms).ttl_secs, 17);  // rounded up
+  EXPECT_EQ(MemberTimings::for_heartbeat(5500ms).ttl_secs, 17);  // rounded up
 }
 
 TEST_F(MemberRegistryTest, FirstHeartbeatCreatesThenUpdatesWithTheVersion) {
