@@ -135,7 +135,7 @@ void MemberService::enqueue(Task task) {
 
 void MemberService::run() {
   std::unique_lock lock(mutex_);
-  auto next_refresh = SteadyClock::now() + options_.refresh_interval;
+  auto next_refresh = SteadyClock::now() + options_.first_refresh;
   for (;;) {
     cv_.wait_until(lock, next_refresh,
                    [&] { return !tasks_.empty() || stopping_ || eligibility_dirty_; });

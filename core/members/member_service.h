@@ -47,6 +47,8 @@ struct MemberServiceOptions {
   std::chrono::milliseconds transfer_timeout{5000};
   // How often the gauges are refreshed without a client asking.
   std::chrono::milliseconds refresh_interval{15000};
+  // The first refresh after start(), so the gauges are right from the start.
+  std::chrono::milliseconds first_refresh{0};
 };
 
 struct SwitchoverOutcome {

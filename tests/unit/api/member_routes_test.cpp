@@ -58,6 +58,7 @@ class MemberRoutesTest : public ::testing::Test {
     members::MemberServiceOptions o;
     o.self = Member{"me", "me:8080", "1.0.0", "fake 1.0"};
     o.cache_ttl = 0ms;
+    o.first_refresh = 1h;
     members_ = std::make_unique<members::MemberService>(backend_, state_, nullptr, o);
     api_->set_members(members_.get());
     api_->add_routes(router_);

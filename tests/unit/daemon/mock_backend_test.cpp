@@ -295,6 +295,7 @@ class ShutdownHandover : public CoreWithMockBackend {
     fake.listed = std::move(listed);
     members::MemberServiceOptions o;
     o.self = members::Member{"me", "", "0.1.0", "mock 1.0"};
+    o.first_refresh = 1h;
     service = std::make_unique<members::MemberService>(fake, state, nullptr, o);
     service->start();
     service->begin_shutdown();

@@ -45,6 +45,7 @@ class MemberServiceTest : public ::testing::Test {
     o.self = Member{"self", "127.0.0.1:8080", "0.1.0", "fake 1.0"};
     o.cache_ttl = 1h;  // a test decides when a list is fresh
     o.refresh_interval = 1h;
+    o.first_refresh = 1h;
     auto s = std::make_unique<MemberService>(backend, state, &member_metrics, o);
     s->set_fenced([this] { return fenced.load(); });
     return s;
@@ -207,6 +208,7 @@ TEST_F(MemberServiceTest, TheCacheExpires) {
   MemberServiceOptions o;
   o.self = Member{"self", "", "0.1.0", "fake 1.0"};
   o.cache_ttl = 0ms;
+  o.first_refresh = 1h;
   MemberService s(backend, state, nullptr, o);
   s.start();
   (void)list(s);
@@ -223,6 +225,16 @@ TEST_F(MemberServiceTest, GaugesCountMembersByState) {
   EXPECT_EQ(gauge("members{state=\"eligible\"}"), "2");
   EXPECT_EQ(gauge("members{state=\"ineligible\"}"), "1");
   EXPECT_EQ(gauge("members{state=\"stale\"}"), "2");
+}
+
+TEST_F(MemberServiceTest, TheFirstRefreshIsAtStart) {
+  MemberServiceOptions o;
+  o.self = Member{"self", "", "0.1.0", "fake 1.0"};
+  o.refresh_interval = 1h;
+  MemberService s(backend, state, &member_metrics, o);
+  s.start();
+  ASSERT_TRUE(eventually([&] { return gauge("members{state=\"eligible\"}") == "3"; }));
+  EXPECT_EQ(backend.lists.load(), 1);
 }
 
 TEST_F(MemberServiceTest, RefresherListsWithoutAClient) {
