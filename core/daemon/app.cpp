@@ -356,7 +356,9 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
   }
   server.stop();
   state.stop_watchdog();
-  log::info(kLog, "stopped; leadership released in " + std::to_string(stopped.took.count()) + "ms" +
+  log::info(kLog, std::string(stopped.handover.handed_over ? "stopped; leadership handed over in "
+                                                           : "stopped; leadership released in ") +
+                      std::to_string(stopped.took.count()) + "ms" +
                       (!stopped.release_allowed ? " (lease kept until it expires)"
                        : stopped.clean          ? ""
                                                 : " (release not confirmed)"));

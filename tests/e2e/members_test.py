@@ -15,6 +15,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from api_test import ADMIN, PROD, READ, api_config, call  # noqa: E402
 from daemon_test import SCRIPTED, Daemon, scripted_config  # noqa: E402
 
+SCRIPTED_MEMBERS = os.environ.get("PGDC_SCRIPTED_MEMBERS_PLUGIN", "")
+
 SWITCHOVER = "/api/web/leadership/switchover"
 
 
@@ -132,6 +134,112 @@ class Follower(unittest.TestCase):
             self.assertNotIn(ADMIN, d.logs())
         finally:
             d.close()
+
+
+def members_daemon(options, release_timeout=5):
+    """A leading daemon over scripted-members.so, reads open, with `options`."""
+    text = scripted_config(options, release_timeout=release_timeout).replace(
+        'listen: "127.0.0.1:@PORT@"\n', "").replace(SCRIPTED, SCRIPTED_MEMBERS)
+    d = Daemon(api_config().replace("http:\n", text + "http:\n", 1))
+    d.wait_listening()
+    d.wait_status("/readyz", 200)
+    return d
+
+
+OTHERS = [
+    {"identity": "old", "address": "10.0.0.2:8080", "version": "0.0.9", "heartbeat_age_ms": 10},
+    {"identity": "new", "address": "10.0.0.3:8080", "version": "9.0.0", "heartbeat_age_ms": 900},
+    {"identity": "off", "version": "9.9.9", "eligible": False},
+    {"identity": "gone", "version": "9.9.9", "stale": True, "heartbeat_age_ms": 99999},
+]
+
+
+@unittest.skipUnless(SCRIPTED_MEMBERS and os.path.exists(SCRIPTED_MEMBERS),
+                     "scripted-members plugin not built")
+class Handover(unittest.TestCase):
+    """The real plugin path (PluginInstance, ABI 1.4) with a plugin that lists
+    members and hands over: the HTTP switchover and the SIGTERM handover."""
+
+    def test_members_and_a_switchover_to_the_newest_eligible_member(self):
+        d = members_daemon({"members": OTHERS})
+        try:
+            s, _, b = call(d.port, "GET", "/api/web/members")
+            self.assertEqual(s, 200, b)
+            me = b["self"]
+            self.assertEqual(b["leader"], me)
+            self.assertIs(b["switchover_supported"], True)
+            self.assertEqual([m["identity"] for m in b["members"]],
+                             sorted(["old", "new", "off", "gone", me]))
+            roles = {m["identity"]: m["role"] for m in b["members"]}
+            self.assertEqual(roles[me], "leader")
+            self.assertEqual(roles["new"], "follower")
+            self.assertEqual(sample(d.port, 'pgdog_control_members{state="eligible"}'), 3)
+            self.assertEqual(sample(d.port, 'pgdog_control_members{state="ineligible"}'), 1)
+            self.assertEqual(sample(d.port, 'pgdog_control_members{state="stale"}'), 1)
+            for body, status, code in (({"to": "nobody"}, 404, "unknown_member"),
+                                       ({"to": me}, 409, "switchover_refused"),
+                                       ({"to": "off"}, 409, "switchover_refused"),
+                                       ({"to": "gone"}, 409, "switchover_refused")):
+                s, _, b = call(d.port, "POST", SWITCHOVER, body, ADMIN)
+                self.assertEqual((s, b["error"]), (status, code), (body, b))
+            self.assertEqual(sample(d.port, 'pgdog_control_switchovers_total{result="refused"}'), 4)
+            self.assertNotIn("scripted: transfer", d.logs())
+            s, h, b = call(d.port, "POST", SWITCHOVER, {}, ADMIN)
+            self.assertEqual(s, 200, b)
+            self.assertEqual(b, {"from": me, "to": "new", "epoch": "scripted/1"})
+            self.assertEqual(h.get("X-PgDog-Control-Epoch"), "scripted/1")
+            d.wait_status("/readyz", 503)
+            self.assertIn("scripted: transfer to=new", d.logs())
+            self.assertRegex(d.logs(), r'switchover to the automatic target asked by an admin '
+                                       r'token from 127\.0\.0\.1:\d+: handed over from')
+            self.assertEqual(sample(d.port, 'pgdog_control_switchovers_total{result="ok"}'), 1)
+            s, _, b = call(d.port, "POST", SWITCHOVER, {}, ADMIN)  # a follower now
+            self.assertEqual((s, b["error"]), (503, "not_leader"), b)
+            self.assertEqual(d.stop(), 0)
+            # Not leading at shutdown: no handover, the usual stop.
+            self.assertNotIn("shutdown: handed", d.logs())
+            self.assertNotIn(ADMIN, d.logs())
+        finally:
+            d.close()
+
+    def test_a_failed_transfer_is_503_and_a_refused_one_409(self):
+        for fails, status, code in (("unavailable", 503, "switchover_failed"),
+                                    ("conflict", 409, "switchover_refused")):
+            d = members_daemon({"members": OTHERS, "transfer_fails": fails})
+            try:
+                s, _, b = call(d.port, "POST", SWITCHOVER, {"to": "old"}, ADMIN)
+                self.assertEqual((s, b["error"]), (status, code), b)
+                self.assertEqual(call(d.port, "GET", "/readyz")[0], 200)  # still leads
+            finally:
+                d.close()
+
+    def test_sigterm_hands_over_to_a_newer_replica(self):
+        d = members_daemon({"members": OTHERS})
+        try:
+            self.assertEqual(d.stop(), 0)
+            logs = d.logs()
+            self.assertIn("scripted: publish eligible=0", logs)
+            self.assertIn("scripted: transfer to=new", logs)
+            self.assertIn("scripted: stop release=0", logs)
+            self.assertIn('shutdown: handed the leadership over to "new" (a newer version)', logs)
+            # Not eligible was published before the handover.
+            self.assertLess(logs.index("scripted: publish eligible=0"),
+                            logs.index("scripted: transfer to=new"))
+        finally:
+            d.close()
+
+    def test_sigterm_falls_back_to_the_release(self):
+        for options, why in (({"members": OTHERS, "transfer_fails": "unavailable"}, "timed out"),
+                             ({"members": [OTHERS[2], OTHERS[3]]}, "no eligible")):
+            d = members_daemon(options)
+            try:
+                self.assertEqual(d.stop(), 0)
+                logs = d.logs()
+                self.assertIn("scripted: stop release=1", logs)
+                self.assertRegex(logs, "shutdown: no handover \\(.*" + why)
+                self.assertIn("released the leadership instead", logs)
+            finally:
+                d.close()
 
 
 if __name__ == "__main__":
