@@ -16,6 +16,7 @@
 #include "fleet/fleet_store.h"
 #include "http/router.h"
 #include "leadership/leadership_state.h"
+#include "members/member_service.h"
 #include "state/state_keeper.h"
 #include "status/status_info.h"
 
@@ -32,7 +33,8 @@ struct RouteDeps {
   CommandPolls& polls;
   const StatusInfo& info;
   const fleet::FleetClock& clock;
-  state::StateKeeper& keeper;  // durability of every change a request makes
+  state::StateKeeper& keeper;       // durability of every change a request makes
+  members::MemberService* members;  // null: no members routes (ApiService::set_members)
 
   // handler behind the leader gate (leader_gate.h).
   Handler gated(GatedHandler handler) const { return leader_gate(state, gate, std::move(handler)); }
@@ -49,5 +51,7 @@ struct RouteDeps {
 
 void add_machine_routes(Router& router, const RouteDeps& deps);  // /api/v2/
 void add_web_routes(Router& router, const RouteDeps& deps);      // /api/web/
+// /api/web/members and /api/web/leadership/switchover; before add_web_routes.
+void add_member_routes(Router& router, const RouteDeps& deps);
 
 }  // namespace pgdc::api

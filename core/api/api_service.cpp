@@ -79,7 +79,7 @@ struct ApiService::Parts {
 
   RouteDeps deps() {
     return RouteDeps{state,   gate,   auth, limits, *store, commands,
-                     metrics, *polls, info, clock,  keeper};
+                     metrics, *polls, info, clock,  keeper, members};
   }
 
   const bool forward_to_leader;
@@ -95,6 +95,7 @@ struct ApiService::Parts {
   state::StateKeeper keeper;                  // before the polls: a durable command wakes them
   const std::shared_ptr<CommandPolls> polls;  // shared: the leadership listener holds it weakly
   FleetSweeper sweeper;
+  members::MemberService* members = nullptr;
   bool started = false;
 };
 
@@ -109,8 +110,11 @@ ApiService::ApiService(const ApiConfig& config, fleet::TokenAuth auth, Leadershi
 
 ApiService::~ApiService() { stop(); }
 
+void ApiService::set_members(members::MemberService* members) { parts_->members = members; }
+
 void ApiService::add_routes(Router& router) {
   const RouteDeps deps = parts_->deps();
+  if (deps.members) add_member_routes(router, deps);
   add_machine_routes(router, deps);
   add_web_routes(router, deps);
 }

@@ -23,6 +23,7 @@
 #include "fleet/token_auth.h"
 #include "http/router.h"
 #include "leadership/leadership_state.h"
+#include "members/member_service.h"
 #include "state/state_backend.h"
 #include "state/state_keeper.h"
 #include "status/status_info.h"
@@ -49,6 +50,9 @@ class ApiService {
   ApiService(const ApiService&) = delete;
   ApiService& operator=(const ApiService&) = delete;
 
+  // The replicas' routes (api/members_routes.cpp); before add_routes. The
+  // service must outlive the routes.
+  void set_members(members::MemberService* members);
   void add_routes(Router& router);
   // Used only when api.forward_to_leader is true. Before start().
   void set_forward(LeaderForward forward);

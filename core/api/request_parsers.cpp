@@ -394,6 +394,17 @@ Parsed<IssueRequest> parse_issue(std::string_view body, const Limits& limits) {
   });
 }
 
+Parsed<SwitchoverRequest> parse_switchover(std::string_view body, const Limits& limits) {
+  return guarded<SwitchoverRequest>([&] {
+    SwitchoverRequest r;
+    if (body.empty()) return r;
+    const Json j = parse_object(body, small_body_bytes(limits));
+    only_fields(j, {"to"});
+    if (field(j, "to", false)) r.to = string_field(j, "to", false, 253, false);
+    return r;
+  });
+}
+
 Parsed<PollQuery> parse_poll_query(std::string_view query, const Limits& limits) {
   return guarded<PollQuery>([&] {
     auto param = [&](std::string_view name) {

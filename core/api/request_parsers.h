@@ -88,6 +88,13 @@ struct IssueRequest {
 };
 Parsed<IssueRequest> parse_issue(std::string_view body, const Limits& limits);
 
+// POST /api/web/leadership/switchover: {} or {"to": "<identity>"}; an
+// empty body counts as {}.
+struct SwitchoverRequest {
+  std::optional<std::string> to;
+};
+Parsed<SwitchoverRequest> parse_switchover(std::string_view body, const Limits& limits);
+
 // GET /api/v2/commands?node_id=..&after_seq=..&wait_ms=..&epoch=..
 struct PollQuery {
   std::string node_id;

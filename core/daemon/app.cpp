@@ -1,5 +1,6 @@
 #include "daemon/app.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -26,6 +27,9 @@
 #include "http/router.h"
 #include "leadership/leadership_state.h"
 #include "log/logger.h"
+#include "members/member_metrics.h"
+#include "members/member_service.h"
+#include "members/plugin_member_backend.h"
 #include "metrics/metrics.h"
 #include "plugin/host_services.h"
 #include "plugin/plugin_instance.h"
@@ -146,6 +150,7 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
   Metrics metrics;
   LeadershipMetrics leadership_metrics(metrics);
   api::FleetMetrics fleet_metrics(metrics, deployment_names(config.api));
+  members::MemberMetrics member_metrics(metrics);
   const std::string plugin_name = plugin_lib.plugin->descriptor->name;
   HostServices host(plugin_name, state, metrics);
   std::string error;
@@ -217,6 +222,18 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
   api::ApiService api(config.api, std::move(*tokens.auth), state, fleet_metrics, status_info,
                       std::move(state_backend), keeper_options);
   const state::StateMetrics state_metrics(metrics, api.keeper(), deployment_names(config.api));
+  // The replicas (ABI 1.4 members and handover, each optional): after `api`,
+  // whose keeper says whether this replica is fenced; stopped before it.
+  members::PluginMemberBackend member_backend(*plugin);
+  members::MemberServiceOptions member_options;
+  member_options.self = {lc.identity, config.advertise_address, PGDC_VERSION,
+                         plugin->name() + " " + plugin->version()};
+  member_options.transfer_timeout = lc.release_timeout;
+  member_options.refresh_interval = std::clamp<std::chrono::milliseconds>(
+      lc.lease_interval, std::chrono::seconds(1), std::chrono::seconds(15));
+  members::MemberService member_service(member_backend, state, &member_metrics, member_options);
+  member_service.set_fenced([&api] { return api.state_status().fenced; });
+  api.set_members(&member_service);
   // Followers proxy /api/ requests to the leader's advertised address (from
   // the backend) instead of answering 503, when configured. Declared before
   // the server so it outlives every handler that may call it.
@@ -284,12 +301,14 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
     server.stop();
     return kExitRuntime;
   }
+  member_service.start();  // publishes this replica as eligible
 
   // 5. Run until told to stop.
   const int sig = signals.wait();
   signals.exit_on_second_signal();
   log::info(kLog, sig == 0 ? std::string("stopping after a runtime failure")
                            : "received signal " + std::to_string(sig) + ", shutting down");
+  member_service.begin_shutdown();  // not eligible: no replica hands over to this one
 
   // 6. Shutdown, in this order: readiness false and leader work stopped
   // (begin_shutdown), then the plugin releases within release_timeout (only
@@ -301,8 +320,8 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
               "shutdown: some state changes were not written (their requests were "
               "answered 503; the next leader resumes from the last write)");
   }
-  const LeadershipStopResult stopped =
-      stop_leadership(state, *plugin, host, lc.release_timeout, std::chrono::milliseconds(1000));
+  const LeadershipStopResult stopped = stop_leadership(
+      state, *plugin, host, lc.release_timeout, std::chrono::milliseconds(1000), &member_service);
   if (stopped.hung) {
     log::error(kLog, "plugin " + plugin->name() + " did not return from stop() within " +
                          seconds_str(lc.release_timeout) + " + 1s; exiting without it");
@@ -314,7 +333,19 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
                          " after leadership ended: the lease was not released, so no other "
                          "replica acts beside it; it expires after the lease duration");
   }
+  if (stopped.handover_tried) {
+    const members::HandoverOutcome& h = stopped.handover;
+    if (h.handed_over) {
+      log::info(kLog, "shutdown: handed the leadership over to \"" + h.target + "\"" +
+                          (h.newer ? " (a newer version)" : ""));
+    } else {
+      log::warn(kLog, "shutdown: no handover (" + h.why +
+                          (h.target.empty() ? std::string() : ", target \"" + h.target + "\"") +
+                          "); released the leadership instead");
+    }
+  }
   if (!stopped.clean) log::warn(kLog, "plugin stop: " + stopped.error);
+  member_service.stop();
   token_reloader.stop();
   api.stop();  // parked command polls answered before the drain waits for them
   if (forwarder) forwarder->shutdown();  // so are forwarded ones
@@ -325,7 +356,9 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
   }
   server.stop();
   state.stop_watchdog();
-  log::info(kLog, "stopped; leadership released in " + std::to_string(stopped.took.count()) + "ms" +
+  log::info(kLog, std::string(stopped.handover.handed_over ? "stopped; leadership handed over in "
+                                                           : "stopped; leadership released in ") +
+                      std::to_string(stopped.took.count()) + "ms" +
                       (!stopped.release_allowed ? " (lease kept until it expires)"
                        : stopped.clean          ? ""
                                                 : " (release not confirmed)"));

@@ -203,6 +203,23 @@ async function main() {
     const epochText = await page.textContent('#leader-epoch');
     assert(epochText === String(control.epoch) && epochText !== '', `epoch shown: ${epochText}`);
     step(`page shows leader ${control.identity}, epoch ${epochText}`);
+    // The replicas panel (GET /api/web/members): the noop plugin lists this
+    // replica only, as the leader, and offers no switchover (no button).
+    const members = (await expectStatus('GET', '/api/web/members', { token: READ_TOKEN }, 200)).json;
+    assert(members.members.length === 1 && members.members[0].identity === control.identity,
+      `members: ${JSON.stringify(members)}`);
+    await eventually('the replicas panel', async () =>
+      (await page.$$('#replicas tbody tr')).length === 1);
+    const replica = await page.$$eval('#replicas tbody tr:first-child > *',
+      (cs) => cs.map((c) => (c.textContent ?? '').trim()));
+    assert(replica[0] === `${control.identity} (this replica)`, `replica identity cell: ${replica[0]}`);
+    assert(replica[1] === 'leader', `replica role cell: ${replica[1]}`);
+    assert(replica[2] === members.members[0].address && replica[3] === members.members[0].version,
+      `replica address/version: ${replica.slice(2, 4)}`);
+    assert(replica[4] === members.members[0].backend && /^noop /.test(replica[4]), `replica backend: ${replica[4]}`);
+    assert(replica[5] === 'eligible', `replica eligibility: ${replica[5]}`);
+    assert((await page.$$('#replicas button')).length === 0, 'no switchover button for the leader');
+    step(`replicas panel: ${replica.join(' | ')}`);
     const deployments = await page.$$eval('#deployment option', (os) => os.map((o) => o.value));
     assert(deployments.includes(DEPLOYMENT), `deployment selector lists ${DEPLOYMENT}: ${deployments}`);
 

@@ -7,7 +7,7 @@ set -eu
 build=$1
 seconds=${2:-20}
 here=$(cd "$(dirname "$0")" && pwd)
-for target in register metrics upload ack issue queries admission; do
+for target in register metrics upload ack issue switchover queries admission; do
   bin="$build/bin/pgdc_fuzz_$target"
   work="$build/fuzz-work/$target"
   rm -rf "$work"

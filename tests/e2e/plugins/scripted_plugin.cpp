@@ -15,6 +15,15 @@
 //   follow_address (string)         leader is this identity at this address
 // Logs "scripted: stop release=<0|1> deadline_in_ms=<n>" so tests can check
 // what the daemon asked for.
+//
+// Built a second time with SCRIPTED_MEMBERS as scripted-members.so (ABI 1.4
+// members and handover; the plain build offers neither):
+//   members (list of {identity, address, version, eligible, stale,
+//            heartbeat_age_ms})  the other replicas members_list reports,
+//                                besides this one as last published
+//   transfer_fails (string)      "conflict" or "unavailable": transfer fails so
+// transfer(to) reports FOLLOWER (no holder) first, as the ABI asks, then logs
+// "scripted: transfer to=<to>" and returns.
 #include <pgdog_control/plugin.hpp>
 
 #include <atomic>
@@ -23,12 +32,19 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace {
 
-class ScriptedBackend final : public pgdc::sdk::Backend {
+class ScriptedBackend final : public pgdc::sdk::Backend
+#ifdef SCRIPTED_MEMBERS
+    ,
+                              public pgdc::sdk::Members,
+                              public pgdc::sdk::Handover
+#endif
+{
  public:
   ScriptedBackend(pgdc::sdk::Host host, std::string_view config_json) : host_(host) {
     const auto c = nlohmann::json::parse(config_json, nullptr, false);
@@ -48,7 +64,47 @@ class ScriptedBackend final : public pgdc::sdk::Backend {
     release_fails_ = o.value("release_fails", false);
     follow_holder_ = o.value("follow_holder", "");
     follow_address_ = o.value("follow_address", "");
+#ifdef SCRIPTED_MEMBERS
+    for (const auto& m : o.value("members", nlohmann::json::array())) {
+      pgdc::sdk::Member x;
+      x.identity = m.value("identity", "");
+      x.address = m.value("address", "");
+      x.version = m.value("version", "0.0.0");
+      x.backend = "scripted 1.0.0";
+      x.eligible = m.value("eligible", true);
+      x.stale = m.value("stale", false);
+      x.heartbeat_age_ms = m.value("heartbeat_age_ms", 100);
+      others_.push_back(std::move(x));
+    }
+    transfer_fails_ = o.value("transfer_fails", "");
+#endif
   }
+
+#ifdef SCRIPTED_MEMBERS
+  void member_publish(const pgdc::sdk::Member& self) override {
+    std::lock_guard lock(mutex_);
+    self_ = self;
+    self_.heartbeat_age_ms = 0;
+    host_.log(pgdc::sdk::LogLevel::kInfo,
+              std::string("scripted: publish eligible=") + (self.eligible ? "1" : "0"));
+  }
+  std::vector<pgdc::sdk::Member> members_list(std::int64_t) override {
+    std::lock_guard lock(mutex_);
+    std::vector<pgdc::sdk::Member> out = others_;
+    if (!self_.identity.empty()) out.push_back(self_);
+    return out;
+  }
+  void transfer(std::string_view to, std::int64_t) override {
+    if (transfer_fails_ == "conflict") throw pgdc::sdk::ConflictError("scripted: not leading");
+    if (transfer_fails_ == "unavailable") {
+      throw pgdc::sdk::UnavailableError("scripted: the handover write timed out");
+    }
+    join();                   // no renewal after the term is given up
+    pgdc::sdk::Leadership l;  // FOLLOWER, no holder known yet
+    host_.report(l);
+    host_.log(pgdc::sdk::LogLevel::kInfo, "scripted: transfer to=" + std::string(to));
+  }
+#endif
 
   ~ScriptedBackend() override { join(); }
 
@@ -120,8 +176,18 @@ class ScriptedBackend final : public pgdc::sdk::Backend {
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stop_ = false;
+#ifdef SCRIPTED_MEMBERS
+  pgdc::sdk::Member self_;  // as last published; under mutex_
+  std::vector<pgdc::sdk::Member> others_;
+  std::string transfer_fails_;
+#endif
 };
 
 }  // namespace
 
+#ifdef SCRIPTED_MEMBERS
+PGDC_PLUGIN(ScriptedBackend, "scripted-members", "1.0.0",
+            "Test backend driven by leader.options, with members and handover")
+#else
 PGDC_PLUGIN(ScriptedBackend, "scripted", "1.0.0", "Test backend driven by leader.options")
+#endif

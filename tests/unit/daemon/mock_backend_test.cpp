@@ -11,6 +11,8 @@
 
 #include "daemon/shutdown.h"
 #include "leadership/leadership_state.h"
+#include "members/fake_member_backend.h"
+#include "members/member_service.h"
 #include "metrics/metrics.h"
 #include "plugin/host_services.h"
 #include "plugin/plugin_instance.h"
@@ -275,6 +277,81 @@ TEST_F(CoreWithMockBackend, ABackendThatIgnoresItsDeadlineCannotHangShutdown) {
   let_go = true;  // the daemon would _exit here; the test lets the thread finish
   ASSERT_TRUE(r.late_stop.valid());
   EXPECT_TRUE(r.late_stop.get().first);
+}
+
+// The shutdown handover (step 1b): the members come from a fake backend, the
+// plugin's stop() from the mock. Handed over: stop() without release (the
+// lease is no longer ours). Not handed over: stop() releases as before.
+class ShutdownHandover : public CoreWithMockBackend {
+ protected:
+  void lead_then_prepare(std::vector<members::Member> listed) {
+    EXPECT_CALL(mock, start()).WillOnce(Invoke([] {
+      report(Role::kLeader, 1, 10s);
+      return PGDC_OK;
+    }));
+    std::string error;
+    ASSERT_TRUE(plugin->start(&error)) << error;
+    ASSERT_TRUE(state.ready());
+    fake.listed = std::move(listed);
+    members::MemberServiceOptions o;
+    o.self = members::Member{"me", "", "0.1.0", "mock 1.0"};
+    o.first_refresh = 1h;
+    service = std::make_unique<members::MemberService>(fake, state, nullptr, o);
+    service->start();
+    service->begin_shutdown();
+  }
+  void TearDown() override {
+    if (service) service->stop();
+    CoreWithMockBackend::TearDown();
+  }
+  static members::Member member(std::string id, std::string version, bool eligible = true) {
+    return members::Member{std::move(id), "", std::move(version), "mock 1.0", eligible, 5, false};
+  }
+
+  members::test::FakeMemberBackend fake;
+  std::unique_ptr<members::MemberService> service;
+};
+
+TEST_F(ShutdownHandover, HandsOverToANewerReplicaAndDoesNotRelease) {
+  lead_then_prepare({member("me", "0.1.0"), member("old", "0.1.0"), member("new", "0.2.0")});
+  EXPECT_CALL(mock, stop(0, _)).WillOnce(Return(PGDC_OK));
+  const auto r = stop_leadership(state, *plugin, host, 2s, 1s, service.get());
+  EXPECT_TRUE(r.clean) << r.error;
+  EXPECT_TRUE(r.handover_tried);
+  EXPECT_TRUE(r.handover.handed_over) << r.handover.why;
+  EXPECT_EQ(r.handover.target, "new");
+  EXPECT_TRUE(r.handover.newer);
+  EXPECT_EQ(fake.transfers.load(), 1);
+}
+
+TEST_F(ShutdownHandover, FallsBackToTheReleaseWhenTheTransferFails) {
+  lead_then_prepare({member("me", "0.1.0"), member("a", "0.1.0")});
+  fake.transfer_result = {members::CallResult::Status::kUnavailable, "transfer failed: timeout"};
+  EXPECT_CALL(mock, stop(1, _)).WillOnce(Return(PGDC_OK));
+  const auto r = stop_leadership(state, *plugin, host, 2s, 1s, service.get());
+  EXPECT_TRUE(r.clean) << r.error;
+  EXPECT_TRUE(r.handover_tried);
+  EXPECT_FALSE(r.handover.handed_over);
+  EXPECT_EQ(r.handover.target, "a");
+  EXPECT_NE(r.handover.why.find("timeout"), std::string::npos);
+}
+
+TEST_F(ShutdownHandover, FallsBackToTheReleaseWithNoEligibleMember) {
+  lead_then_prepare({member("me", "0.1.0"), member("off", "0.2.0", false)});
+  EXPECT_CALL(mock, stop(1, _)).WillOnce(Return(PGDC_OK));
+  const auto r = stop_leadership(state, *plugin, host, 2s, 1s, service.get());
+  EXPECT_TRUE(r.clean) << r.error;
+  EXPECT_FALSE(r.handover.handed_over);
+  EXPECT_EQ(fake.transfers.load(), 0);
+}
+
+TEST_F(ShutdownHandover, AFollowerDoesNotHandOver) {
+  lead_then_prepare({member("me", "0.1.0"), member("a", "0.1.0")});
+  report(Role::kFollower, 0, 0ms, "other");
+  EXPECT_CALL(mock, stop(1, _)).WillOnce(Return(PGDC_OK));
+  const auto r = stop_leadership(state, *plugin, host, 2s, 1s, service.get());
+  EXPECT_FALSE(r.handover_tried);
+  EXPECT_EQ(fake.transfers.load(), 0);
 }
 
 TEST(CoreWithMockBackendCreate, CreateFailureCarriesThePluginsMessage) {

@@ -4,7 +4,9 @@
 // is wrong and what to do.
 
 import { currentToken } from './token';
-import type { Command, CommandKind, CommandList, Control, DeploymentSummary, MetricPoint, Node, NodeDetail } from './types';
+import type {
+  Command, CommandKind, CommandList, Control, DeploymentSummary, Members, MetricPoint, Node, NodeDetail, Switchover,
+} from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -77,4 +79,7 @@ export const api = {
     request<CommandList>('GET', `/api/web/deployments/${enc(dep)}/commands?limit=50`),
   issue: (dep: string, name: string, target: string) =>
     request<Command>('POST', `/api/web/deployments/${enc(dep)}/commands`, { name, target }),
+  // Any replica answers (not only the leader).
+  members: () => request<Members>('GET', '/api/web/members'),
+  switchover: (to: string) => request<Switchover>('POST', '/api/web/leadership/switchover', { to }),
 };

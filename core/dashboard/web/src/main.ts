@@ -1,5 +1,5 @@
 // The dashboard: polls the web API every 2 s while the tab is visible and
-// renders the leader panel, the nodes table, the selected node's charts and
+// renders the leader panel, the replicas, the nodes table, the selected node's charts and
 // the commands. One refresh at a time (a timer is re-armed after each), so a
 // slow control plane is never hit by overlapping polls.
 
@@ -13,6 +13,7 @@ import * as fmt from './format';
 import { renderLeader, renderNotLeader } from './leader';
 import { NodesTable } from './nodes';
 import { QueriesPanel } from './queries';
+import { ReplicasPanel } from './replicas';
 import { currentToken, setToken } from './token';
 import type { Command, DeploymentSummary } from './types';
 
@@ -35,6 +36,7 @@ const nodes = new NodesTable((id) => {
 });
 const commands = new CommandsPanel(issue);
 const queries = new QueriesPanel();
+const replicas = new ReplicasPanel(switchover);
 
 // The deployment and node chosen last, kept for the tab (not secrets).
 function load(key: string): string {
@@ -85,6 +87,8 @@ async function refresh(): Promise<void> {
   again = false;
   window.clearTimeout(timer);
   const now = Date.now();
+  // Any replica answers it, so it is shown even when this one does not lead.
+  const replicasDone = refreshReplicas();
   try {
     const [control, deps] = await Promise.all([api.control(), api.deployments()]);
     renderLeader(control, now);
@@ -129,9 +133,33 @@ async function refresh(): Promise<void> {
     }
     showError(err, 'read');
   } finally {
+    await replicasDone;
     running = false;
     if (again) void refresh();
     else schedule();
+  }
+}
+
+async function refreshReplicas(): Promise<void> {
+  try {
+    replicas.render(await api.members());
+  } catch (err) {
+    replicas.showError(err instanceof ApiError
+      ? `Replicas cannot be listed: ${err.message} (HTTP ${err.status})`
+      : `Replicas cannot be listed: ${String(err)}`);
+  }
+}
+
+async function switchover(to: string): Promise<boolean> {
+  try {
+    const r = await api.switchover(to);
+    clearError();
+    announce(`Leadership handed over from ${r.from} to ${r.to}.`);
+    void refresh();
+    return true;
+  } catch (err) {
+    showError(err, 'write');
+    return false;
   }
 }
 

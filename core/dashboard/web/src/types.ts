@@ -95,3 +95,31 @@ export interface NodeDetail extends Node {
   active_queries_at_ms: number | null;
   errors_at_ms: number | null;
 }
+
+// GET /api/web/members: every replica of the control plane.
+export interface Member {
+  identity: string;
+  role: string;  // "leader" | "follower"
+  address: string;
+  version: string;
+  backend: string;
+  eligible: boolean;
+  stale: boolean;
+  heartbeat_age_ms: number;  // -1: unknown
+  self: boolean;
+}
+
+export interface Members {
+  self: string;
+  leader: string;
+  members_supported: boolean;
+  switchover_supported: boolean;
+  members: Member[];
+}
+
+// POST /api/web/leadership/switchover
+export interface Switchover {
+  from: string;
+  to: string;
+  epoch: string;
+}
