@@ -1,5 +1,8 @@
 #include "client/ctl.h"
 
+#include <chrono>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "client/base_url.h"
@@ -56,6 +59,47 @@ std::string auth_hint(int status, const CtlOptions& o, bool had_token) {
   return " (the token from " + from + " was refused)";
 }
 
+// After a handover: asks GET /api/web/members at the same URL every 50 ms
+// until its "leader" is `to` or the deadline passes (the Service may have no
+// endpoint for a moment while leadership moves: failures are retried). The
+// leader it saw last, "" when none answered.
+struct LeaderWait {
+  bool leads = false;
+  std::string last_leader;
+  std::chrono::milliseconds took{0};
+};
+LeaderWait wait_for_leader(const BaseUrl& url, const std::string& token, const std::string& to,
+                           std::chrono::steady_clock::time_point started,
+                           std::chrono::milliseconds timeout) {
+  using Clock = std::chrono::steady_clock;
+  LeaderWait w;
+  const auto deadline = started + timeout;
+  while (true) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left <= std::chrono::milliseconds(0)) break;
+    ClientRequest r;
+    r.method = "GET";
+    r.path = "/api/web/members";
+    r.token = token;
+    r.timeout = std::min(left, std::chrono::milliseconds(2000));
+    const ClientResult got = http_exchange(url, r);
+    if (got.reply && got.reply->status == 200) {
+      const Json body = Json::parse(got.reply->body, nullptr, false);
+      if (body.is_object() && body.contains("leader") && body["leader"].is_string()) {
+        w.last_leader = body["leader"].get<std::string>();
+        if (w.last_leader == to) {
+          w.leads = true;
+          break;
+        }
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  w.took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+  return w;
+}
+
 }  // namespace
 
 int exit_for_http_status(int status) {
@@ -90,6 +134,7 @@ int run_command(const std::vector<std::string>& args, const char* env_token, std
 
   ClientRequest request = request_for(o);
   request.token = *token.token;
+  const auto started = std::chrono::steady_clock::now();
   const ClientResult result = http_exchange(*url.url, request);
   if (!result.reply) {
     err << cmd << ": " << result.error.message << "\n";
@@ -123,6 +168,27 @@ int run_command(const std::vector<std::string>& args, const char* env_token, std
         << reply.status << " but the body is not JSON"
         << (first.empty() ? std::string(" (empty)") : ": \"" + first + "\"") << "\n";
     return kCtlUnreachable;
+  }
+  if (o.command == Command::kSwitchover && o.wait && body.is_object() && body.contains("to") &&
+      body["to"].is_string()) {
+    const std::string to = body["to"].get<std::string>();
+    const LeaderWait w = wait_for_leader(*url.url, *token.token, to, started, o.timeout);
+    if (!w.leads) {
+      if (o.json) out << pretty(body);
+      err << cmd << ": handed over to " << text::one_line(to) << ", but it did not lead within "
+          << o.timeout.count() << " ms (leader now: "
+          << (w.last_leader.empty() ? std::string("none known") : text::one_line(w.last_leader))
+          << "); if it cannot take over, another replica does after one lease duration\n";
+      return kCtlRefused;
+    }
+    if (!o.json) {
+      const Rendered r = render_switchover(body);
+      if (r.error.empty()) {
+        out << r.text << text::one_line(to) << " leads now (" << w.took.count()
+            << " ms after the request)\n";
+        return kCtlOk;
+      }
+    }
   }
   if (o.json) {
     out << pretty(body);

@@ -111,6 +111,8 @@ CtlParse parse_ctl(const std::vector<std::string>& args) {
           o.timeout = *t;
         }
       }
+    } else if (o.command == Command::kSwitchover && a == "--no-wait") {
+      o.wait = false;
     } else if (o.command == Command::kSwitchover && is(a, "--to")) {
       if (takes(i, "--to", &v, &err)) {
         if (v.empty()) err = "--to needs a replica identity (see `pgdog-control members`)";
@@ -159,6 +161,11 @@ to the leader. Needs a web admin token.
 
   --to ID             the replica to hand leadership to (an IDENTITY from
                       `pgdog-control members`)
+  --no-wait           return once the leader handed over; by default the
+                      command then waits (within --timeout, counted from
+                      the start) until the new leader leads, asking
+                      GET /api/web/members at --url, and exits 1 if it does
+                      not
 )";
       break;
   }

@@ -31,6 +31,9 @@ struct CtlOptions {
   bool json = false;
   std::chrono::milliseconds timeout{10000};
   std::optional<std::string> to;  // switchover --to
+  // switchover: after the handover, wait (within --timeout) until the new
+  // leader leads, as GET /api/web/members at --url says; --no-wait: don't.
+  bool wait = true;
   bool help = false;
 };
 

@@ -222,11 +222,12 @@ class ClusterCase(unittest.TestCase):
             self.service.close()
         if getattr(self, "timeline", None):
             self.timeline.stop()
+        # Uninstall first, so the ReplicaSet does not recreate what the kubelet removes.
+        h.helm("uninstall", RELEASE, "-n", self.ns, kubeconfig=KENV["KUBECONFIG_ADMIN"], check=False)
         if getattr(self, "kubelet", None):
             self.kubelet.stop()
             for pp in self.kubelet.all_processes():
                 pp.daemon.close()
-        h.helm("uninstall", RELEASE, "-n", self.ns, kubeconfig=KENV["KUBECONFIG_ADMIN"], check=False)
         if getattr(self, "kcm", None):
             self.kcm.close()
         ci.kubectl("delete", "namespace", self.ns, "--wait=false", check=False)
@@ -291,6 +292,12 @@ class ClusterCase(unittest.TestCase):
                 and st.get("updatedReplicas") == want and st.get("availableReplicas") == want
                 and st.get("replicas") == want and len(pods) == want
                 and len(self.timeline.ready_now()) == 1)
+        if done:
+            # The Service's one endpoint is the leader, and it serves: a
+            # replica that created the Lease holds it (and the label) a lease
+            # duration before it acts.
+            dm = self.daemon_of(self.timeline.ready_now()[0])
+            done = dm is not None and rc.http_status(dm.port, "/readyz") == 200
         return dep if done else None
 
     def service_endpoint_port(self):

@@ -85,7 +85,6 @@ class FakeKubelet(threading.Thread):
     .port and .logs(): supplied by the test (it knows how to run the daemon).
     sa_kubeconfig(service_account) -> a kubeconfig path for that account."""
 
-    NODES = ("node-a", "node-b", "node-c")
 
     def __init__(self, api, ns, start_daemon, sa_kubeconfig, workdir, period=0.05):
         super().__init__(daemon=True)
@@ -93,6 +92,8 @@ class FakeKubelet(threading.Thread):
         self.start_daemon, self.sa_kubeconfig = start_daemon, sa_kubeconfig
         self.period = period
         self.workdir = workdir
+        # Nodes of this namespace only: a drain must not meet another test's Pods.
+        self.NODES = tuple(f"{ns}-node-{x}" for x in "abc")
         self.pods = {}  # name -> PodProcess
         self.finished = []  # PodProcess of pods that ran and were removed
         self.stopping = threading.Event()
@@ -279,6 +280,14 @@ class FakeKubelet(threading.Thread):
             for pp in list(self.pods.values()):
                 self.kill(pp)
             self.pods.clear()
+        # What a kubelet would have finished: the Pods go, and so do the Nodes.
+        paths = [self.pod_path(p["metadata"]["name"])
+                 for p in self.api.get(f"/api/v1/namespaces/{self.ns}/pods")["items"]]
+        for path in paths + [f"/api/v1/nodes/{node}" for node in self.NODES]:
+            try:
+                self.api.delete(path, {"gracePeriodSeconds": 0})
+            except kube_api.ApiError:
+                pass  # gone already
 
 
 def http_status(port, path, timeout=1.0):

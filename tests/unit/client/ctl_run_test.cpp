@@ -19,19 +19,21 @@
 namespace pgdc::client {
 namespace {
 
-// Accepts one connection on 127.0.0.1, records the request (head and
-// Content-Length body), answers `reply` verbatim (or nothing, holding the
-// connection until the client closes it), then closes.
+// Accepts one connection per reply on 127.0.0.1, records each request (head
+// and Content-Length body), answers the reply verbatim (or nothing, holding
+// the connection until the client closes it), then closes it.
 class CannedPeer {
  public:
   explicit CannedPeer(std::string reply, bool answer = true)
-      : reply_(std::move(reply)), answer_(answer) {
+      : CannedPeer(std::vector<std::string>{std::move(reply)}, answer) {}
+  explicit CannedPeer(std::vector<std::string> replies, bool answer = true)
+      : replies_(std::move(replies)), answer_(answer) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(::listen(fd_, 1), 0);
+    EXPECT_EQ(::listen(fd_, 8), 0);
     socklen_t len = sizeof a;
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
     port_ = ntohs(a.sin_port);
@@ -44,40 +46,46 @@ class CannedPeer {
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   // Valid once the command returned (the peer has read the whole request).
-  const std::string& request() const { return request_; }
+  const std::string& request() const { return requests_.at(0); }
+  const std::vector<std::string>& requests() const { return requests_; }
 
  private:
   void serve() {
-    const int c = ::accept(fd_, nullptr, nullptr);
-    if (c < 0) return;
-    char buf[4096];
-    for (;;) {
-      const auto head_end = request_.find("\r\n\r\n");
-      if (head_end != std::string::npos) {
-        std::size_t length = 0;
-        const auto cl = request_.find("Content-Length: ");
-        if (cl != std::string::npos && cl < head_end) length = std::stoul(request_.substr(cl + 16));
-        if (request_.size() >= head_end + 4 + length) break;
+    for (const std::string& reply : replies_) {
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string request;
+      char buf[4096];
+      for (;;) {
+        const auto head_end = request.find("\r\n\r\n");
+        if (head_end != std::string::npos) {
+          std::size_t length = 0;
+          const auto cl = request.find("Content-Length: ");
+          if (cl != std::string::npos && cl < head_end)
+            length = std::stoul(request.substr(cl + 16));
+          if (request.size() >= head_end + 4 + length) break;
+        }
+        const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        request.append(buf, static_cast<std::size_t>(n));
       }
-      const ssize_t n = ::recv(c, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      request_.append(buf, static_cast<std::size_t>(n));
-    }
-    if (answer_) {
-      ::send(c, reply_.data(), reply_.size(), MSG_NOSIGNAL);
-    } else {
-      while (::recv(c, buf, sizeof buf, 0) > 0) {  // until the client gives up
+      requests_.push_back(std::move(request));
+      if (answer_) {
+        ::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+      } else {
+        while (::recv(c, buf, sizeof buf, 0) > 0) {  // until the client gives up
+        }
       }
+      ::close(c);
     }
-    ::close(c);
   }
 
-  std::string reply_;
+  std::vector<std::string> replies_;
   bool answer_;
   int fd_ = -1;
   int port_ = 0;
   std::thread thread_;
-  std::string request_;
+  std::vector<std::string> requests_;
 };
 
 std::string http_reply(int status, const std::string& body,
@@ -125,7 +133,7 @@ TEST(CtlRun, JsonPrintsTheReplyPretty) {
 
 TEST(CtlRun, SwitchoverPostsTheTarget) {
   CannedPeer peer(http_reply(200, R"({"from":"a","to":"b","epoch":"5"})"));
-  const Outcome r = run({"switchover", "--to", "b", "--url", peer.url() + "/prefix/"});
+  const Outcome r = run({"switchover", "--to", "b", "--no-wait", "--url", peer.url() + "/prefix/"});
   EXPECT_EQ(r.code, kCtlOk) << r.err;
   EXPECT_EQ(r.out, "switched over from a to b (the old leader's epoch was 5)\n");
   EXPECT_EQ(peer.request().rfind("POST /prefix/api/web/leadership/switchover HTTP/1.1\r\n", 0), 0u)
@@ -136,9 +144,37 @@ TEST(CtlRun, SwitchoverPostsTheTarget) {
 
 TEST(CtlRun, SwitchoverWithoutTargetPostsAnEmptyObject) {
   CannedPeer peer(http_reply(200, R"({"from":"a","to":"b"})"));
-  const Outcome r = run({"switchover", "--url", peer.url()});
+  const Outcome r = run({"switchover", "--no-wait", "--url", peer.url()});
   EXPECT_EQ(r.code, kCtlOk) << r.err;
   EXPECT_NE(peer.request().find("\r\n\r\n{}"), std::string::npos) << peer.request();
+}
+
+TEST(CtlRun, SwitchoverWaitsUntilTheTargetLeads) {
+  // The handover, then the members as the Service shows them while
+  // leadership moves: the old leader, no endpoint (an error), then the target.
+  CannedPeer peer({http_reply(200, R"({"from":"a","to":"b"})"),
+                   http_reply(200, R"({"leader":"a","members":[]})"),
+                   http_reply(503, R"({"error":"not_leader"})"),
+                   http_reply(200, R"({"leader":"b","members":[]})")});
+  const Outcome r = run({"switchover", "--to", "b", "--url", peer.url()}, "tok");
+  EXPECT_EQ(r.code, kCtlOk) << r.err;
+  EXPECT_EQ(r.out.rfind("switched over from a to b\nb leads now (", 0), 0u) << r.out;
+  ASSERT_EQ(peer.requests().size(), 4u);
+  for (std::size_t i = 1; i < 4; ++i) {
+    EXPECT_EQ(peer.requests()[i].rfind("GET /api/web/members HTTP/1.1\r\n", 0), 0u);
+    EXPECT_NE(peer.requests()[i].find("Authorization: Bearer tok\r\n"), std::string::npos);
+  }
+}
+
+TEST(CtlRun, SwitchoverWhoseTargetNeverLeadsExits1AndSaysWhoLeads) {
+  std::vector<std::string> replies{http_reply(200, R"({"from":"a","to":"b"})")};
+  for (int i = 0; i < 40; ++i) replies.push_back(http_reply(200, R"({"leader":"c"})"));
+  CannedPeer peer(std::move(replies));
+  const Outcome r = run({"switchover", "--to", "b", "--timeout", "0.5", "--url", peer.url()});
+  EXPECT_EQ(r.code, kCtlRefused);
+  EXPECT_NE(r.err.find("handed over to b, but it did not lead within 500 ms (leader now: c)"),
+            std::string::npos)
+      << r.err;
 }
 
 TEST(CtlRun, RefusalPrintsTheServersCodeAndMessageAndExits1) {
