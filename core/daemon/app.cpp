@@ -229,7 +229,7 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
   member_options.self = {lc.identity, config.advertise_address, PGDC_VERSION,
                          plugin->name() + " " + plugin->version()};
   member_options.transfer_timeout = lc.release_timeout;
-  member_options.refresh_interval = std::clamp<std::chrono::milliseconds>(
+  member_options.check_interval = std::clamp<std::chrono::milliseconds>(
       lc.lease_interval, std::chrono::seconds(1), std::chrono::seconds(15));
   members::MemberService member_service(member_backend, state, &member_metrics, member_options);
   member_service.set_fenced([&api] { return api.state_status().fenced; });

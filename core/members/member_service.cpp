@@ -136,8 +136,10 @@ void MemberService::enqueue(Task task) {
 void MemberService::run() {
   std::unique_lock lock(mutex_);
   auto next_refresh = SteadyClock::now() + options_.first_refresh;
+  auto next_check = SteadyClock::now() + options_.check_interval;
+  bool first = true;
   for (;;) {
-    cv_.wait_until(lock, next_refresh,
+    cv_.wait_until(lock, std::min(next_refresh, next_check),
                    [&] { return !tasks_.empty() || stopping_ || eligibility_dirty_; });
     if (eligibility_dirty_) {
       eligibility_dirty_ = false;
@@ -155,14 +157,20 @@ void MemberService::run() {
       continue;
     }
     if (stopping_) return;
-    if (SteadyClock::now() >= next_refresh) {
-      next_refresh = SteadyClock::now() + options_.refresh_interval;
-      // The gauges, and the fencing check, without a client asking.
-      eligibility_dirty_ = true;
-      if (!fetching_ && (!cache_ || SteadyClock::now() - cache_at_ >= options_.cache_ttl)) {
+    const auto now = SteadyClock::now();
+    if (now >= next_check) {
+      next_check = now + options_.check_interval;
+      eligibility_dirty_ = true;  // the fencing check, without a leadership change
+    }
+    if (now >= next_refresh) {
+      next_refresh = now + options_.refresh_interval;
+      // The gauges without a client asking: once at start, then by the leader.
+      const bool leading = state_.snapshot().role == Role::kLeader;
+      if ((first || leading) && !fetching_ && (!cache_ || now - cache_at_ >= options_.cache_ttl)) {
         fetching_ = true;
         enqueue([this] { fetch_and_deliver(); });
       }
+      first = false;
     }
   }
 }

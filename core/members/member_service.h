@@ -45,8 +45,14 @@ struct MemberServiceOptions {
   std::chrono::milliseconds cache_ttl{1000};
   std::chrono::milliseconds list_timeout{2000};
   std::chrono::milliseconds transfer_timeout{5000};
-  // How often the gauges are refreshed without a client asking.
-  std::chrono::milliseconds refresh_interval{15000};
+  // How often the fencing verdict is checked without a leadership change
+  // (local: no backend call).
+  std::chrono::milliseconds check_interval{5000};
+  // How often the leader lists the members (and so refreshes the gauges)
+  // without a client asking. Followers list only when asked, and once at
+  // start: every periodic list is a request to the backend (a LIST on the
+  // API server), and one replica's view is the whole fleet's.
+  std::chrono::milliseconds refresh_interval{30000};
   // The first refresh after start(), so the gauges are right from the start.
   std::chrono::milliseconds first_refresh{0};
 };

@@ -66,11 +66,28 @@ void StateKeeper::start() {
   if (!backend_ || thread_.joinable()) return;
   leadership_.set_ready_gate([this](const Epoch& epoch) { return serving(epoch); });
   running_ = true;
+  {
+    std::lock_guard lock(waker_->mutex);
+    waker_->keeper = this;
+  }
+  leadership_.add_listener([waker = waker_](const LeadershipSnapshot&) {
+    std::lock_guard lock(waker->mutex);
+    if (waker->keeper == nullptr) return;
+    {
+      std::lock_guard keeper_lock(waker->keeper->mutex_);
+      waker->keeper->poked_ = true;
+    }
+    waker->keeper->wake_.notify_all();
+  });
   thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
 }
 
 void StateKeeper::stop() {
   if (!thread_.joinable()) return;
+  {
+    std::lock_guard lock(waker_->mutex);
+    waker_->keeper = nullptr;
+  }
   // Closed for good, first: no request is accepted that the keeper may not
   // write (and the gate must not call into a keeper that is gone).
   leadership_.set_ready_gate([](const Epoch&) { return false; });

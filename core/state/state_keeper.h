@@ -191,6 +191,15 @@ class StateKeeper {
   // would otherwise be hammered).
   std::map<std::string, std::chrono::steady_clock::time_point> next_attempt_;
   bool gate_dirty_ = false;  // the ready gate's answer changed: tell the leadership state
+  // The leadership listener's way in (listeners live as long as the
+  // leadership state; stop() clears the pointer): a new term wakes the
+  // keeper at once instead of at its next timer, so a new leader claims its
+  // state, and serves, without waiting up to half a batch.
+  struct Waker {
+    std::mutex mutex;
+    StateKeeper* keeper = nullptr;
+  };
+  std::shared_ptr<Waker> waker_ = std::make_shared<Waker>();
   std::jthread thread_;
 };
 

@@ -188,8 +188,12 @@ def main():
             members = call(ldm.port, "GET", "/api/web/members", token)[1]
             others = sorted(m["identity"] for m in members["members"] if not m["self"])
             to = others[i % len(others)]
-            target = next(dm for dm in replicas.values()
-                          if call(dm.port, "GET", "/api/web/members", token)[1].get("self") == to)
+            selves = {call(dm.port, "GET", "/api/web/members", token)[1].get("self"): dm
+                      for dm in replicas.values()}
+            if to not in selves:
+                raise SystemExit(f"member {to} is none of the replicas {sorted(map(str, selves))}: "
+                                 f"{members}")
+            target = selves[to]
             time.sleep(a.interval * 0.5 + 0.3)
             t0 = time.monotonic()
             st, body = call(ldm.port, "POST", "/api/web/leadership/switchover", token, {"to": to})

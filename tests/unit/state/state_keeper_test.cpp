@@ -111,6 +111,19 @@ TEST(StateKeeper, NotReadyUntilTheTermsStateIsClaimed) {
   EXPECT_EQ(writer_epoch(shared->value(commands_key())), 1u);
 }
 
+TEST(StateKeeper, ANewTermWakesTheKeeperAtOnce) {
+  // With a 2 minute batch the keeper's own timer sleeps a minute: only the
+  // leadership listener can make the new leader serve within seconds (a
+  // switchover target used to wait up to half a batch before its claim).
+  auto shared = std::make_shared<test::FakeStore>();
+  KeeperOptions o;
+  o.batch = 120s;
+  Replica r(shared, "a", o);
+  std::this_thread::sleep_for(20ms);  // the keeper is asleep on its timer
+  r.lead(1);
+  EXPECT_TRUE(eventually([&] { return r.leadership.ready(); }, 10s));
+}
+
 TEST(StateKeeper, AnIssueIsAnsweredOnlyOnceDurableAndANewTermResumesIt) {
   auto shared = std::make_shared<test::FakeStore>();
   std::string id;
