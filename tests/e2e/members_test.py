@@ -7,11 +7,11 @@ Environment (set by CTest): PGDC_BIN, PGDC_SCRIPTED_PLUGIN, PGDC_TMP (see
 daemon_test.py). The multi-replica switchover runs on Kubernetes (tests/kube).
 """
 import http.server
-import os
 import re
+import os
 import socket
-import sys
 import threading
+import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
