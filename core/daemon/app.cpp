@@ -15,8 +15,6 @@
 #include "api/leader_forwarder.h"
 #include "api/leader_proof.h"
 #include "api/token_reloader.h"
-#include "client/base_url.h"
-#include "client/http_client.h"
 #include "config/config.h"
 #include "daemon/failpoints.h"
 #include "daemon/fd_limit.h"
@@ -233,20 +231,6 @@ int run_daemon(const CliOptions& cli, ShutdownSignals& signals) {
   member_options.transfer_timeout = lc.release_timeout;
   member_options.check_interval = std::clamp<std::chrono::milliseconds>(
       lc.lease_interval, std::chrono::seconds(1), std::chrono::seconds(15));
-  member_options.probe = [](const members::Member& m,
-                            std::chrono::milliseconds timeout) -> std::string {
-    const client::BaseUrlResult url = client::parse_base_url("http://" + m.address);
-    if (!url.url) return "its address is not host:port";
-    client::ClientRequest r;
-    r.method = "GET";
-    r.path = "/healthz";
-    r.timeout = timeout;
-    const client::ClientResult got = client::http_exchange(*url.url, r);
-    if (!got.reply) return got.error.message;
-    if (got.reply->status != 200)
-      return "GET /healthz answered " + std::to_string(got.reply->status);
-    return std::string();
-  };
   members::MemberService member_service(member_backend, state, &member_metrics, member_options);
   member_service.set_fenced([&api] { return api.state_status().fenced; });
   api.set_members(&member_service);

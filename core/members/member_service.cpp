@@ -316,22 +316,12 @@ void MemberService::run_switchover(const std::optional<std::string>& to, const E
       out.message = refusal->reason;
       return;
     }
-    for (const Member& m : v.members) {
-      if (m.identity != *to) continue;
-      if (const std::string why = unanswered(m); !why.empty()) {
-        out.kind = Kind::kRefused;
-        out.message = why;
-        return;
-      }
-    }
     target = *to;
   } else {
-    std::string skipped;
-    auto chosen = choose_answering(v.members, &skipped);
+    auto chosen = choose_target(v.members, identity());
     if (!chosen) {
       out.kind = Kind::kRefused;
-      out.message = "no eligible, fresh member other than this replica" +
-                    (skipped.empty() ? std::string() : " answers (" + skipped + ")");
+      out.message = "no eligible, fresh member other than this replica";
       return;
     }
     target = chosen->identity;
@@ -365,28 +355,6 @@ void MemberService::run_switchover(const std::optional<std::string>& to, const E
   out.message = "handover to \"" + target + "\" failed: " + r.error;
 }
 
-std::string MemberService::unanswered(const Member& m) const {
-  if (!options_.probe || m.address.empty()) return {};
-  const std::string why = options_.probe(m, options_.probe_timeout);
-  if (why.empty()) return {};
-  return "member \"" + m.identity + "\" does not answer at " + m.address + " (" + why +
-         "): its heartbeat may be older than it looks; not handing the leadership to it";
-}
-
-std::optional<Member> MemberService::choose_answering(std::vector<Member> members,
-                                                      std::string* skipped) const {
-  // In the order of choose_target: each that does not answer is set aside.
-  while (auto chosen = choose_target(members, identity())) {
-    if (unanswered(*chosen).empty()) return chosen;
-    if (!skipped->empty()) *skipped += ", ";
-    *skipped += "\"" + chosen->identity + "\" does not answer";
-    for (Member& m : members) {
-      if (m.identity == chosen->identity) m.eligible = false;
-    }
-  }
-  return std::nullopt;
-}
-
 HandoverOutcome MemberService::shutdown_handover(LeaseTime deadline) {
   HandoverOutcome out;
   if (!switchover_supported()) {
@@ -405,11 +373,9 @@ HandoverOutcome MemberService::shutdown_handover(LeaseTime deadline) {
     return out;
   }
   // The highest version first: during a rolling upgrade, an updated replica.
-  std::string skipped;
-  const auto target = choose_answering(list.members, &skipped);
+  const auto target = choose_target(list.members, identity());
   if (!target) {
-    out.why = "no eligible, fresh member other than this replica" +
-              (skipped.empty() ? std::string() : " answers (" + skipped + ")");
+    out.why = "no eligible, fresh member other than this replica";
     if (metrics_) metrics_->record_switchover(MemberMetrics::Result::kRefused);
     return out;
   }

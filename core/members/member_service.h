@@ -55,14 +55,6 @@ struct MemberServiceOptions {
   std::chrono::milliseconds refresh_interval{30000};
   // The first refresh after start(), so the gauges are right from the start.
   std::chrono::milliseconds first_refresh{0};
-  // Asks a member with an address whether it answers (the daemon: GET
-  // /healthz at that address); "" when it does, else why not. A heartbeat
-  // is only as fresh as its period (30 s on Kubernetes, stale after three),
-  // so a replica killed a moment ago still looks fresh: the handover asks it
-  // first and never hands the leadership to a replica that cannot take it.
-  // Unset, or a member without an address: not asked.
-  std::function<std::string(const Member&, std::chrono::milliseconds timeout)> probe;
-  std::chrono::milliseconds probe_timeout{1000};
 };
 
 struct SwitchoverOutcome {
@@ -128,11 +120,6 @@ class MemberService {
   MembersView fetch();  // one list from the backend (or self only), gauges recorded
   void fetch_and_deliver();
   Member self_member(bool eligible) const;
-  // "" when `m` answers the probe (or is not probed), else the refusal.
-  std::string unanswered(const Member& m) const;
-  // choose_target's pick among the members that answer; *skipped lists the
-  // better ones that did not.
-  std::optional<Member> choose_answering(std::vector<Member> members, std::string* skipped) const;
   void run_switchover(const std::optional<std::string>& to, const Epoch& epoch,
                       const std::string& who, SwitchoverOutcome& out);
 

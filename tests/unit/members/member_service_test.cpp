@@ -40,14 +40,12 @@ class MemberServiceTest : public ::testing::Test {
   MemberServiceTest() : member_metrics(metrics) {
     backend.listed = {m("b", "0.1.0"), m("self", "0.1.0"), m("a", "0.1.0")};
   }
-  std::function<std::string(const Member&, std::chrono::milliseconds)> probe;
   std::unique_ptr<MemberService> make() {
     MemberServiceOptions o;
     o.self = Member{"self", "127.0.0.1:8080", "0.1.0", "fake 1.0"};
     o.cache_ttl = 1h;  // a test decides when a list is fresh
     o.refresh_interval = 1h;
     o.first_refresh = 1h;
-    o.probe = probe;
     auto s = std::make_unique<MemberService>(backend, state, &member_metrics, o);
     s->set_fenced([this] { return fenced.load(); });
     return s;
@@ -279,40 +277,6 @@ TEST_F(MemberServiceTest, SwitchoverAutomaticPrefersNewerThenFresher) {
   const auto o = switchover(*s, std::nullopt);
   ASSERT_EQ(o.kind, Kind::kOk) << o.message;
   EXPECT_EQ(o.to, "new-fast");
-}
-
-TEST_F(MemberServiceTest, AMemberThatDoesNotAnswerIsNeverTheTarget) {
-  // "dead" was killed a moment ago: its heartbeat still looks fresh.
-  backend.listed = {m("self", "0.1.0"), m("dead", "0.2.0", true, 5), m("alive", "0.1.0", true, 9)};
-  std::vector<std::string> probed;
-  probe = [&](const Member& x, std::chrono::milliseconds) {
-    probed.push_back(x.identity);
-    return x.identity == "dead" ? std::string("connection refused") : std::string();
-  };
-  lead(1);
-  auto s = make();
-  s->start();
-  const auto named = switchover(*s, "dead");
-  EXPECT_EQ(named.kind, Kind::kRefused);
-  EXPECT_NE(named.message.find("\"dead\" does not answer at 10.0.0.1:8080 (connection refused)"),
-            std::string::npos)
-      << named.message;
-  EXPECT_EQ(backend.transfers.load(), 0);
-  const auto automatic = switchover(*s, std::nullopt);
-  ASSERT_EQ(automatic.kind, Kind::kOk) << automatic.message;
-  EXPECT_EQ(automatic.to, "alive") << "the newer but silent member is set aside";
-  EXPECT_EQ(probed, (std::vector<std::string>{"dead", "dead", "alive"}));
-}
-
-TEST_F(MemberServiceTest, ShutdownHandoverSkipsAMemberThatDoesNotAnswer) {
-  backend.listed = {m("self", "0.1.0"), m("dead", "0.2.0", true, 5)};
-  probe = [](const Member&, std::chrono::milliseconds) { return std::string("timed out"); };
-  auto s = make();
-  s->start();
-  const auto h = s->shutdown_handover(LeaseClock::now() + 5s);
-  EXPECT_FALSE(h.handed_over);
-  EXPECT_NE(h.why.find("\"dead\" does not answer"), std::string::npos) << h.why;
-  EXPECT_EQ(backend.transfers.load(), 0);
 }
 
 TEST_F(MemberServiceTest, EveryRefusal) {
