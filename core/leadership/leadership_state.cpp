@@ -171,6 +171,16 @@ bool LeadershipState::begin_shutdown() {
   return stopped;
 }
 
+bool LeadershipState::yield_term(const Epoch& epoch) {
+  std::lock_guard transition(transition_mutex_);
+  std::unique_lock lock(mutex_);
+  if (!term_active_ || state_.shutting_down || !(state_.epoch == epoch)) return false;
+  const bool stopped = revoke_locked(lock, "handing over on request");
+  expired_term_ = state_.epoch;
+  publish(lock, now());
+  return stopped;
+}
+
 void LeadershipState::expire_if_due() {
   std::lock_guard transition(transition_mutex_);
   std::unique_lock lock(mutex_);

@@ -123,6 +123,17 @@ class LeadershipState {
   // must then not release the leadership (let it expire instead).
   bool begin_shutdown();
 
+  // Before a voluntary handover (switchover): ends the term of `epoch` here
+  // as a revocation does (readiness false, its stop token triggered,
+  // in-flight leader work waited for). Returns true when that work stopped
+  // in time: only then may the caller have the plugin hand the leadership
+  // over (its target acts at once). False when not leading in `epoch`, or
+  // when work still runs: the caller must not hand over. Either way the
+  // term may resume with the plugin's next report of the same epoch (the
+  // plugin still holds it until its handover write, and keeps it if the
+  // handover is refused), as after expire_if_due().
+  bool yield_term(const Epoch& epoch);
+
   // Revokes the term if its validity deadline has passed. The watchdog calls
   // this at each deadline; tests may call it directly.
   void expire_if_due();

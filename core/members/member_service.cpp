@@ -332,6 +332,16 @@ void MemberService::run_switchover(const std::optional<std::string>& to, const E
     out.message = "this replica no longer leads in epoch " + epoch.str();
     return;
   }
+  // Leader work stops here, and must have stopped, before the plugin writes
+  // the handover: its target acts at once. (The plugin's FOLLOWER report
+  // also revokes the term, but nothing could refuse the handover then.)
+  if (!state_.yield_term(epoch)) {
+    out.kind = Kind::kFailed;
+    out.message = "leader work of epoch " + epoch.str() +
+                  " did not stop within the stop-work timeout (or the term ended): not "
+                  "handing over; the term resumes with the plugin's next renewal";
+    return;
+  }
   CallResult r;
   {
     std::lock_guard lock(backend_mutex_);

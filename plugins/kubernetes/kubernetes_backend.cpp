@@ -136,11 +136,20 @@ void KubernetesBackend::init(std::string lease_namespace) {
   // Members on the watch transport: a member write never queues before a
   // renewal. The Pod's uid (POD_UID from the downward API) makes the member
   // Lease the Pod's dependent, collected with it.
+  // An owner must be in the dependent's namespace (Kubernetes treats one
+  // elsewhere as absent and collects the dependent at once), so a member
+  // Lease in another namespace than its Pod has no owner: it goes stale
+  // and is collected as garbage instead.
   const char* pod_uid = std::getenv("POD_UID");
   std::string pod_name = options_.pod_name;
   if (pod_name.empty()) {
     if (const char* pod = std::getenv("POD_NAME"); pod != nullptr) pod_name = pod;
   }
+  std::string pod_namespace = options_.pod_namespace;
+  if (pod_namespace.empty()) {
+    if (const char* ns = std::getenv("POD_NAMESPACE"); ns != nullptr) pod_namespace = ns;
+  }
+  if (pod_namespace != lease_namespace) pod_uid = nullptr;
   members_ = std::make_unique<MemberRegistry>(
       *aux_transport_, lease_namespace, options_.lease_name,
       PodRef{pod_name, pod_uid != nullptr ? pod_uid : ""},

@@ -225,7 +225,7 @@ current-context: {sa}
         self.assertEqual(d.get(b.port, "/readyz")[0], 503)
         t0 = time.monotonic()
         self.assertEqual(a.stop(), 0, a.logs())
-        self.assertIn("released lease", a.logs())
+        self.assertIn("handed the Lease over to", a.logs())  # SIGTERM with a follower
         b.wait_status("/readyz", 200)
         self.assertLess(time.monotonic() - t0, cfg["lease_duration_secs"] - 3, "handover waited for expiry")
         self.assertEqual(self.lease(lease)["spec"]["holderIdentity"], b.status()["identity"])

@@ -82,7 +82,8 @@ check "the update is visible" holder_is elector-2 smoke elector-2
 stale_out="$(lease smoke elector-3 "$rv" | k elector-3 replace -f - 2>&1 || true)"
 check "a stale resourceVersion gets a Conflict" grep -q -i 'conflict\|modified' <<<"$stale_out"
 check "elector-1 lists Leases" lists_smoke
-check "elector-1 cannot delete (not granted)" forbidden elector-1 delete lease smoke
+check "elector-1 creates a member-like Lease" create_lease elector-1 smoke-member elector-1
+check "elector-1 deletes it (member Leases need delete)" k elector-1 delete lease smoke-member
 
 # unbound: authenticated but no binding.
 check "unbound gets Forbidden on get" forbidden unbound get lease smoke

@@ -312,15 +312,47 @@ TEST_F(MemberServiceTest, TransferFailuresMapToRefusedOrFailed) {
   backend.transfer_result = {CallResult::Status::kConflict,
                              "transfer failed: conflict: not leading"};
   EXPECT_EQ(switchover(*s, "a").kind, Kind::kRefused);
+  // The term ended here before the transfer; the plugin, which kept the
+  // Lease, renews it: the same epoch resumes it.
+  EXPECT_FALSE(state.ready());
+  lead(1);
+  EXPECT_TRUE(state.ready()) << "a refused handover's term resumes with the next renewal";
   backend.transfer_result = {CallResult::Status::kUnavailable, "transfer failed: timeout"};
   const auto o = switchover(*s, "a");
   EXPECT_EQ(o.kind, Kind::kFailed);
   EXPECT_NE(o.message.find("timeout"), std::string::npos);
+  lead(1);
   backend.transfer_result = {CallResult::Status::kOk, ""};
   EXPECT_EQ(switchover(*s, "a").kind, Kind::kOk);
   EXPECT_EQ(gauge("switchovers_total{result=\"ok\"}"), "1");
   EXPECT_EQ(gauge("switchovers_total{result=\"refused\"}"), "1");
   EXPECT_EQ(gauge("switchovers_total{result=\"failed\"}"), "1");
+}
+
+TEST_F(MemberServiceTest, NoHandoverWhileLeaderWorkIsStillRunning) {
+  // Leader work that ignores its stop token past the stop-work timeout: a
+  // handover now would let the target act beside it.
+  lead(1);
+  auto s = make();
+  s->start();
+  std::promise<void> release_work;
+  std::shared_future<void> released = release_work.get_future().share();
+  std::atomic<bool> running{false};
+  std::thread work([&] {
+    state.run_as_leader(Epoch{"scope", 1}, [&](std::stop_token) {
+      running = true;
+      released.wait();
+    });
+  });
+  ASSERT_TRUE(eventually([&] { return running.load(); }));
+  const auto o = switchover(*s, "a");
+  release_work.set_value();
+  work.join();
+  EXPECT_EQ(o.kind, Kind::kFailed);
+  EXPECT_NE(o.message.find("did not stop"), std::string::npos) << o.message;
+  EXPECT_EQ(backend.transfers.load(), 0) << "handed over while leader work ran";
+  lead(1);
+  EXPECT_TRUE(state.ready()) << "the term resumes with the plugin's next renewal";
 }
 
 TEST_F(MemberServiceTest, ABackendListFailureFailsTheSwitchover) {
