@@ -181,6 +181,22 @@ bool LeadershipState::yield_term(const Epoch& epoch) {
   return stopped;
 }
 
+bool LeadershipState::resume_yielded(const Epoch& epoch) {
+  std::lock_guard transition(transition_mutex_);
+  std::unique_lock lock(mutex_);
+  const LeaseTime t = now();
+  if (term_active_ || state_.shutting_down || !expired_term_ || !(*expired_term_ == epoch) ||
+      state_.role != Role::kLeader || !(state_.epoch == epoch) || t >= state_.valid_until) {
+    return false;
+  }
+  expired_term_.reset();
+  term_stop_ = std::stop_source();
+  term_active_ = true;
+  log::info(kLog, "leadership term " + epoch.str() + " resumed: the handover did not happen");
+  publish(lock, t);
+  return true;
+}
+
 void LeadershipState::expire_if_due() {
   std::lock_guard transition(transition_mutex_);
   std::unique_lock lock(mutex_);

@@ -133,6 +133,13 @@ class LeadershipState {
   // plugin still holds it until its handover write, and keeps it if the
   // handover is refused), as after expire_if_due().
   bool yield_term(const Epoch& epoch);
+  // After a handover that did not happen (yield_term refused it, or the
+  // plugin refused or failed before it stepped down): resumes the yielded
+  // term at once, if the plugin still reports it (role leader in `epoch`,
+  // deadline ahead) and nothing ended it since. A plugin that stepped down
+  // reported FOLLOWER before its handover write, so this never resumes a
+  // term the plugin may have handed over. Returns whether it resumed.
+  bool resume_yielded(const Epoch& epoch);
 
   // Revokes the term if its validity deadline has passed. The watchdog calls
   // this at each deadline; tests may call it directly.

@@ -336,10 +336,11 @@ void MemberService::run_switchover(const std::optional<std::string>& to, const E
   // the handover: its target acts at once. (The plugin's FOLLOWER report
   // also revokes the term, but nothing could refuse the handover then.)
   if (!state_.yield_term(epoch)) {
+    state_.resume_yielded(epoch);  // the same leader, its stuck work included
     out.kind = Kind::kFailed;
     out.message = "leader work of epoch " + epoch.str() +
                   " did not stop within the stop-work timeout (or the term ended): not "
-                  "handing over; the term resumes with the plugin's next renewal";
+                  "handing over";
     return;
   }
   CallResult r;
@@ -351,6 +352,9 @@ void MemberService::run_switchover(const std::optional<std::string>& to, const E
       return;
     }
     r = backend_.transfer(target, LeaseClock::now() + options_.transfer_timeout);
+    // Not handed over, and the plugin never reported FOLLOWER: it still
+    // holds the term, so this replica leads on at once.
+    if (!r.ok()) state_.resume_yielded(epoch);
   }
   {
     std::lock_guard lock(mutex_);
