@@ -267,11 +267,26 @@ bool MemberRegistry::stop(milliseconds timeout) {
 
 std::vector<pgdc::sdk::Member> MemberRegistry::list(std::int64_t deadline_ns) {
   const auto left = [&] { return milliseconds((deadline_ns - now_ns_()) / 1'000'000); };
-  std::unique_lock lock(list_mutex_, std::defer_lock);
-  if (left() < milliseconds(1) || !lock.try_lock_for(left())) {
-    throw pgdc::sdk::UnavailableError(
-        "members: the deadline passed before the member leases could be listed");
+  {
+    std::unique_lock gate(list_mutex_);
+    const auto until = std::chrono::steady_clock::now() + left();
+    if (left() < milliseconds(1) ||
+        !list_cv_.wait_until(gate, until, [this] { return !listing_; })) {
+      throw pgdc::sdk::UnavailableError(
+          "members: the deadline passed before the member leases could be listed");
+    }
+    listing_ = true;
   }
+  struct Done {
+    MemberRegistry* r;
+    ~Done() {
+      {
+        std::lock_guard gate(r->list_mutex_);
+        r->listing_ = false;
+      }
+      r->list_cv_.notify_all();
+    }
+  } done{this};
   std::uint64_t generation = 0;
   {
     std::lock_guard g(mutex_);

@@ -112,7 +112,12 @@ class MemberRegistry {
   std::vector<std::pair<std::string, std::string>> garbage_;  // name, resourceVersion
   std::uint64_t generation_ = 0;  // bumped by each write: invalidates the cache
 
-  std::timed_mutex list_mutex_;  // one LIST at a time; guards the cache
+  // One LIST at a time; the holder of listing_ owns the cache. (A flag and a
+  // condition variable, not std::timed_mutex: GCC 12's ThreadSanitizer does
+  // not see timed locks and reports every unlock.)
+  std::mutex list_mutex_;
+  std::condition_variable list_cv_;
+  bool listing_ = false;
   struct Cache {
     std::vector<MemberRecord> records;
     std::int64_t fetched_ns = 0;
