@@ -16,21 +16,6 @@ using json = nlohmann::json;
 
 constexpr const char* kLeasesApi = "/apis/coordination.k8s.io/v1/namespaces/";
 
-std::string url_encode(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 std::string version_of(const std::string& body) {
   const json o = json::parse(body, nullptr, false);
   if (!o.is_object() || !o.contains("metadata") || !o["metadata"].is_object()) return "";
